@@ -1,0 +1,118 @@
+/**
+ * The accelerator: every byte-crunching function the engine needs, behind one interface with two
+ * implementations — the Rust module `@siltdb/native` and the pure-TypeScript twin in `./ts/`.
+ * Both read and write the formats of docs/FORMAT.md byte for byte, so a file written by one is read
+ * by the other. Every call works on a whole block, batch, frame or merge job: crossing N-API once per
+ * key would cost more than the work it saves.
+ */
+
+/** Which implementation is running. */
+export type AcceleratorKind = 'native' | 'ts';
+
+/**
+ * A batch of byte strings packed into one buffer: item `i` is `data[offsets[i], offsets[i + 1])`.
+ * `offsets.length` is the item count plus one; offsets are non-decreasing and end within `data`.
+ */
+export interface PackedBytes {
+  readonly data: Uint8Array;
+  readonly offsets: Uint32Array;
+}
+
+export interface FrameEncodeOptions {
+  /** Try LZ4 on the frame body and keep it when it saves at least 12.5 %. Default `true`. */
+  readonly compress?: boolean;
+}
+
+/** The records of one value-log frame, in their order within the frame. */
+export interface DecodedFrame {
+  readonly keys: PackedBytes;
+  readonly values: PackedBytes;
+  /** Bytes the frame occupies from the offset it was decoded at (the pointer's length hint). */
+  readonly byteLength: number;
+  /** Whether the stored body was LZ4-compressed. */
+  readonly compressed: boolean;
+}
+
+/** The entries of a table block: `keys`, `values` and `tags` have one item per entry. */
+export interface BlockEntries {
+  readonly keys: PackedBytes;
+  readonly values: PackedBytes;
+  /** One engine-defined byte per entry (inline value, deletion, value-log pointer, …). */
+  readonly tags: Uint8Array;
+}
+
+export interface BlockEncodeOptions {
+  /** Entries per restart group (a full key is stored at each restart). Default 16, 1..65535. */
+  readonly restartInterval?: number;
+  /** Try LZ4 on the payload and keep it when it saves at least 12.5 %. Default `false`. */
+  readonly compress?: boolean;
+}
+
+/**
+ * The result of a k-way merge: entry `j` of the merged output is item `index[j]` of run `run[j]`.
+ */
+export interface MergeResult {
+  readonly run: Uint32Array;
+  readonly index: Uint32Array;
+}
+
+export interface FileViewOptions {
+  /**
+   * The length the caller expects (for example a synced length recorded by a checkpoint). The view
+   * exposes exactly this many bytes and opening fails with `SHORT_FILE` when the file is shorter.
+   * Default: the file's length at open.
+   */
+  readonly expectedLength?: number;
+}
+
+/**
+ * A read-only view of a file: memory-mapped by the native accelerator, positional reads in the
+ * TypeScript one. Reads return copies, so `close()` can unmap at once without leaving a buffer
+ * pointing into released memory.
+ */
+export interface FileView {
+  /** The number of readable bytes. */
+  readonly length: number;
+  readonly closed: boolean;
+  /**
+   * Copy `length` bytes starting at `offset`. Throws `OUT_OF_RANGE` past the view's length,
+   * `SHORT_FILE` when the file was truncated under the view, `CLOSED` after `close()`.
+   */
+  read(offset: number, length: number): Buffer;
+  /** Release the mapping or file descriptor. Idempotent. */
+  close(): void;
+}
+
+export interface Accelerator {
+  readonly kind: AcceleratorKind;
+
+  /** CRC32C of `data`; pass a previous result as `seed` to extend it over more bytes. */
+  crc32c(data: Uint8Array, seed?: number): number;
+
+  /** LZ4 block with a 4-byte little-endian size prefix (lz4-napi `compressSync` format). */
+  lz4Compress(data: Uint8Array): Buffer;
+  /** Inverse of `lz4Compress`; accepts any valid size-prefixed LZ4 block. */
+  lz4Decompress(data: Uint8Array): Buffer;
+
+  /** Encode one value-log frame holding `keys.length` records (1..65535). */
+  encodeFrame(keys: PackedBytes, values: PackedBytes, options?: FrameEncodeOptions): Buffer;
+  /** Decode and verify the frame starting at `offset` (default 0) of `data`. */
+  decodeFrame(data: Uint8Array, offset?: number): DecodedFrame;
+
+  /** A stable permutation ordering the keys by unsigned bytes (shorter prefix first). */
+  sortKeys(keys: PackedBytes): Uint32Array;
+
+  /**
+   * Merge runs that are each strictly ascending in unsigned byte order. `runs[0]` is the newest:
+   * when several runs hold the same key, only the entry of the lowest-numbered run is emitted.
+   */
+  mergeRuns(runs: readonly PackedBytes[]): MergeResult;
+
+  /** Encode one table block (prefix compression, restart points, CRC32C trailer). */
+  encodeBlock(entries: BlockEntries, options?: BlockEncodeOptions): Buffer;
+  /** Verify and decode a whole table block. */
+  decodeBlock(data: Uint8Array): BlockEntries;
+
+  /** Open a read-only view of a file. */
+  openFileView(path: string, options?: FileViewOptions): FileView;
+}

@@ -1,0 +1,51 @@
+export type {
+  Accelerator,
+  AcceleratorKind,
+  BlockEncodeOptions,
+  BlockEntries,
+  DecodedFrame,
+  FileView,
+  FileViewOptions,
+  FrameEncodeOptions,
+  MergeResult,
+  PackedBytes,
+} from './accelerator.js';
+export { ErrorCodes, SiltError, isSiltError, type ErrorCode } from './errors.js';
+export {
+  acceleratorSelection,
+  loadNativeAccelerator,
+  nativeModeFromEnv,
+  selectAccelerator,
+  type AcceleratorSelection,
+  type NativeMode,
+} from './select.js';
+export { runSelfTest, type SelfTestReport } from './self-test.js';
+export { tsAccelerator } from './ts/index.js';
+export { packBytes, unpackBytes } from './packed.js';
+
+import { acceleratorSelection } from './select.js';
+import type { Accelerator } from './accelerator.js';
+
+const chosen = (): Accelerator => acceleratorSelection().accelerator;
+
+/**
+ * The accelerator this process uses, chosen from `SILTDB_NATIVE` on first use (a property read or a
+ * call); `accel.kind` says which implementation runs. With `SILTDB_NATIVE=require` and no working
+ * native module, that first use throws `NATIVE_UNAVAILABLE`. Each method forwards to the chosen
+ * implementation; the calls are coarse, so the extra hop costs nothing measurable.
+ */
+export const accel: Accelerator = {
+  get kind() {
+    return chosen().kind;
+  },
+  crc32c: (data, seed) => chosen().crc32c(data, seed),
+  lz4Compress: (data) => chosen().lz4Compress(data),
+  lz4Decompress: (data) => chosen().lz4Decompress(data),
+  encodeFrame: (keys, values, options) => chosen().encodeFrame(keys, values, options),
+  decodeFrame: (data, offset) => chosen().decodeFrame(data, offset),
+  sortKeys: (keys) => chosen().sortKeys(keys),
+  mergeRuns: (runs) => chosen().mergeRuns(runs),
+  encodeBlock: (entries, options) => chosen().encodeBlock(entries, options),
+  decodeBlock: (data) => chosen().decodeBlock(data),
+  openFileView: (path, options) => chosen().openFileView(path, options),
+};

@@ -1,0 +1,2 @@
+export { main, USAGE, type Io } from './main.js';
+export { doctor, formatDoctor, type DoctorReport } from './doctor.js';

@@ -1,0 +1,19 @@
+/**
+ * SiltDB — an embedded, versioned key-value storage engine for Node.js.
+ *
+ * The engine itself arrives with the engine issue; for now this entry exposes the accelerator
+ * that every part of the engine runs on, and the error vocabulary the engine shares with it.
+ */
+export {
+  accel,
+  acceleratorSelection,
+  ErrorCodes,
+  SiltError,
+  isSiltError,
+  type Accelerator,
+  type AcceleratorKind,
+  type ErrorCode,
+} from '@siltdb/bindings';
+
+/** The version of this package. */
+export const VERSION = '0.1.0';

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Quick start, command 1: install, build, run the main job (`silt doctor` for now).
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+if [ "$HAVE_CARGO" = yes ]; then
+  echo "> pnpm build"
+  pnpm build
+else
+  echo "> cargo not found: building without the native accelerator (the TypeScript one will run)"
+  pnpm build:ts
+fi
+echo "> silt doctor"
+node packages/cli/dist/silt.js doctor "$@"
