@@ -35,6 +35,6 @@ export function isSiltError(error: unknown, code?: ErrorCode): error is SiltErro
   return (
     error instanceof Error &&
     typeof (error as { code?: unknown }).code === 'string' &&
-    (code === undefined || (error as { code: string }).code === code)
+    (code === undefined || (error as unknown as { code: string }).code === code)
   );
 }

@@ -1,0 +1,133 @@
+/**
+ * File views over positional reads. The native accelerator memory-maps instead; reading through a
+ * descriptor costs a copy but a truncated file then shows up as a short read (`SHORT_FILE`) rather
+ * than a SIGBUS, which is why both implementations expose reads as copies.
+ */
+import { constants as bufferConstants } from 'node:buffer';
+import fs from 'node:fs';
+import type { FileView, FileViewOptions } from '../accelerator.js';
+import { ErrorCodes, SiltError } from '../errors.js';
+import { invalidArgument } from './fail.js';
+import { optionsObject, requireInteger } from './validate.js';
+
+/** One `readSync` moves at most 2 GiB (and Linux stops near there anyway), so larger reads loop. */
+const MAX_READ_CHUNK = 1 << 30;
+
+function ioError(action: string, path: string, cause: unknown): SiltError {
+  return new SiltError(ErrorCodes.IO_ERROR, `${action} ${path}: ${(cause as Error).message}`, { cause });
+}
+
+/**
+ * A view dropped without `close()` would leak its descriptor; closing it when the view is collected
+ * bounds the leak. Explicit close unregisters first, so a descriptor number is never closed twice
+ * (by then the OS may have handed it to someone else).
+ */
+const leakedDescriptors = new FinalizationRegistry<number>((fd) => {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // Nothing to report to: the view that owned the descriptor no longer exists.
+  }
+});
+
+class PositionalFileView implements FileView {
+  readonly length: number;
+  #fd: number;
+  #closed = false;
+  readonly #path: string;
+
+  constructor(path: string, fd: number, length: number) {
+    this.#path = path;
+    this.#fd = fd;
+    this.length = length;
+    leakedDescriptors.register(this, fd, this);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  read(offset: number, length: number): Buffer {
+    if (this.#closed) throw new SiltError(ErrorCodes.CLOSED, `file view of ${this.#path} is closed`);
+    requireInteger(offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
+    requireInteger(length, 'length', 0, Number.MAX_SAFE_INTEGER);
+    if (offset + length > this.length) {
+      throw new SiltError(
+        ErrorCodes.OUT_OF_RANGE,
+        `read of ${length} bytes at ${offset} is past the ${this.length}-byte view of ${this.#path}`,
+      );
+    }
+    if (length > bufferConstants.MAX_LENGTH) {
+      throw invalidArgument(`cannot read ${length} bytes into one Buffer (at most ${bufferConstants.MAX_LENGTH})`);
+    }
+    const out = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      let n: number;
+      try {
+        n = fs.readSync(this.#fd, out, done, Math.min(length - done, MAX_READ_CHUNK), offset + done);
+      } catch (cause) {
+        throw ioError('cannot read', this.#path, cause);
+      }
+      if (n === 0) {
+        throw new SiltError(
+          ErrorCodes.SHORT_FILE,
+          `${this.#path} ends at ${offset + done}, inside the ${this.length}-byte view: it was truncated`,
+        );
+      }
+      done += n;
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    leakedDescriptors.unregister(this);
+    const fd = this.#fd;
+    this.#fd = -1;
+    try {
+      fs.closeSync(fd);
+    } catch (cause) {
+      throw ioError('cannot close', this.#path, cause);
+    }
+  }
+}
+
+export function openFileView(path: unknown, options: unknown): FileView {
+  if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path must be a non-empty string');
+  const opts = optionsObject(options, 'options');
+  const expected =
+    opts.expectedLength === undefined
+      ? undefined
+      : requireInteger(opts.expectedLength, 'options.expectedLength', 0, Number.MAX_SAFE_INTEGER);
+
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (cause) {
+    throw ioError('cannot open', path, cause);
+  }
+  try {
+    let stats: fs.Stats;
+    try {
+      stats = fs.fstatSync(fd);
+    } catch (cause) {
+      throw ioError('cannot stat', path, cause);
+    }
+    // A directory opens read-only on some systems but cannot be mapped or read as bytes.
+    if (!stats.isFile()) {
+      const cause = Object.assign(new Error(`${path} is not a regular file`), {
+        code: stats.isDirectory() ? 'EISDIR' : 'EINVAL',
+      });
+      throw ioError('cannot view', path, cause);
+    }
+    if (expected !== undefined && stats.size < expected) {
+      throw new SiltError(ErrorCodes.SHORT_FILE, `${path} has ${stats.size} bytes, ${expected} expected`);
+    }
+    return new PositionalFileView(path, fd, expected ?? stats.size);
+  } catch (error) {
+    fs.closeSync(fd);
+    throw error;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The pure-TypeScript accelerator: the same interface and the same bytes as `@siltdb/native`.
+ * This module validates arguments and delegates; the formats live in the modules it imports.
+ */
+import type { Accelerator, BlockEntries, FileView, MergeResult, PackedBytes } from '../accelerator.js';
+import { DEFAULT_RESTART_INTERVAL, MAX_RESTART_INTERVAL, decodeBlock, encodeBlock } from './block.js';
+import { crc32c } from './crc32c.js';
+import { invalidArgument } from './fail.js';
+import { openFileView } from './file-view.js';
+import { FRAME_MAX_RECORDS, decodeFrame, encodeFrame } from './frame.js';
+import { lz4Compress, lz4Decompress } from './lz4.js';
+import { mergeRuns } from './merge.js';
+import { sortKeys } from './sort.js';
+import {
+  optionalBoolean,
+  optionalInteger,
+  optionsObject,
+  requireBytes,
+  requireInteger,
+  requirePacked,
+} from './validate.js';
+
+export const tsAccelerator: Accelerator = {
+  kind: 'ts',
+
+  crc32c(data: Uint8Array, seed?: number): number {
+    requireBytes(data, 'data');
+    const start = seed === undefined ? 0 : requireInteger(seed, 'seed', 0, 0xffffffff);
+    return crc32c(data, start);
+  },
+
+  lz4Compress(data: Uint8Array): Buffer {
+    return lz4Compress(requireBytes(data, 'data'));
+  },
+
+  lz4Decompress(data: Uint8Array): Buffer {
+    return lz4Decompress(requireBytes(data, 'data'));
+  },
+
+  encodeFrame(keys: PackedBytes, values: PackedBytes, options?): Buffer {
+    const count = requirePacked(keys, 'keys');
+    const valueCount = requirePacked(values, 'values');
+    if (count !== valueCount) throw invalidArgument(`frame has ${count} keys but ${valueCount} values`);
+    if (count < 1 || count > FRAME_MAX_RECORDS) {
+      throw invalidArgument(`a frame holds 1 to ${FRAME_MAX_RECORDS} records, got ${count}`);
+    }
+    const compress = optionalBoolean(optionsObject(options, 'options').compress, 'options.compress', true);
+    return encodeFrame(keys, values, compress);
+  },
+
+  decodeFrame(data: Uint8Array, offset?: number) {
+    requireBytes(data, 'data');
+    const start = offset === undefined ? 0 : requireInteger(offset, 'offset', 0, data.length);
+    return decodeFrame(data, start);
+  },
+
+  sortKeys(keys: PackedBytes): Uint32Array {
+    requirePacked(keys, 'keys');
+    return sortKeys(keys);
+  },
+
+  mergeRuns(runs: readonly PackedBytes[]): MergeResult {
+    if (!Array.isArray(runs)) throw invalidArgument('runs must be an array of packed batches');
+    runs.forEach((run, r) => requirePacked(run, `runs[${r}]`));
+    return mergeRuns(runs);
+  },
+
+  encodeBlock(entries: BlockEntries, options?): Buffer {
+    if (typeof entries !== 'object' || entries === null) {
+      throw invalidArgument('entries must be { keys, values, tags }');
+    }
+    const count = requirePacked(entries.keys, 'entries.keys');
+    const valueCount = requirePacked(entries.values, 'entries.values');
+    const tags = requireBytes(entries.tags, 'entries.tags');
+    if (valueCount !== count || tags.length !== count) {
+      throw invalidArgument(`block has ${count} keys, ${valueCount} values and ${tags.length} tags`);
+    }
+    const opts = optionsObject(options, 'options');
+    const restartInterval = optionalInteger(
+      opts.restartInterval,
+      'options.restartInterval',
+      1,
+      MAX_RESTART_INTERVAL,
+      DEFAULT_RESTART_INTERVAL,
+    );
+    const compress = optionalBoolean(opts.compress, 'options.compress', false);
+    return encodeBlock(entries, restartInterval, compress);
+  },
+
+  decodeBlock(data: Uint8Array): BlockEntries {
+    return decodeBlock(requireBytes(data, 'data'));
+  },
+
+  openFileView(path: string, options?): FileView {
+    return openFileView(path, options);
+  },
+};
