@@ -1,0 +1,202 @@
+/**
+ * The native accelerator: the raw exports of `@siltdb/native` (napi-rs, built from
+ * packages/native) adapted to the `Accelerator` interface. The adapter only fills in option
+ * defaults and turns native errors into `SiltError`s; the native module validates everything else,
+ * and its results already have the interface's shapes, so they are returned as they are.
+ */
+import type { Accelerator, FileView, PackedBytes } from './accelerator.js';
+import { ErrorCodes, SiltError, type ErrorCode } from './errors.js';
+
+/** A packed batch as the native module returns it. */
+export interface NativePackedBytes {
+  readonly data: Buffer;
+  readonly offsets: Uint32Array;
+}
+
+/** The native `FileView` class: a memory-mapped view whose reads return copies. */
+export interface NativeFileView {
+  readonly length: number;
+  readonly closed: boolean;
+  read(offset: number, length: number): Buffer;
+  close(): void;
+}
+
+/**
+ * The raw exports of `@siltdb/native` (see its generated index.d.ts). Every option is explicit
+ * here, and the errors the module raises itself are plain `Error`s whose `code` is one of
+ * `ErrorCodes`.
+ */
+export interface NativeBinding {
+  crc32c(data: Uint8Array, seed: number): number;
+  lz4Compress(data: Uint8Array): Buffer;
+  lz4Decompress(data: Uint8Array): Buffer;
+  encodeFrame(keys: PackedBytes, values: PackedBytes, compress: boolean): Buffer;
+  decodeFrame(
+    data: Uint8Array,
+    offset: number,
+  ): { keys: NativePackedBytes; values: NativePackedBytes; byteLength: number; compressed: boolean };
+  sortKeys(keys: PackedBytes): Uint32Array;
+  mergeRuns(runs: readonly PackedBytes[]): { run: Uint32Array; index: Uint32Array };
+  encodeBlock(
+    keys: PackedBytes,
+    values: PackedBytes,
+    tags: Uint8Array,
+    restartInterval: number,
+    compress: boolean,
+  ): Buffer;
+  decodeBlock(data: Uint8Array): { keys: NativePackedBytes; values: NativePackedBytes; tags: Buffer };
+  readonly FileView: { open(path: string, expectedLength?: number | null): NativeFileView };
+}
+
+const siltCodes: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
+
+// napi-rs rejects an argument it cannot convert before our code runs: with its own status as the
+// code (not a typed array, not a number, a missing field), or with V8's TypeError when it reads a
+// field of null or undefined. Either way the caller passed a bad argument.
+const napiArgumentStatuses: ReadonlySet<string> = new Set([
+  'InvalidArg',
+  'ObjectExpected',
+  'StringExpected',
+  'NameExpected',
+  'FunctionExpected',
+  'NumberExpected',
+  'BooleanExpected',
+  'ArrayExpected',
+  'BigintExpected',
+  'ArrayBufferExpected',
+]);
+
+function invalidArgument(message: string): SiltError {
+  return new SiltError(ErrorCodes.INVALID_ARGUMENT, message);
+}
+
+function rethrow(error: unknown): never {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && siltCodes.has(code)) {
+    throw new SiltError(code as ErrorCode, (error as Error).message, { cause: error });
+  }
+  if ((typeof code === 'string' && napiArgumentStatuses.has(code)) || error instanceof TypeError) {
+    throw new SiltError(ErrorCodes.INVALID_ARGUMENT, (error as Error).message, { cause: error });
+  }
+  throw error;
+}
+
+/**
+ * Options are `undefined` or an object, as in the TypeScript accelerator. Defaults replace
+ * `undefined` only: a `null` field goes on to the native module and is rejected there.
+ */
+function optionsOf<T extends object>(options: T | undefined): Partial<T> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalidArgument(`options must be an object or undefined, got ${String(options)}`);
+  }
+  return options;
+}
+
+function adaptFileView(view: NativeFileView): FileView {
+  return {
+    get length() {
+      return view.length;
+    },
+    get closed() {
+      return view.closed;
+    },
+    read(offset, length) {
+      try {
+        return view.read(offset, length);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    close() {
+      view.close();
+    },
+  };
+}
+
+export function createNativeAccelerator(binding: NativeBinding): Accelerator {
+  return {
+    kind: 'native',
+    crc32c(data, seed) {
+      try {
+        return binding.crc32c(data, seed === undefined ? 0 : seed);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    lz4Compress(data) {
+      try {
+        return binding.lz4Compress(data);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    lz4Decompress(data) {
+      try {
+        return binding.lz4Decompress(data);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    encodeFrame(keys, values, options) {
+      const { compress } = optionsOf(options);
+      try {
+        return binding.encodeFrame(keys, values, compress === undefined ? true : compress);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    decodeFrame(data, offset = 0) {
+      try {
+        return binding.decodeFrame(data, offset);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    sortKeys(keys) {
+      try {
+        return binding.sortKeys(keys);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    mergeRuns(runs) {
+      try {
+        return binding.mergeRuns(runs);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    encodeBlock(entries, options) {
+      const { restartInterval, compress } = optionsOf(options);
+      try {
+        return binding.encodeBlock(
+          entries.keys,
+          entries.values,
+          entries.tags,
+          restartInterval === undefined ? 16 : restartInterval,
+          compress === undefined ? false : compress,
+        );
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    decodeBlock(data) {
+      try {
+        return binding.decodeBlock(data);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    openFileView(path, options) {
+      const { expectedLength } = optionsOf(options);
+      // The native option is nullable; here only `undefined` means "the file's length".
+      if (expectedLength === null) throw invalidArgument('options.expectedLength must be a number, got null');
+      try {
+        return adaptFileView(binding.FileView.open(path, expectedLength));
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+  };
+}

@@ -1,0 +1,21 @@
+//! SiltDB's byte-level algorithms: everything the `@siltdb/native` accelerator computes, kept free
+//! of any Node.js dependency so `cargo test` exercises it without a JavaScript runtime. The byte
+//! formats are specified in `docs/FORMAT.md`; the pure-TypeScript twin in `@siltdb/bindings` must
+//! produce identical bytes, so every encoder here is deterministic down to the last bit.
+
+// Only the memory map in `file_view` needs `unsafe`; everything else stays checkable by the compiler.
+#![deny(unsafe_code)]
+
+pub mod block;
+pub mod crc32c;
+pub mod error;
+pub mod file_view;
+pub mod frame;
+pub mod lz4;
+pub mod merge;
+pub mod packed;
+pub mod sort;
+pub mod varint;
+
+pub use error::{Error, Result};
+pub use packed::{Packed, PackedBuf};

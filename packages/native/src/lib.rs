@@ -1,0 +1,257 @@
+//! The N-API surface of `@siltdb/native`: a thin layer over `siltdb-core`. Inputs are borrowed from
+//! JavaScript typed arrays for the length of the call (no copy in); outputs are Rust vectors handed
+//! to JavaScript as external buffers (no copy out). Every function does a whole block, frame, batch
+//! or merge job, because crossing N-API per key would cost more than the work it saves.
+//!
+//! Errors reach JavaScript as an `Error` whose `code` is one of SiltDB's stable codes
+//! (`CORRUPTION`, `INVALID_ARGUMENT`, …): napi-rs uses the status of `napi::Error<S>` as the code,
+//! and `Code` carries ours. `catch_unwind` turns a panic, which would otherwise abort Node, into a
+//! thrown error.
+
+#![deny(clippy::all)]
+
+use napi::bindgen_prelude::{Buffer, Uint32Array};
+use napi_derive::napi;
+use silt::{Packed, PackedBuf};
+use siltdb_core as silt;
+
+/// The error status napi-rs turns into `error.code`.
+pub struct Code(&'static str);
+
+impl AsRef<str> for Code {
+    fn as_ref(&self) -> &str {
+        self.0
+    }
+}
+
+type Result<T> = napi::Result<T, Code>;
+
+fn to_js(error: silt::Error) -> napi::Error<Code> {
+    napi::Error::new(Code(error.code()), error.to_string())
+}
+
+fn invalid(message: String) -> napi::Error<Code> {
+    to_js(silt::Error::invalid_argument(message))
+}
+
+/// JavaScript numbers arrive as f64 so that fractions, negatives and NaN are rejected here instead
+/// of being truncated or wrapped by an integer conversion.
+fn integer(name: &str, value: f64, max: f64) -> Result<u64> {
+    if value.fract() == 0.0 && (0.0..=max).contains(&value) {
+        Ok(value as u64)
+    } else {
+        Err(invalid(format!(
+            "{name} must be an integer from 0 to {max}, got {value}"
+        )))
+    }
+}
+
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// Hand a vector to JavaScript without the slack capacity a worst-case reservation left behind:
+/// the external buffer keeps the whole allocation alive until garbage collection, and V8 only
+/// accounts for the visible length.
+fn buffer(mut data: Vec<u8>) -> Buffer {
+    if data.capacity() - data.len() > data.len() / 8 + 64 {
+        data.shrink_to_fit();
+    }
+    data.into()
+}
+
+// The lifetime must carry this name: napi-derive writes the conversion impls with it.
+/// A packed batch borrowed from JavaScript for the length of the call.
+#[napi(object, object_to_js = false)]
+pub struct PackedInput<'_javascript_function_scope> {
+    pub data: &'_javascript_function_scope [u8],
+    pub offsets: &'_javascript_function_scope [u32],
+}
+
+impl PackedInput<'_> {
+    fn packed(&self) -> Result<Packed<'_>> {
+        Packed::new(self.data, self.offsets).map_err(to_js)
+    }
+}
+
+/// A packed batch produced here.
+#[napi(object, object_from_js = false)]
+pub struct PackedOutput {
+    pub data: Buffer,
+    pub offsets: Uint32Array,
+}
+
+impl From<PackedBuf> for PackedOutput {
+    fn from(packed: PackedBuf) -> Self {
+        PackedOutput {
+            data: buffer(packed.data),
+            offsets: Uint32Array::new(packed.offsets),
+        }
+    }
+}
+
+#[napi(object, object_from_js = false)]
+pub struct DecodedFrame {
+    pub keys: PackedOutput,
+    pub values: PackedOutput,
+    pub byte_length: f64,
+    pub compressed: bool,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct DecodedBlock {
+    pub keys: PackedOutput,
+    pub values: PackedOutput,
+    pub tags: Buffer,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct MergeResult {
+    pub run: Uint32Array,
+    pub index: Uint32Array,
+}
+
+/// CRC32C of `data`, extending `seed` (a previous result, 0 to start).
+#[napi(js_name = "crc32c", catch_unwind)]
+pub fn crc32c(data: &[u8], seed: f64) -> Result<u32> {
+    let seed = integer("seed", seed, u32::MAX.into())? as u32;
+    Ok(silt::crc32c::crc32c(data, seed))
+}
+
+/// LZ4 block with a 4-byte little-endian size prefix (lz4-napi `compressSync` format).
+#[napi(catch_unwind)]
+pub fn lz4_compress(data: &[u8]) -> Result<Buffer> {
+    silt::lz4::compress(data).map(buffer).map_err(to_js)
+}
+
+/// Inverse of `lz4Compress`; accepts any valid size-prefixed LZ4 block.
+#[napi(catch_unwind)]
+pub fn lz4_decompress(data: &[u8]) -> Result<Buffer> {
+    silt::lz4::decompress(data).map(buffer).map_err(to_js)
+}
+
+/// Encode one value-log frame of `keys.offsets.length - 1` records (1..65535).
+#[napi(catch_unwind)]
+pub fn encode_frame(keys: PackedInput, values: PackedInput, compress: bool) -> Result<Buffer> {
+    silt::frame::encode(keys.packed()?, values.packed()?, compress)
+        .map(buffer)
+        .map_err(to_js)
+}
+
+/// Decode and verify the frame starting at `offset` of `data`.
+#[napi(catch_unwind)]
+pub fn decode_frame(data: &[u8], offset: f64) -> Result<DecodedFrame> {
+    let offset = integer("offset", offset, MAX_SAFE_INTEGER)?;
+    let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+    let frame = silt::frame::decode(data, offset).map_err(to_js)?;
+    Ok(DecodedFrame {
+        keys: frame.keys.into(),
+        values: frame.values.into(),
+        byte_length: frame.byte_length as f64,
+        compressed: frame.compressed,
+    })
+}
+
+/// The stable permutation ordering `keys` by unsigned bytes.
+#[napi(catch_unwind)]
+pub fn sort_keys(keys: PackedInput) -> Result<Uint32Array> {
+    Ok(Uint32Array::new(silt::sort::sort_keys(keys.packed()?)))
+}
+
+/// Merge strictly ascending runs, `runs[0]` newest; equal keys emit only the lowest run's entry.
+#[napi(catch_unwind)]
+pub fn merge_runs(runs: Vec<PackedInput>) -> Result<MergeResult> {
+    let packed = runs
+        .iter()
+        .map(PackedInput::packed)
+        .collect::<Result<Vec<_>>>()?;
+    let merged = silt::merge::merge_runs(&packed).map_err(to_js)?;
+    Ok(MergeResult {
+        run: Uint32Array::new(merged.run),
+        index: Uint32Array::new(merged.index),
+    })
+}
+
+/// Encode one table block; `restartInterval` is 1..65535.
+#[napi(catch_unwind)]
+pub fn encode_block(
+    keys: PackedInput,
+    values: PackedInput,
+    tags: &[u8],
+    restart_interval: f64,
+    compress: bool,
+) -> Result<Buffer> {
+    let restart_interval = integer(
+        "restartInterval",
+        restart_interval,
+        silt::block::MAX_RESTART_INTERVAL as f64,
+    )? as usize;
+    silt::block::encode(
+        keys.packed()?,
+        values.packed()?,
+        tags,
+        restart_interval,
+        compress,
+    )
+    .map(buffer)
+    .map_err(to_js)
+}
+
+/// Verify and decode a whole table block.
+#[napi(catch_unwind)]
+pub fn decode_block(data: &[u8]) -> Result<DecodedBlock> {
+    let block = silt::block::decode(data).map_err(to_js)?;
+    Ok(DecodedBlock {
+        keys: block.keys.into(),
+        values: block.values.into(),
+        tags: buffer(block.tags),
+    })
+}
+
+/// A read-only memory-mapped view of a file; reads return copies.
+#[napi]
+pub struct FileView {
+    inner: silt::file_view::FileView,
+}
+
+#[napi]
+impl FileView {
+    /// Open `path`; with `expectedLength` the view exposes exactly that many bytes and opening fails
+    /// with `SHORT_FILE` when the file is shorter.
+    #[napi(factory, catch_unwind)]
+    pub fn open(path: String, expected_length: Option<f64>) -> Result<Self> {
+        let expected_length = expected_length
+            .map(|n| integer("expectedLength", n, MAX_SAFE_INTEGER))
+            .transpose()?;
+        let inner = silt::file_view::FileView::open(path, expected_length).map_err(to_js)?;
+        Ok(FileView { inner })
+    }
+
+    /// The number of readable bytes.
+    #[napi(getter)]
+    pub fn length(&self) -> f64 {
+        self.inner.len() as f64
+    }
+
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// Copy `length` bytes at `offset`: `OUT_OF_RANGE` past the view, `SHORT_FILE` when the file was
+    /// truncated under it, `CLOSED` after `close()`.
+    #[napi(catch_unwind)]
+    pub fn read(&self, offset: f64, length: f64) -> Result<Buffer> {
+        // A closed view reports CLOSED whatever the arguments, like the TypeScript one.
+        if self.inner.is_closed() {
+            return self.inner.read(0, 0).map(buffer).map_err(to_js);
+        }
+        let offset = integer("offset", offset, MAX_SAFE_INTEGER)?;
+        let length = integer("length", length, MAX_SAFE_INTEGER)?;
+        self.inner.read(offset, length).map(buffer).map_err(to_js)
+    }
+
+    /// Unmap and close. Idempotent.
+    #[napi]
+    pub fn close(&mut self) {
+        self.inner.close();
+    }
+}
