@@ -50,3 +50,70 @@ describe(`selected accelerator (${accel.kind}) against the TypeScript reference`
     }
   });
 });
+
+describe(`cross-reading between ${accel.kind} and the TypeScript implementation`, () => {
+  const inputs = [new Uint8Array(0), enc.encode('x'), randomBytes(5000, 9), jsonLike(200_000, 4)];
+
+  it('each decompresses the LZ4 output of the other', () => {
+    for (const input of inputs) {
+      assert.deepEqual(accel.lz4Decompress(tsAccelerator.lz4Compress(input)), Buffer.from(input));
+      assert.deepEqual(tsAccelerator.lz4Decompress(accel.lz4Compress(input)), Buffer.from(input));
+    }
+  });
+
+  it('each decodes the frames and blocks of the other', () => {
+    const keys = pack(Array.from({ length: 50 }, (_, i) => enc.encode(`k${String(i).padStart(4, '0')}`)));
+    const values = pack(Array.from({ length: 50 }, (_, i) => jsonLike(i * 13, i)));
+    const tags = Uint8Array.from({ length: 50 }, (_, i) => i % 3);
+    for (const [writer, reader] of [
+      [accel, tsAccelerator],
+      [tsAccelerator, accel],
+    ] as const) {
+      const frame = writer.encodeFrame(keys, values);
+      const decoded = reader.decodeFrame(frame);
+      assert.deepEqual(Buffer.from(decoded.keys.data), Buffer.from(keys.data));
+      assert.deepEqual(Buffer.from(decoded.values.data), Buffer.from(values.data));
+      assert.equal(decoded.byteLength, frame.length);
+      const block = writer.encodeBlock({ keys, values, tags }, { compress: true });
+      const entries = reader.decodeBlock(block);
+      assert.deepEqual(Buffer.from(entries.keys.data), Buffer.from(keys.data));
+      assert.deepEqual(Buffer.from(entries.values.data), Buffer.from(values.data));
+      assert.deepEqual(Buffer.from(entries.tags), Buffer.from(tags));
+    }
+  });
+
+  it('both reject the same damaged bytes with the same code', () => {
+    const keys = pack([enc.encode('alpha'), enc.encode('beta')]);
+    const values = pack([jsonLike(300, 1), jsonLike(300, 2)]);
+    const samples = [
+      tsAccelerator.encodeFrame(keys, values),
+      tsAccelerator.encodeBlock({ keys, values, tags: Uint8Array.of(0, 2) }),
+      tsAccelerator.lz4Compress(jsonLike(1000, 3)),
+    ];
+    const decoders = [
+      (a: typeof accel, b: Uint8Array) => a.decodeFrame(b),
+      (a: typeof accel, b: Uint8Array) => a.decodeBlock(b),
+      (a: typeof accel, b: Uint8Array) => a.lz4Decompress(b),
+    ];
+    const codeOf = (fn: () => unknown): string => {
+      try {
+        fn();
+        return 'ok';
+      } catch (error) {
+        return String((error as { code?: unknown }).code);
+      }
+    };
+    const next = rng(77);
+    samples.forEach((sample, kind) => {
+      for (let trial = 0; trial < 200; trial++) {
+        const damaged = Buffer.from(sample);
+        if (trial % 2 === 0) damaged[next() % damaged.length]! ^= 1 << (next() % 8);
+        const bytes = trial % 2 === 0 ? damaged : damaged.subarray(0, next() % damaged.length);
+        const decode = decoders[kind]!;
+        const ours = codeOf(() => decode(accel, bytes));
+        assert.equal(ours, codeOf(() => decode(tsAccelerator, bytes)), `sample ${kind} trial ${trial}`);
+        if (kind < 2) assert.equal(ours, 'CORRUPTION', `checksummed sample ${kind} trial ${trial}`);
+      }
+    });
+  });
+});

@@ -46,21 +46,23 @@ test('doctor --json reports platform, node, accelerator and passing self-tests',
   }
 });
 
-test('doctor explains a native module that cannot load, and require mode fails', async () => {
-  // A library path that does not exist makes the napi-rs loader fail the way a missing binary does.
+test('doctor explains a native module that cannot load, and require mode fails', () => {
+  // A library path that does not exist makes the napi-rs loader fail the way a missing binary
+  // does. The loader reads it from the process environment, hence a child process.
   const broken = { ...process.env, NAPI_RS_NATIVE_LIBRARY_PATH: join(packageDir, 'no-such-binary.node') };
-  const auto = capture();
-  assert.equal(await main(['doctor', '--json'], auto, { ...broken, SILTDB_NATIVE: '' }), 0);
+  const silt = (args: string[], mode: string) =>
+    spawnSync(process.execPath, ['dist/silt.js', ...args], { cwd: packageDir, env: { ...broken, SILTDB_NATIVE: mode }, encoding: 'utf8' });
+
+  const auto = silt(['doctor', '--json'], '');
+  assert.equal(auto.status, 0, auto.stderr);
   const report = JSON.parse(auto.stdout);
+  assert.equal(report.mode, 'auto');
   assert.equal(report.kind, 'ts');
   assert.equal(report.nativeError.code, 'NATIVE_UNAVAILABLE');
   assert.match(report.nativeError.message, /could not be loaded/);
+  assert.equal(report.selfTests.native, undefined);
 
-  const required = spawnSync(process.execPath, ['dist/silt.js', 'doctor'], {
-    cwd: packageDir,
-    env: { ...broken, SILTDB_NATIVE: 'require' },
-    encoding: 'utf8',
-  });
+  const required = silt(['doctor'], 'require');
   assert.equal(required.status, 1);
   assert.match(required.stdout, /accelerator\s+none/);
   assert.match(required.stdout, /native error\s+\[NATIVE_UNAVAILABLE\]/);
