@@ -17,6 +17,16 @@ export const ErrorCodes = {
   IO_ERROR: 'IO_ERROR',
   /** `SILTDB_NATIVE=require` and the native accelerator could not load or failed its self-test. */
   NATIVE_UNAVAILABLE: 'NATIVE_UNAVAILABLE',
+  /** Another writer (in this process or another one) holds the lock on the directory. */
+  LOCKED: 'LOCKED',
+  /**
+   * An earlier write or fsync failed, so what reached the disk is unknown; writes are refused until
+   * the file or log is reopened (which re-reads what is really there). A retried fsync is never
+   * reported as success.
+   */
+  POISONED: 'POISONED',
+  /** A verification callback refused an operation (e.g. `truncateBefore`); nothing was changed. */
+  VERIFY_REJECTED: 'VERIFY_REJECTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,0 +1,326 @@
+/**
+ * IndexedLog throughput (`pnpm --filter siltdb bench`): appends per second and MB/s for 100-byte
+ * and 4 KiB entries, with fsync off, with group commit (many concurrent appenders) and with an
+ * fsync per append, beside the raw speed of writing the same payload bytes to a plain file in the
+ * same run. Prints a table with ratios and writes bench/log.json at the repository root.
+ *
+ * Baselines (same bytes, same node:fs write path, no framing, no checksums):
+ * - raw, 1 MiB writes: the payloads copied into 1 MiB buffers, one write call per buffer — what
+ *   the page cache and the write path can take; the log with fsync off is measured against it.
+ * - raw, write per entry: one awaited write call per payload — appending without a log.
+ * - raw, write+fdatasync per entry: the floor under any durable per-append scheme.
+ *
+ * Targets (issue 3): fsync off ≥ 0.8× raw; group commit ≥ 20× fsync-per-append in entries/s.
+ *
+ * Environment: SILTDB_BENCH_DIR (scratch directory; default under the OS temp dir),
+ * SILTDB_BENCH_SECONDS (time box of each fsync scenario, default 2), SILTDB_BENCH_ROUNDS (rounds of
+ * each fsync-off scenario, median taken; default 3).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { acceleratorSelection } from '@siltdb/bindings';
+import { bytesCodec, IndexedLog, NodeVfs, type Durability } from '../src/log.js';
+
+const MiB = 1024 * 1024;
+const SIZES = [100, 4096] as const;
+const SECONDS = Number(process.env.SILTDB_BENCH_SECONDS ?? 2);
+const ROUNDS = Number(process.env.SILTDB_BENCH_ROUNDS ?? 3);
+/** Bytes written per fsync-off round, per entry size. */
+const VOLUME: Record<number, number> = { 100: 32 * MiB, 4096: 128 * MiB };
+/** Bytes of appends a single appender issues per window (fsync off, one call per entry). */
+const PIPELINE_BYTES = 256 * 1024;
+/** Entries per appendMany call (fsync off, batched calls). */
+const BATCH = 1024;
+/** Concurrent appenders for group commit. */
+const APPENDERS = 1024;
+
+const vfs = new NodeVfs();
+const scratchRoot = process.env.SILTDB_BENCH_DIR ?? os.tmpdir();
+mkdirSync(scratchRoot, { recursive: true });
+const scratch = mkdtempSync(join(scratchRoot, 'silt-log-bench-'));
+let runCounter = 0;
+const freshDir = (): string => join(scratch, `run-${runCounter++}`);
+
+/** Distinct deterministic payloads, cycled through by every scenario. */
+function makePayloads(size: number): Uint8Array[] {
+  const count = 1024;
+  const out: Uint8Array[] = [];
+  let x = 0x9e3779b9;
+  for (let i = 0; i < count; i++) {
+    const payload = new Uint8Array(size);
+    for (let j = 0; j < size; j++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      payload[j] = x & 0xff;
+    }
+    out.push(payload);
+  }
+  return out;
+}
+
+interface Measurement {
+  readonly entries: number;
+  readonly seconds: number;
+}
+
+async function timed(run: () => Promise<number>): Promise<Measurement> {
+  const start = performance.now();
+  const entries = await run();
+  return { entries, seconds: (performance.now() - start) / 1000 };
+}
+
+function median(values: Measurement[]): Measurement {
+  const sorted = [...values].sort((a, b) => a.entries / a.seconds - b.entries / b.seconds);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+// ---- raw baselines ------------------------------------------------------------------------------
+
+async function rawBulk(payloads: Uint8Array[], count: number): Promise<number> {
+  const dir = freshDir();
+  mkdirSync(dir);
+  const file = await vfs.open(join(dir, 'raw'), { mode: 'exclusive' });
+  // Double-buffered: one buffer fills while the other is being written, as the log's batches do.
+  const buffers = [Buffer.allocUnsafeSlow(MiB), Buffer.allocUnsafeSlow(MiB)];
+  let current = 0;
+  let filled = 0;
+  let position = 0;
+  let writing: Promise<void> = Promise.resolve();
+  const flush = async (): Promise<void> => {
+    await writing;
+    writing = file.write(buffers[current]!.subarray(0, filled), position);
+    position += filled;
+    filled = 0;
+    current ^= 1;
+  };
+  for (let i = 0; i < count; i++) {
+    const payload = payloads[i % payloads.length]!;
+    if (filled + payload.length > MiB) await flush();
+    buffers[current]!.set(payload, filled);
+    filled += payload.length;
+  }
+  await flush();
+  await writing;
+  await file.close();
+  return count;
+}
+
+async function rawPerEntry(payloads: Uint8Array[], count: number): Promise<number> {
+  const dir = freshDir();
+  mkdirSync(dir);
+  const file = await vfs.open(join(dir, 'raw'), { mode: 'exclusive' });
+  let position = 0;
+  for (let i = 0; i < count; i++) {
+    const payload = payloads[i % payloads.length]!;
+    await file.write(payload, position);
+    position += payload.length;
+  }
+  await file.close();
+  return count;
+}
+
+async function rawSyncPerEntry(payloads: Uint8Array[], seconds: number): Promise<number> {
+  const dir = freshDir();
+  mkdirSync(dir);
+  const file = await vfs.open(join(dir, 'raw'), { mode: 'exclusive' });
+  const deadline = performance.now() + seconds * 1000;
+  let position = 0;
+  let count = 0;
+  while (performance.now() < deadline) {
+    const payload = payloads[count % payloads.length]!;
+    await file.write(payload, position);
+    await file.datasync();
+    position += payload.length;
+    count++;
+  }
+  await file.close();
+  return count;
+}
+
+// ---- the log ------------------------------------------------------------------------------------
+
+async function openLog(durability: Durability): Promise<IndexedLog<Uint8Array>> {
+  return IndexedLog.open(freshDir(), bytesCodec, { vfs, durability });
+}
+
+/**
+ * fsync off, one append call per entry. The appender issues windows of PIPELINE_BYTES and waits
+ * for the window before the last one, so one window is written while the next is framed.
+ */
+async function logAppends(payloads: Uint8Array[], count: number): Promise<number> {
+  const log = await openLog('none');
+  const window = Math.max(64, Math.floor(PIPELINE_BYTES / payloads[0]!.length));
+  let last: Promise<number> = Promise.resolve(0);
+  let previousWindow: Promise<number> = Promise.resolve(0);
+  for (let i = 0; i < count; i++) {
+    last = log.append(payloads[i % payloads.length]!);
+    if (i % window === window - 1) {
+      await previousWindow;
+      previousWindow = last;
+    }
+  }
+  await last;
+  await log.close();
+  return count;
+}
+
+/** fsync off, appendMany calls of BATCH entries, one call in flight while the next is built. */
+async function logAppendMany(payloads: Uint8Array[], count: number): Promise<number> {
+  const log = await openLog('none');
+  let batch: Uint8Array[] = [];
+  let previous: Promise<number[]> = Promise.resolve([]);
+  for (let i = 0; i < count; i++) {
+    batch.push(payloads[i % payloads.length]!);
+    if (batch.length === BATCH || i === count - 1) {
+      const call = log.appendMany(batch);
+      batch = [];
+      await previous;
+      previous = call;
+    }
+  }
+  await previous;
+  await log.close();
+  return count;
+}
+
+/** fsync per append: one appender awaiting each append. */
+async function logSync(payloads: Uint8Array[], seconds: number): Promise<number> {
+  const log = await openLog('sync');
+  const deadline = performance.now() + seconds * 1000;
+  let count = 0;
+  while (performance.now() < deadline) {
+    await log.append(payloads[count % payloads.length]!);
+    count++;
+  }
+  await log.close();
+  return count;
+}
+
+/** Group commit: APPENDERS concurrent appenders, each awaiting its own appends. */
+async function logGroup(payloads: Uint8Array[], seconds: number): Promise<number> {
+  const log = await openLog('group');
+  const deadline = performance.now() + seconds * 1000;
+  let count = 0;
+  const appender = async (id: number): Promise<void> => {
+    for (let k = id; performance.now() < deadline; k += APPENDERS) {
+      await log.append(payloads[k % payloads.length]!);
+      count++;
+    }
+  };
+  await Promise.all(Array.from({ length: APPENDERS }, (_, id) => appender(id)));
+  await log.close();
+  return count;
+}
+
+// ---- run ----------------------------------------------------------------------------------------
+
+interface Row {
+  readonly entryBytes: number;
+  readonly scenario: string;
+  readonly durability: Durability | 'raw';
+  readonly entries: number;
+  readonly seconds: number;
+  readonly entriesPerSecond: number;
+  readonly megabytesPerSecond: number;
+  /** The row this one is compared with, and the ratio of entries/s. */
+  readonly baseline?: string;
+  readonly ratio?: number;
+}
+
+function row(entryBytes: number, scenario: string, durability: Row['durability'], m: Measurement, baseline?: Row): Row {
+  const entriesPerSecond = m.entries / m.seconds;
+  const result: Row = {
+    entryBytes,
+    scenario,
+    durability,
+    entries: m.entries,
+    seconds: m.seconds,
+    entriesPerSecond,
+    megabytesPerSecond: (entriesPerSecond * entryBytes) / 1e6,
+  };
+  return baseline === undefined ? result : { ...result, baseline: baseline.scenario, ratio: entriesPerSecond / baseline.entriesPerSecond };
+}
+
+async function rounds(run: () => Promise<number>): Promise<Measurement> {
+  const results: Measurement[] = [];
+  for (let r = 0; r < ROUNDS; r++) results.push(await timed(run));
+  return median(results);
+}
+
+const rows: Row[] = [];
+const selection = acceleratorSelection();
+console.log(`IndexedLog benchmark — accelerator ${selection.kind}, node ${process.version}, ${os.cpus().length} CPUs, scratch ${scratch}`);
+
+try {
+  for (const size of SIZES) {
+    const payloads = makePayloads(size);
+    const count = Math.floor(VOLUME[size]! / size);
+    // Warm-up: JIT, file system, accelerator.
+    await rawBulk(payloads, Math.min(count, 20_000));
+    await logAppends(payloads, Math.min(count, 20_000));
+
+    const bulk = row(size, 'raw, 1 MiB writes', 'raw', await rounds(() => rawBulk(payloads, count)));
+    const perEntryCount = Math.min(count, size === 100 ? 100_000 : 20_000);
+    const perEntry = row(size, 'raw, write per entry', 'raw', await rounds(() => rawPerEntry(payloads, perEntryCount)));
+    const appends = row(size, 'log none, append ×1 (256 KiB windows)', 'none', await rounds(() => logAppends(payloads, count)), bulk);
+    const many = row(size, `log none, appendMany ×${BATCH}`, 'none', await rounds(() => logAppendMany(payloads, count)), bulk);
+    const rawSync = row(size, 'raw, write+fdatasync per entry', 'raw', await timed(() => rawSyncPerEntry(payloads, SECONDS)));
+    const sync = row(size, 'log sync, 1 appender', 'sync', await timed(() => logSync(payloads, SECONDS)), rawSync);
+    const group = row(size, `log group, ${APPENDERS} appenders`, 'group', await timed(() => logGroup(payloads, SECONDS)), sync);
+    rows.push(bulk, perEntry, appends, row(size, appends.scenario + ' vs per-entry writes', 'none', appends, perEntry), many, rawSync, sync, group);
+  }
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+const table = rows.map((r) => ({
+  entry: r.entryBytes === 100 ? '100 B' : '4 KiB',
+  scenario: r.scenario,
+  'entries/s': Math.round(r.entriesPerSecond).toLocaleString('en-US'),
+  'MB/s': r.megabytesPerSecond.toFixed(1),
+  ratio: r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}× ${r.baseline}`,
+}));
+console.table(table);
+
+const find = (size: number, prefix: string): Row => rows.find((r) => r.entryBytes === size && r.scenario.startsWith(prefix))!;
+const targets = SIZES.map((size) => {
+  const offAppend = find(size, 'log none, append');
+  const offMany = find(size, 'log none, appendMany');
+  const group = find(size, 'log group');
+  return {
+    entryBytes: size,
+    fsyncOffVsRaw: { appendMany: offMany.ratio, append: offAppend.ratio, target: 0.8 },
+    groupVsSync: { ratio: group.ratio, target: 20 },
+  };
+});
+for (const t of targets) {
+  console.log(
+    `${t.entryBytes} B: fsync off = ${t.fsyncOffVsRaw.appendMany!.toFixed(2)}× raw with appendMany, ${t.fsyncOffVsRaw.append!.toFixed(2)}× with single appends (target ≥ 0.8×); ` +
+      `group = ${t.groupVsSync.ratio!.toFixed(1)}× fsync-per-append (target ≥ 20×)`,
+  );
+}
+
+const output = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'log.json');
+mkdirSync(dirname(output), { recursive: true });
+writeFileSync(
+  output,
+  `${JSON.stringify(
+    {
+      benchmark: 'IndexedLog',
+      date: new Date().toISOString(),
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      cpus: os.cpus().length,
+      accelerator: selection.kind,
+      settings: { seconds: SECONDS, rounds: ROUNDS, pipelineBytes: PIPELINE_BYTES, batch: BATCH, appenders: APPENDERS },
+      rows,
+      targets,
+    },
+    null,
+    2,
+  )}\n`,
+);
+console.log(`wrote ${output}`);

@@ -1,0 +1,342 @@
+/**
+ * The append path of a log: framing records into write batches, and one "pump" that writes the
+ * batches in order, syncing as the durability mode asks, then acknowledges them.
+ *
+ * - `sync`: every append call is its own batch: one write and one fdatasync, then it resolves.
+ * - `group`: appends made while a batch is being written and synced gather in the next batch,
+ *   which the pump writes and syncs as one (after `groupWindowMs` from its first append, when set).
+ *   Each append resolves only after the fdatasync that covers it.
+ * - `none`: like `group` without fdatasync; an append resolves once its bytes are handed to the OS
+ *   (they survive a crash of the process, not of the machine). Appends made in the same tick, or
+ *   while a write is in flight, share one write call.
+ *
+ * Sealing a segment (moving on to the next one) always syncs it, in every mode: a sealed segment
+ * must be whole, or recovery could not tell a lost tail from corruption. In `none` mode the pump
+ * also starts an fdatasync in the background every few MiB written, without waiting for it, so
+ * that the disk keeps up with the page cache and the sync at sealing has little left to do.
+ *
+ * A failed write or fsync poisons the log. The kernel may have dropped the data it could not write
+ * and will report the next fsync as a success, so nothing written after the failure can be
+ * trusted: the failed batches reject with the I/O error, everything queued behind them rejects with
+ * `POISONED`, and the in-memory state rolls back to before the first failed batch.
+ */
+import { payloadCrc32c } from './checksum.js';
+import { encodeIndexStamp, INDEX_STAMP_BYTES, SEGMENT_MAGIC } from './index-stamp.js';
+import type { LogState } from './log-state.js';
+import { RECORD_HEADER_BYTES, writeRecordHeader } from './record.js';
+import { Segment } from './segment.js';
+import { BufferPool, WriteBatch } from './write-batch.js';
+import type { VfsFile } from '../vfs/types.js';
+
+export type Durability = 'sync' | 'group' | 'none';
+
+/** Batch buffers a log keeps for reuse once written. */
+const SPARE_BATCH_BUFFERS = 8;
+/** In `none` mode, bytes written to a segment between background fdatasyncs. */
+const BACKGROUND_SYNC_BYTES = 8 * 1024 * 1024;
+
+export interface WriterConfig {
+  readonly durability: Durability;
+  readonly segmentBytes: number;
+  readonly maxBatchBytes: number;
+  readonly groupWindowMs: number;
+}
+
+export class LogWriter {
+  /** The batch appends are framed into now. */
+  private open: WriteBatch | null = null;
+  /** Sealed batches waiting for the pump, oldest first. */
+  private queued: WriteBatch[] = [];
+  /** The batches the pump is writing now. */
+  private inFlight: WriteBatch[] = [];
+  private pumping = false;
+  private pumpFinished: Promise<void> = Promise.resolve();
+  private finishPump: () => void = () => {};
+  /** Someone waits for the pending batches (a read, a drain): skip the group window. */
+  private urgent = false;
+  /** The segment written last: it must be synced before the pump writes to another one. */
+  private lastWritten: Segment | null = null;
+  /** Bytes in the last batch sealed: a new batch starts with room for about as much. */
+  private lastBatchBytes = 0;
+  /** `none` mode: bytes written since the last background fdatasync started, and that sync. */
+  private bytesSinceBackgroundSync = 0;
+  private backgroundSync: Promise<void> | null = null;
+  private readonly pool: BufferPool;
+
+  constructor(
+    private readonly state: LogState,
+    private readonly config: WriterConfig,
+  ) {
+    this.pool = new BufferPool(config.maxBatchBytes, SPARE_BATCH_BUFFERS);
+  }
+
+  get durability(): Durability {
+    return this.config.durability;
+  }
+
+  /**
+   * Frame one encoded entry at `state.nextIndex` and advance it. Returns the batch that carries it.
+   * The caller ends each append call with `endCall()`.
+   */
+  add(payload: Uint8Array): WriteBatch {
+    const recordBytes = RECORD_HEADER_BYTES + payload.length;
+    const index = this.state.nextIndex;
+    let segment = this.state.active;
+    if (segment === null || (segment.count > 0 && segment.end + recordBytes > this.config.segmentBytes)) {
+      segment = Segment.fresh(this.state.dir, index);
+      this.state.segments.push(segment);
+    }
+    let batch = this.open;
+    if (
+      batch === null ||
+      batch.segment !== segment ||
+      (batch.count > 0 && batch.length + recordBytes > this.config.maxBatchBytes)
+    ) {
+      if (batch !== null) this.seal(batch);
+      batch = this.startBatch(segment, index, recordBytes);
+    }
+    batch.reserve(recordBytes);
+    const at = batch.length;
+    writeRecordHeader(batch.buffer, at, payload.length, payloadCrc32c(payload));
+    batch.buffer.set(payload, at + RECORD_HEADER_BYTES);
+    batch.length = at + recordBytes;
+    batch.count++;
+    segment.offsets!.push(segment.end);
+    segment.end += recordBytes;
+    segment.count++;
+    this.state.nextIndex = index + 1;
+    return batch;
+  }
+
+  /** The end of one append call: in `sync` mode its batch is complete; start the pump. */
+  endCall(): void {
+    if (this.config.durability === 'sync' && this.open !== null) this.seal(this.open);
+    this.kick();
+  }
+
+  /** Resolves when the entries before `index` are written (settled, possibly failed). */
+  async written(index: number): Promise<void> {
+    const holder = this.batchHolding(index - 1);
+    if (holder === null) return;
+    this.urgent = true;
+    this.kick();
+    await holder.done.catch(() => {});
+  }
+
+  /** Resolves when every batch framed so far is written and settled. */
+  async drain(): Promise<void> {
+    while (this.pumping || this.open !== null || this.queued.length > 0 || this.backgroundSync !== null) {
+      this.urgent = true;
+      this.kick();
+      await this.pumpFinished;
+      await this.backgroundSync;
+    }
+  }
+
+  /**
+   * Make everything written so far durable, whatever the mode: the active segment's data and the
+   * directory entries of segments created without a directory sync. Call after `drain()`.
+   */
+  async syncAll(): Promise<void> {
+    try {
+      const active = this.state.active;
+      if (active?.unsynced) await this.syncSegment(active);
+      if (this.state.segments.some((segment) => segment.onDisk && !segment.entryDurable)) {
+        await this.state.vfs.syncDir(this.state.dir);
+        for (const segment of this.state.segments) if (segment.onDisk) segment.entryDurable = true;
+      }
+    } catch (error) {
+      this.poison(error, []);
+      throw error;
+    }
+  }
+
+  /** A truncation removed this segment: never sync it again. */
+  forget(segment: Segment): void {
+    if (this.lastWritten === segment) this.lastWritten = null;
+  }
+
+  private startBatch(segment: Segment, index: number, recordBytes: number): WriteBatch {
+    const createsFile = segment.count === 0 && !segment.onDisk;
+    const position = createsFile ? 0 : segment.end;
+    const header = createsFile ? INDEX_STAMP_BYTES : 0;
+    // Sized from the previous batch: a busy log fills batches up to maxBatchBytes, and growing a
+    // buffer by doubling from small would copy every batch several times over.
+    const capacity = Math.max(header + recordBytes, Math.min(this.config.maxBatchBytes, this.lastBatchBytes));
+    const batch = new WriteBatch(segment, position, index, this.pool.take(capacity), this.pool);
+    if (createsFile) {
+      batch.buffer.set(encodeIndexStamp(SEGMENT_MAGIC, segment.start), 0);
+      batch.length = INDEX_STAMP_BYTES;
+    }
+    this.open = batch;
+    return batch;
+  }
+
+  private seal(batch: WriteBatch): void {
+    if (this.open === batch) this.open = null;
+    this.lastBatchBytes = batch.length;
+    this.queued.push(batch);
+  }
+
+  private kick(): void {
+    if (this.pumping) return;
+    if (this.open === null && this.queued.length === 0) return;
+    this.pumping = true;
+    this.pumpFinished = new Promise((resolve) => (this.finishPump = resolve));
+    const run = (): void => void this.pump();
+    // `group` lets a whole turn of the event loop gather appends; the others start after the
+    // current synchronous run of appends, so a loop of appends shares one write.
+    if (this.config.durability === 'group' && !this.urgent) setImmediate(run);
+    else queueMicrotask(run);
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for (;;) {
+        await this.waitForGroupWindow();
+        const batches = this.take();
+        if (batches.length === 0) break;
+        await this.commit(batches);
+      }
+    } finally {
+      this.pumping = false;
+      this.urgent = false;
+      this.finishPump();
+    }
+  }
+
+  private async waitForGroupWindow(): Promise<void> {
+    if (this.config.durability !== 'group' || this.config.groupWindowMs <= 0) return;
+    const oldest = this.queued[0] ?? this.open;
+    if (oldest === undefined || oldest === null || this.urgent) return;
+    const wait = oldest.createdAt + this.config.groupWindowMs - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+
+  /** The next batches to commit: one in `sync` mode, all pending ones otherwise. */
+  private take(): WriteBatch[] {
+    if (this.config.durability !== 'sync' && this.open !== null) this.seal(this.open);
+    if (this.config.durability === 'sync') {
+      const next = this.queued.shift();
+      return next === undefined ? [] : [next];
+    }
+    const all = this.queued;
+    this.queued = [];
+    return all;
+  }
+
+  private async commit(batches: WriteBatch[]): Promise<void> {
+    this.inFlight = batches;
+    const durable = this.config.durability !== 'none';
+    try {
+      // Consecutive batches of one segment are contiguous in its file: one pwritev for each run.
+      for (let first = 0; first < batches.length; ) {
+        const segment = batches[first]!.segment;
+        let end = first + 1;
+        while (end < batches.length && batches[end]!.segment === segment) end++;
+        if (this.lastWritten !== null && this.lastWritten !== segment) {
+          if (this.lastWritten.unsynced) await this.syncSegment(this.lastWritten);
+          // Sealed and synced: the writer will not touch it again.
+          if (this.lastWritten.start < segment.start) this.lastWritten.retire();
+        }
+        const file = segment.fileWritable ? segment.file! : await this.openForWriting(segment, durable);
+        const run = batches.slice(first, end);
+        await file.writev(
+          run.map((batch) => batch.bytes),
+          run[0]!.position,
+        );
+        segment.unsynced = true;
+        this.lastWritten = segment;
+        first = end;
+        if (!durable) this.maybeSyncInBackground(segment, run);
+      }
+      if (durable && this.lastWritten?.unsynced) await this.syncSegment(this.lastWritten);
+      // A background sync may have failed while these batches were being written.
+      this.state.throwIfPoisoned();
+    } catch (error) {
+      this.poison(error, batches);
+      return;
+    } finally {
+      this.inFlight = [];
+    }
+    for (const batch of batches) {
+      batch.recycle();
+      batch.resolve();
+    }
+  }
+
+  private async openForWriting(segment: Segment, durable: boolean): Promise<VfsFile> {
+    if (segment.onDisk) return segment.reopenForWriting(this.state.vfs);
+    // Exclusive: a file of that name would be a segment this log does not know about.
+    const file = await this.state.vfs.open(segment.path, { mode: 'exclusive', durable });
+    segment.file = file;
+    segment.fileWritable = true;
+    segment.onDisk = true;
+    segment.entryDurable = durable;
+    return file;
+  }
+
+  private maybeSyncInBackground(segment: Segment, written: readonly WriteBatch[]): void {
+    for (const batch of written) this.bytesSinceBackgroundSync += batch.length;
+    if (this.bytesSinceBackgroundSync < BACKGROUND_SYNC_BYTES || this.backgroundSync !== null) return;
+    this.bytesSinceBackgroundSync = 0;
+    // `unsynced` stays set: writes made while this sync runs are not covered by it.
+    const sync = segment.file!.datasync().then(
+      () => {},
+      (error) => this.poison(error, []),
+    );
+    this.backgroundSync = sync;
+    void sync.then(() => {
+      if (this.backgroundSync === sync) this.backgroundSync = null;
+    });
+  }
+
+  private async syncSegment(segment: Segment): Promise<void> {
+    // A background sync of the same file may be running; its outcome (a poisoning failure) must be
+    // known before this one can report anything.
+    if (this.backgroundSync !== null) await this.backgroundSync;
+    this.state.throwIfPoisoned();
+    // Clear the flag first: a failed sync loses the data for good, it is never "still unsynced".
+    segment.unsynced = false;
+    await segment.file!.datasync();
+  }
+
+  /**
+   * Refuse every later write and roll the in-memory state back to before `failed[0]` (or keep it,
+   * when the failure was a sync of entries already acknowledged as written, in `none` mode).
+   */
+  private poison(error: unknown, failed: WriteBatch[]): void {
+    this.state.poisonedBy ??= error;
+    const refused = this.state.poisonedError();
+    const abandoned = [...this.queued, ...(this.open === null ? [] : [this.open])];
+    this.queued = [];
+    this.open = null;
+    const firstLost = failed[0]?.firstIndex ?? abandoned[0]?.firstIndex;
+    for (const batch of failed) batch.reject(error);
+    for (const batch of abandoned) batch.reject(refused);
+    for (const batch of [...failed, ...abandoned]) batch.recycle();
+    if (firstLost !== undefined) this.rollBack(firstLost);
+  }
+
+  private rollBack(firstLost: number): void {
+    const segments = this.state.segments;
+    while (segments.length > 0 && segments[segments.length - 1]!.start >= firstLost) {
+      const segment = segments.pop()!;
+      this.forget(segment);
+      // Reads of other entries may be using the handle; it closes when they are done.
+      segment.retire();
+    }
+    this.state.active?.dropFrom(firstLost);
+    this.state.nextIndex = Math.max(firstLost, this.state.firstIndex);
+  }
+
+  private batchHolding(index: number): WriteBatch | null {
+    for (const group of [this.open === null ? [] : [this.open], this.queued, this.inFlight]) {
+      for (let i = group.length - 1; i >= 0; i--) {
+        const batch = group[i]!;
+        if (batch.firstIndex <= index && index < batch.firstIndex + batch.count) return batch;
+      }
+    }
+    return null;
+  }
+}

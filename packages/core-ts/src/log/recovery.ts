@@ -1,0 +1,151 @@
+/**
+ * Opening a log directory: find the segments, settle the first and next index, and repair what a
+ * crash can legitimately leave behind — and nothing else.
+ *
+ * What a crash can leave (each repaired, durably, before the log is used):
+ * - a torn tail in the last segment: a record cut short by the crash, or zeros where the file
+ *   system had extended the file without writing the data. The file is cut after the last whole
+ *   record.
+ * - a last segment whose header was being written: rewritten.
+ * - segments wholly before the stored first index (a truncation removed them from the index, then
+ *   crashed before unlinking them): unlinked.
+ * - a leftover FIRST.tmp: unlinked.
+ *
+ * Anything else is corruption and fails the open with `CORRUPTION`: a damaged record followed by
+ * data, a damaged header, a gap between the first index and the first segment. Sealed segments are
+ * verified when first read (opening a large log reads only its last segment).
+ */
+import { join } from 'node:path';
+import { ErrorCodes, siltError } from '../errors.js';
+import type { Vfs, VfsFile } from '../vfs/types.js';
+import { FIRST_INDEX_TEMP_FILE, parseSegmentFileName, segmentFileName } from './file-names.js';
+import { readFirstIndexFile } from './first-index-file.js';
+import { decodeIndexStamp, encodeIndexStamp, INDEX_STAMP_BYTES, SEGMENT_MAGIC } from './index-stamp.js';
+import { LogState } from './log-state.js';
+import { OffsetList } from './offset-list.js';
+import { RECORD_HEADER_BYTES, recordPayloadLength, scanRecords, type RecordDefect } from './record.js';
+import { Segment } from './segment.js';
+import { defectError, readWholeFile } from './segment-reader.js';
+
+export async function recoverLog(vfs: Vfs, dir: string): Promise<LogState> {
+  const names = await vfs.readdir(dir);
+  if (names.includes(FIRST_INDEX_TEMP_FILE)) await vfs.unlink(join(dir, FIRST_INDEX_TEMP_FILE));
+  const starts = names
+    .map(parseSegmentFileName)
+    .filter((start): start is number => start !== null)
+    .sort((a, b) => a - b);
+  const storedFirst = await readFirstIndexFile(vfs, dir);
+
+  const segments: Segment[] = [];
+  for (let i = 0; i + 1 < starts.length; i++) {
+    const start = starts[i]!;
+    segments.push(new Segment(dir, start, { offsets: null, count: starts[i + 1]! - start, end: 0, onDisk: true }));
+  }
+  const lastStart = starts[starts.length - 1];
+  if (lastStart !== undefined) segments.push(await recoverLastSegment(vfs, dir, lastStart));
+
+  const tail = segments[segments.length - 1];
+  let nextIndex = tail?.endIndex ?? storedFirst ?? 0;
+  let firstIndex = storedFirst ?? segments[0]?.start ?? nextIndex;
+  const removed: Segment[] = [];
+  if (storedFirst !== null) {
+    if (nextIndex <= storedFirst) {
+      // Every entry that survived lies before the first index: the log is empty there. (A crash
+      // can cost unsynced entries after a truncation moved the first index past them.)
+      removed.push(...segments.splice(0));
+      nextIndex = firstIndex = storedFirst;
+    } else if (segments[0]!.start > storedFirst) {
+      throw siltError(
+        ErrorCodes.CORRUPTION,
+        `the log in ${dir} starts at index ${storedFirst} but its first segment starts at ${segments[0]!.start}: entries are missing`,
+      );
+    } else {
+      while (segments[0]!.endIndex <= storedFirst) removed.push(segments.shift()!);
+    }
+  }
+  if (removed.length > 0) {
+    for (const segment of removed) {
+      await segment.closeFile();
+      await vfs.unlink(segment.path);
+    }
+    await vfs.syncDir(dir);
+  }
+  return new LogState(dir, vfs, firstIndex, nextIndex, segments);
+}
+
+/** Open the last segment for appending, cutting a torn tail or rewriting a torn header. */
+async function recoverLastSegment(vfs: Vfs, dir: string, start: number): Promise<Segment> {
+  const path = join(dir, segmentFileName(start));
+  const file = await vfs.open(path, { mode: 'readwrite' });
+  try {
+    const bytes = await readWholeFile(file);
+    const segment = new Segment(dir, start, { offsets: new OffsetList(), count: 0, end: INDEX_STAMP_BYTES, onDisk: true });
+    segment.file = file;
+    segment.fileWritable = true;
+    if (decodeIndexStamp(bytes, SEGMENT_MAGIC) !== start) {
+      if (!isTornHeader(bytes, start)) {
+        throw siltError(ErrorCodes.CORRUPTION, `${path} is corrupt: its header is not a valid segment header for index ${start}`);
+      }
+      await rewrite(file, 0, encodeIndexStamp(SEGMENT_MAGIC, start));
+      return segment;
+    }
+    const scan = scanRecords(bytes, INDEX_STAMP_BYTES, bytes.length);
+    if (scan.defect !== null) {
+      if (!isTornTail(bytes, scan.end, scan.defect)) {
+        throw defectError(segment, start + scan.offsets.length, scan.end, scan.defect);
+      }
+      await rewrite(file, scan.end);
+    }
+    segment.offsets = new OffsetList(scan.offsets);
+    segment.count = scan.offsets.length;
+    segment.end = scan.end;
+    return segment;
+  } catch (error) {
+    await file.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** Cut the file at `length` (then write `data` there, if given), durably. */
+async function rewrite(file: VfsFile, length: number, data?: Uint8Array): Promise<void> {
+  await file.truncate(length);
+  if (data !== undefined) await file.write(data, length);
+  await file.datasync();
+}
+
+/**
+ * A header a crash interrupted: a prefix of the header it should be (possibly empty), or zeros
+ * that were never written, with no records after it.
+ */
+function isTornHeader(bytes: Uint8Array, start: number): boolean {
+  if (allZero(bytes, 0)) return true;
+  if (bytes.length >= INDEX_STAMP_BYTES) return false;
+  const expected = encodeIndexStamp(SEGMENT_MAGIC, start);
+  return bytes.every((byte, i) => byte === expected[i]);
+}
+
+/**
+ * Whether the defect found at `at` is what a crash leaves at the end of the last segment, rather
+ * than damage to data that was once whole:
+ * - a record cut short (header or payload) by the end of the file: the final write was torn;
+ * - a damaged header with only zeros from there on: space allocated but never written;
+ * - a bad checksum on a record that ends the file (zeros aside): the final write was torn inside
+ *   its payload. (Bit rot in the very last record looks the same and cannot be told apart.)
+ * A defect with any non-zero byte after it is corruption.
+ */
+function isTornTail(bytes: Uint8Array, at: number, defect: RecordDefect): boolean {
+  switch (defect) {
+    case 'short-header':
+    case 'short-payload':
+      return true;
+    case 'bad-header':
+      return allZero(bytes, at);
+    case 'bad-checksum':
+      return allZero(bytes, at + RECORD_HEADER_BYTES + recordPayloadLength(bytes, at));
+  }
+}
+
+function allZero(bytes: Uint8Array, from: number): boolean {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}

@@ -1,0 +1,140 @@
+/**
+ * Bad input to IndexedLog: every malformed argument, out-of-range index, failing codec or use after
+ * close gives an error with a stable code, and leaves the log exactly as it was.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FaultVfs, IndexedLog, SiltError, utf8Codec, type Codec } from '../src/log.js';
+import { entries, openLog, rejectsWithCode } from './helpers/log-fixtures.js';
+
+async function logWithTen(): Promise<{ vfs: FaultVfs; log: IndexedLog<string> }> {
+  const vfs = new FaultVfs();
+  const log = await openLog(vfs, '/db', { segmentBytes: 128 });
+  await log.appendMany(entries(0, 10));
+  await log.truncateBefore(2);
+  return { vfs, log };
+}
+
+async function assertUnchanged(log: IndexedLog<string>): Promise<void> {
+  assert.equal(log.firstIndex, 2);
+  assert.equal(log.nextIndex, 10);
+  assert.deepEqual(await log.readAll(), entries(2, 10));
+}
+
+describe('IndexedLog bad input', () => {
+  test('malformed indexes are INVALID_ARGUMENT', async () => {
+    const { log } = await logWithTen();
+    const malformed: unknown[] = [1.5, -1, Number.NaN, Infinity, '3', null, undefined, 2 ** 53, {}];
+    for (const bad of malformed) {
+      await rejectsWithCode(log.read(bad as number, 5), 'INVALID_ARGUMENT');
+      await rejectsWithCode(log.read(3, bad as number), 'INVALID_ARGUMENT');
+      await rejectsWithCode(log.get(bad as number), 'INVALID_ARGUMENT');
+      await rejectsWithCode(log.truncateBefore(bad as number), 'INVALID_ARGUMENT');
+      if (bad !== -1) await rejectsWithCode(log.truncateAfter(bad as number), 'INVALID_ARGUMENT');
+    }
+    await rejectsWithCode(log.truncateAfter(-2), 'INVALID_ARGUMENT');
+    await rejectsWithCode(log.truncateBefore(5, 'yes' as never), 'INVALID_ARGUMENT');
+    await assertUnchanged(log);
+    await log.close();
+  });
+
+  test('indexes outside the log are OUT_OF_RANGE', async () => {
+    const { log } = await logWithTen();
+    await rejectsWithCode(log.read(1, 3), 'OUT_OF_RANGE');
+    await rejectsWithCode(log.read(5, 11), 'OUT_OF_RANGE');
+    await rejectsWithCode(log.get(10), 'OUT_OF_RANGE');
+    await rejectsWithCode(log.get(0), 'OUT_OF_RANGE');
+    await rejectsWithCode(log.truncateBefore(1), 'OUT_OF_RANGE');
+    await rejectsWithCode(log.truncateBefore(11), 'OUT_OF_RANGE');
+    await rejectsWithCode(log.truncateAfter(0), 'OUT_OF_RANGE');
+    await rejectsWithCode(log.truncateAfter(10), 'OUT_OF_RANGE');
+    await rejectsWithCode(log.truncateBefore(10, () => true), 'OUT_OF_RANGE');
+    await assertUnchanged(log);
+    await log.close();
+  });
+
+  test('a codec that throws, or returns something other than bytes, is INVALID_ARGUMENT and appends nothing', async () => {
+    const picky: Codec<string> = {
+      encode: (value) => {
+        if (value === 'bad') throw new Error('cannot encode "bad"');
+        if (value === 'not-bytes') return 'text' as unknown as Uint8Array;
+        return utf8Codec.encode(value);
+      },
+      decode: utf8Codec.decode,
+    };
+    const vfs = new FaultVfs();
+    const log = await IndexedLog.open('/db', picky, { vfs });
+    await log.appendMany(['a', 'b']);
+    const error = await rejectsWithCode(log.append('bad'), 'INVALID_ARGUMENT');
+    assert.ok(error instanceof SiltError);
+    assert.match(String((error as { cause?: Error }).cause?.message), /cannot encode/);
+    await rejectsWithCode(log.append('not-bytes'), 'INVALID_ARGUMENT');
+    // One bad entry rejects the whole appendMany before anything is framed.
+    await rejectsWithCode(log.appendMany(['c', 'bad', 'd']), 'INVALID_ARGUMENT');
+    await rejectsWithCode(log.appendMany('abc' as never), 'INVALID_ARGUMENT');
+    assert.equal(log.nextIndex, 2);
+    assert.deepEqual(await log.readAll(), ['a', 'b']);
+    assert.equal(await log.append('c'), 2);
+    await log.close();
+  });
+
+  test('a codec whose decode throws on stored bytes gives CORRUPTION', async () => {
+    const vfs = new FaultVfs();
+    const writer = await openLog(vfs, '/db');
+    await writer.appendMany(['ok', 'boom']);
+    await writer.close();
+    const failing: Codec<string> = {
+      encode: utf8Codec.encode,
+      decode: (bytes) => {
+        const text = utf8Codec.decode(bytes);
+        if (text === 'boom') throw new Error('no');
+        return text;
+      },
+    };
+    const reader = await IndexedLog.open('/db', failing, { vfs });
+    assert.deepEqual(await reader.read(0, 1), ['ok']);
+    await rejectsWithCode(reader.read(0, 2), 'CORRUPTION');
+    await rejectsWithCode(reader.readAll(), 'CORRUPTION');
+    await reader.close();
+  });
+
+  test('an entry over maxEntryBytes is INVALID_ARGUMENT', async () => {
+    const log = await openLog(new FaultVfs(), '/db', { maxEntryBytes: 8 });
+    await rejectsWithCode(log.append('123456789'), 'INVALID_ARGUMENT');
+    assert.equal(await log.append('12345678'), 0);
+    await log.close();
+  });
+
+  test('bad open arguments and options are INVALID_ARGUMENT', async () => {
+    const vfs = new FaultVfs();
+    await rejectsWithCode(IndexedLog.open('', utf8Codec, { vfs }), 'INVALID_ARGUMENT');
+    await rejectsWithCode(IndexedLog.open(42 as never, utf8Codec, { vfs }), 'INVALID_ARGUMENT');
+    await rejectsWithCode(IndexedLog.open('/db', {} as never, { vfs }), 'INVALID_ARGUMENT');
+    await rejectsWithCode(IndexedLog.open('/db', utf8Codec, { vfs, durability: 'always' as never }), 'INVALID_ARGUMENT');
+    await rejectsWithCode(IndexedLog.open('/db', utf8Codec, { vfs, segmentBytes: 10 }), 'INVALID_ARGUMENT');
+    await rejectsWithCode(IndexedLog.open('/db', utf8Codec, { vfs, groupWindowMs: -1 }), 'INVALID_ARGUMENT');
+    await rejectsWithCode(IndexedLog.open('/db', utf8Codec, { vfs, maxBatchBytes: 1.5 }), 'INVALID_ARGUMENT');
+    await rejectsWithCode(IndexedLog.open('/db', utf8Codec, { vfs: {} as never }), 'INVALID_ARGUMENT');
+    assert.deepEqual(await vfs.readdir('/'), []);
+  });
+
+  test('every call after close is CLOSED and the files are as they were', async () => {
+    const { vfs, log } = await logWithTen();
+    await log.close();
+    await rejectsWithCode(log.append('x'), 'CLOSED');
+    await rejectsWithCode(log.appendMany(['x']), 'CLOSED');
+    await rejectsWithCode(log.read(2, 3), 'CLOSED');
+    await rejectsWithCode(log.get(2), 'CLOSED');
+    await rejectsWithCode(log.readAll(), 'CLOSED');
+    await rejectsWithCode(log.truncateBefore(3), 'CLOSED');
+    await rejectsWithCode(log.truncateAfter(3), 'CLOSED');
+    await rejectsWithCode(log.truncateAll(), 'CLOSED');
+    await rejectsWithCode(log.sync(), 'CLOSED');
+    await rejectsWithCode(async () => {
+      for await (const value of log) void value;
+    }, 'CLOSED');
+    const reopened = await openLog(vfs, '/db', { segmentBytes: 128 });
+    await assertUnchanged(reopened);
+    await reopened.close();
+  });
+});
