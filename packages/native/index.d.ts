@@ -31,6 +31,9 @@ export declare class FileView {
 /** CRC32C of `data`, extending `seed` (a previous result, 0 to start). */
 export declare function crc32c(data: Uint8Array, seed: number): number
 
+/** CRC32C of each item of a packed batch, one call for the whole batch. */
+export declare function crc32cMany(items: PackedInput): Uint32Array
+
 /** Verify and decode a whole table block. */
 export declare function decodeBlock(data: Uint8Array): DecodedBlock
 

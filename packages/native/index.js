@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.FileView = nativeBinding.FileView
 module.exports.crc32c = nativeBinding.crc32c
+module.exports.crc32cMany = nativeBinding.crc32cMany
 module.exports.decodeBlock = nativeBinding.decodeBlock
 module.exports.decodeFrame = nativeBinding.decodeFrame
 module.exports.encodeBlock = nativeBinding.encodeBlock

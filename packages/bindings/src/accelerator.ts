@@ -88,6 +88,15 @@ export interface Accelerator {
 
   /** CRC32C of `data`; pass a previous result as `seed` to extend it over more bytes. */
   crc32c(data: Uint8Array, seed?: number): number;
+  /**
+   * The CRC32C of each item of `items` (each from a zero seed, as `crc32c(item)` computes it), in
+   * item order: entry `i` of the result is the checksum of item `i`. One call for a whole batch of
+   * records, where calling `crc32c` per record would pay the per-call cost (an N-API crossing for
+   * the native module) once per record. Items may be empty (checksum 0); `offsets[0]` need not be 0,
+   * so a caller can checksum ranges of a larger buffer in place. Throws `INVALID_ARGUMENT` for a
+   * malformed `PackedBytes`.
+   */
+  crc32cMany(items: PackedBytes): Uint32Array;
 
   /** LZ4 block with a 4-byte little-endian size prefix (lz4-napi `compressSync` format). */
   lz4Compress(data: Uint8Array): Buffer;

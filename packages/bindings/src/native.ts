@@ -28,6 +28,7 @@ export interface NativeFileView {
  */
 export interface NativeBinding {
   crc32c(data: Uint8Array, seed: number): number;
+  crc32cMany(items: PackedBytes): Uint32Array;
   lz4Compress(data: Uint8Array): Buffer;
   lz4Decompress(data: Uint8Array): Buffer;
   encodeFrame(keys: PackedBytes, values: PackedBytes, compress: boolean): Buffer;
@@ -120,6 +121,13 @@ export function createNativeAccelerator(binding: NativeBinding): Accelerator {
     crc32c(data, seed) {
       try {
         return binding.crc32c(data, seed === undefined ? 0 : seed);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    crc32cMany(items) {
+      try {
+        return binding.crc32cMany(items);
       } catch (error) {
         rethrow(error);
       }

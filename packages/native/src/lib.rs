@@ -116,6 +116,12 @@ pub fn crc32c(data: &[u8], seed: f64) -> Result<u32> {
     Ok(silt::crc32c::crc32c(data, seed))
 }
 
+/// CRC32C of each item of a packed batch, one call for the whole batch.
+#[napi(js_name = "crc32cMany", catch_unwind)]
+pub fn crc32c_many(items: PackedInput) -> Result<Uint32Array> {
+    Ok(Uint32Array::new(silt::crc32c::crc32c_many(items.packed()?)))
+}
+
 /// LZ4 block with a 4-byte little-endian size prefix (lz4-napi `compressSync` format).
 #[napi(catch_unwind)]
 pub fn lz4_compress(data: &[u8]) -> Result<Buffer> {

@@ -4,7 +4,7 @@
  */
 import type { Accelerator, BlockEntries, FileView, MergeResult, PackedBytes } from '../accelerator.js';
 import { DEFAULT_RESTART_INTERVAL, MAX_RESTART_INTERVAL, decodeBlock, encodeBlock } from './block.js';
-import { crc32c } from './crc32c.js';
+import { crc32c, crc32cMany } from './crc32c.js';
 import { invalidArgument } from './fail.js';
 import { openFileView } from './file-view.js';
 import { FRAME_MAX_RECORDS, decodeFrame, encodeFrame } from './frame.js';
@@ -27,6 +27,11 @@ export const tsAccelerator: Accelerator = {
     requireBytes(data, 'data');
     const start = seed === undefined ? 0 : requireInteger(seed, 'seed', 0, 0xffffffff);
     return crc32c(data, start);
+  },
+
+  crc32cMany(items: PackedBytes): Uint32Array {
+    requirePacked(items, 'items');
+    return crc32cMany(items);
   },
 
   lz4Compress(data: Uint8Array): Buffer {

@@ -20,7 +20,6 @@
  * trusted: the failed batches reject with the I/O error, everything queued behind them rejects with
  * `POISONED`, and the in-memory state rolls back to before the first failed batch.
  */
-import { payloadCrc32c } from './checksum.js';
 import { encodeIndexStamp, INDEX_STAMP_BYTES, SEGMENT_MAGIC } from './index-stamp.js';
 import type { LogState } from './log-state.js';
 import { RECORD_HEADER_BYTES, writeRecordHeader } from './record.js';
@@ -56,8 +55,12 @@ export class LogWriter {
   private urgent = false;
   /** The segment written last: it must be synced before the pump writes to another one. */
   private lastWritten: Segment | null = null;
-  /** Bytes in the last batch sealed: a new batch starts with room for about as much. */
-  private lastBatchBytes = 0;
+  /**
+   * A new batch starts with room for this many bytes: the size of recent batches, as a maximum that
+   * halves with every smaller batch, so that the short tail batch of a burst does not make the next
+   * full one grow from small by doubling (copying itself at every step).
+   */
+  private batchBytesHint = 0;
   /** `none` mode: bytes written since the last background fdatasync started, and that sync. */
   private bytesSinceBackgroundSync = 0;
   private backgroundSync: Promise<void> | null = null;
@@ -97,7 +100,8 @@ export class LogWriter {
     }
     batch.reserve(recordBytes);
     const at = batch.length;
-    writeRecordHeader(batch.buffer, at, payload.length, payloadCrc32c(payload));
+    // The checksum field stays zero until the batch is sealed (one checksum call per batch).
+    writeRecordHeader(batch.buffer, at, payload.length);
     batch.buffer.set(payload, at + RECORD_HEADER_BYTES);
     batch.length = at + recordBytes;
     batch.count++;
@@ -162,19 +166,22 @@ export class LogWriter {
     const header = createsFile ? INDEX_STAMP_BYTES : 0;
     // Sized from the previous batch: a busy log fills batches up to maxBatchBytes, and growing a
     // buffer by doubling from small would copy every batch several times over.
-    const capacity = Math.max(header + recordBytes, Math.min(this.config.maxBatchBytes, this.lastBatchBytes));
+    const capacity = Math.max(header + recordBytes, Math.min(this.config.maxBatchBytes, this.batchBytesHint));
     const batch = new WriteBatch(segment, position, index, this.pool.take(capacity), this.pool);
     if (createsFile) {
       batch.buffer.set(encodeIndexStamp(SEGMENT_MAGIC, segment.start), 0);
       batch.length = INDEX_STAMP_BYTES;
+      batch.recordsFrom = INDEX_STAMP_BYTES;
     }
     this.open = batch;
     return batch;
   }
 
+  /** Close a batch to more records, checksum them, and queue it for the pump. */
   private seal(batch: WriteBatch): void {
     if (this.open === batch) this.open = null;
-    this.lastBatchBytes = batch.length;
+    batch.seal();
+    this.batchBytesHint = Math.max(batch.length, Math.floor(this.batchBytesHint / 2));
     this.queued.push(batch);
   }
 

@@ -8,7 +8,7 @@ import type { Vfs, VfsFile } from '../vfs/types.js';
 import type { Codec } from './codec.js';
 import { decodeIndexStamp, INDEX_STAMP_BYTES, SEGMENT_MAGIC } from './index-stamp.js';
 import { OffsetList } from './offset-list.js';
-import { RECORD_HEADER_BYTES, recordDefect, recordPayloadLength, scanRecords, type RecordDefect } from './record.js';
+import { RECORD_HEADER_BYTES, firstBadChecksum, headerDefect, recordPayloadLength, scanRecords, type RecordDefect } from './record.js';
 import type { Segment } from './segment.js';
 
 /** The whole content of a file, read with positional reads. */
@@ -94,16 +94,40 @@ export async function readSegmentEntries<T>(
       filled += count;
     }
   });
+  // Verify first (headers record by record, then every checksum in one batch), then decode. The
+  // entries before the first bad record are still decoded before its error is thrown, so a codec
+  // failure in one of them is reported first, as a record-by-record pass would.
+  let sound = to;
+  // Records whose checksums are verified: a record whose sound header holds the wrong length still
+  // has its checksum checked first (over the length its header states, which lies within `bytes`).
+  let checked = to - from;
+  let failure: SiltError | null = null;
   for (let index = from; index < to; index++) {
     const start = segment.recordStart(index) - base;
     const end = segment.recordEnd(index) - base;
-    const defect = recordDefect(bytes, start, end);
-    if (defect !== null) throw defectError(segment, index, start + base, defect);
-    if (recordPayloadLength(bytes, start) !== end - start - RECORD_HEADER_BYTES) {
-      throw corruption(segment, `record ${index} at offset ${start + base} does not have the length it was written with`);
+    const defect = headerDefect(bytes, start, end);
+    if (defect !== null) {
+      failure = defectError(segment, index, start + base, defect);
+      checked = index - from;
+    } else if (recordPayloadLength(bytes, start) !== end - start - RECORD_HEADER_BYTES) {
+      failure = corruption(segment, `record ${index} at offset ${start + base} does not have the length it was written with`);
+      checked = index - from + 1;
     }
-    out.push(decodeEntry(codec, bytes.subarray(start + RECORD_HEADER_BYTES, end), segment, index));
+    if (failure !== null) {
+      sound = index;
+      break;
+    }
   }
+  const bad = firstBadChecksum(bytes, 0, checked);
+  if (bad >= 0) {
+    sound = from + bad;
+    failure = defectError(segment, sound, segment.recordStart(sound), 'bad-checksum');
+  }
+  for (let index = from; index < sound; index++) {
+    const start = segment.recordStart(index) - base + RECORD_HEADER_BYTES;
+    out.push(decodeEntry(codec, bytes.subarray(start, segment.recordEnd(index) - base), segment, index));
+  }
+  if (failure !== null) throw failure;
 }
 
 export function decodeEntry<T>(codec: Codec<T>, payload: Uint8Array, segment: Segment, index: number): T {

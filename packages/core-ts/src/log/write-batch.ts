@@ -2,7 +2,12 @@
  * A write batch: consecutive records bound for one segment, framed into one buffer so that they
  * reach the file in one write call, and acknowledged together by one promise. Buffers come from a
  * small pool, so a busy log recycles the same few buffers instead of allocating per batch.
+ *
+ * Payloads are copied into the buffer as they are appended, behind headers whose checksum field is
+ * left zero; `seal()` then checksums every payload of the batch in one accelerator call and fills
+ * the fields in, before the batch is handed to the pump.
  */
+import { fillChecksums } from './record.js';
 import type { Segment } from './segment.js';
 
 /** Batches start this small, so a single fsync'd append does not pay for a large buffer. */
@@ -26,11 +31,31 @@ export class BufferPool {
         return buffer;
       }
     }
-    return Buffer.allocUnsafeSlow(Math.max(minimum, MIN_BATCH_CAPACITY));
+    return Buffer.allocUnsafeSlow(this.sizeFor(minimum));
+  }
+
+  /**
+   * Buffers come in powers of two (or exactly `largestKept`), so that a spare fits the next request
+   * of about the same size: sized exactly, a spare of 1,047,540 bytes would not serve a batch that
+   * asks for 1,047,560, and a busy log would allocate (and page-fault in) a fresh buffer per batch.
+   */
+  private sizeFor(minimum: number): number {
+    let size = MIN_BATCH_CAPACITY;
+    while (size < minimum) size *= 2;
+    return size <= this.largestKept ? size : Math.max(minimum, this.largestKept);
   }
 
   give(buffer: Buffer): void {
-    if (buffer.length <= this.largestKept && this.spare.length < this.maxSpare) this.spare.push(buffer);
+    if (buffer.length > this.largestKept || buffer.length === 0) return;
+    if (this.spare.length < this.maxSpare) {
+      this.spare.push(buffer);
+      return;
+    }
+    // Full: keep the larger buffers. Small ones (left behind when a batch grew) are cheap to
+    // allocate again; a full-size one dropped here would be allocated and faulted in again.
+    let smallest = 0;
+    for (let i = 1; i < this.spare.length; i++) if (this.spare[i]!.length < this.spare[smallest]!.length) smallest = i;
+    if (this.spare[smallest]!.length < buffer.length) this.spare[smallest] = buffer;
   }
 }
 
@@ -39,6 +64,8 @@ export class WriteBatch {
   length = 0;
   /** Records in the batch. */
   count = 0;
+  /** Where the first record starts in `buffer` (after the segment's stamp when the batch creates the file). */
+  recordsFrom = 0;
   readonly createdAt = Date.now();
   readonly done: Promise<void>;
   resolve!: () => void;
@@ -71,6 +98,11 @@ export class WriteBatch {
     this.buffer.copy(grown, 0, 0, this.length);
     this.pool.give(this.buffer);
     this.buffer = grown;
+  }
+
+  /** No more records: checksum them all (one call) and store the checksums in their headers. */
+  seal(): void {
+    fillChecksums(this.buffer, this.recordsFrom, this.count);
   }
 
   /** Return the buffer to the pool once the batch is written (or abandoned). */
