@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FaultVfs, IndexedLog, SiltError, utf8Codec, type Codec } from '../src/log.js';
+import { bytesCodec, FaultVfs, IndexedLog, SiltError, utf8Codec, type Codec } from '../src/log.js';
 import { entries, openLog, rejectsWithCode } from './helpers/log-fixtures.js';
 
 async function logWithTen(): Promise<{ vfs: FaultVfs; log: IndexedLog<string> }> {
@@ -103,6 +103,31 @@ describe('IndexedLog bad input', () => {
     await rejectsWithCode(log.append('123456789'), 'INVALID_ARGUMENT');
     assert.equal(await log.append('12345678'), 0);
     await log.close();
+  });
+
+  test('bytesCodec appendMany (framed without an intermediate copy) checks every entry first', async () => {
+    const vfs = new FaultVfs();
+    const log = await IndexedLog.open('/db', bytesCodec, { vfs, maxEntryBytes: 8, maxBatchBytes: 64, segmentBytes: 256 });
+    const bytes = (i: number, length: number): Uint8Array => new Uint8Array(length).fill(i);
+    assert.deepEqual(await log.appendMany([bytes(1, 3), bytes(2, 0)]), [0, 1]);
+    // A non-Uint8Array or oversized entry anywhere rejects the whole call before anything is framed.
+    await rejectsWithCode(log.appendMany([bytes(3, 1), 'text' as never]), 'INVALID_ARGUMENT');
+    await rejectsWithCode(log.appendMany([bytes(3, 1), bytes(4, 9)]), 'INVALID_ARGUMENT');
+    await rejectsWithCode(log.appendMany([bytes(3, 1), null as never]), 'INVALID_ARGUMENT');
+    assert.equal(log.nextIndex, 2);
+    // Many entries spanning several batches and segments: indexes, bytes and checksums survive reopening.
+    const values = Array.from({ length: 100 }, (_, i) => bytes(i, i % 9));
+    const indexes = await log.appendMany(values);
+    assert.deepEqual(indexes, Array.from({ length: 100 }, (_, i) => i + 2));
+    assert.equal(await log.append(bytes(7, 8)), 102);
+    await log.close();
+    const reopened = await IndexedLog.open('/db', bytesCodec, { vfs });
+    const all = await reopened.readAll();
+    assert.equal(all.length, 103);
+    assert.deepEqual([...all[0]!], [1, 1, 1]);
+    for (let i = 0; i < 100; i++) assert.deepEqual([...all[i + 2]!], [...values[i]!]);
+    assert.deepEqual([...all[102]!], [7, 7, 7, 7, 7, 7, 7, 7]);
+    await reopened.close();
   });
 
   test('bad open arguments and options are INVALID_ARGUMENT', async () => {

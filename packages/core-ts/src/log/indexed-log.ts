@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { ErrorCodes, siltError, type SiltError } from '../errors.js';
 import type { VfsLock } from '../vfs/types.js';
 import { describe, invalidArgument, outOfRange, requireIndex } from './arguments.js';
-import type { Codec } from './codec.js';
+import { bytesCodec, type Codec } from './codec.js';
 import { LOCK_FILE } from './file-names.js';
 import { writeFirstIndexFile } from './first-index-file.js';
 import { decodeIndexStamp, INDEX_STAMP_BYTES, SEGMENT_MAGIC } from './index-stamp.js';
@@ -320,24 +320,49 @@ export class IndexedLog<T> implements AsyncIterable<T> {
   }
 
   private appendManyNow(values: readonly T[]): Promise<number[]> {
-    let payloads: Uint8Array[];
+    let payloads: readonly Uint8Array[];
     try {
       this.throwIfUnwritable();
       // Encode everything before framing anything, so a codec failure leaves the log unchanged.
-      payloads = values.map((value) => this.encode(value));
+      payloads = this.encodeAll(values);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (payloads.length === 0) return Promise.resolve([]);
+    const count = payloads.length;
+    if (count === 0) return Promise.resolve([]);
     const first = this.state.nextIndex;
-    const batches: WriteBatch[] = [];
-    for (const payload of payloads) {
-      const batch = this.writer.add(payload);
-      if (batches[batches.length - 1] !== batch) batches.push(batch);
+    const writer = this.writer;
+    // The batches that carry the entries: usually one, so an array only when there are more.
+    let batch = writer.add(payloads[0]!);
+    let batches: WriteBatch[] | null = null;
+    for (let i = 1; i < count; i++) {
+      const next = writer.add(payloads[i]!);
+      if (next !== batch) {
+        (batches ??= [batch]).push(next);
+        batch = next;
+      }
     }
-    this.writer.endCall();
-    const indexes = payloads.map((_, i) => first + i);
-    return Promise.all(batches.map((batch) => batch.done)).then(() => indexes);
+    writer.endCall();
+    const indexes = (): number[] => {
+      const out: number[] = [];
+      for (let i = 0; i < count; i++) out.push(first + i);
+      return out;
+    };
+    if (batches === null) return batch.done.then(indexes);
+    return Promise.all(batches.map((b) => b.done)).then(indexes);
+  }
+
+  /** `encode` of every value, in order; throws on the first that fails. */
+  private encodeAll(values: readonly T[]): readonly Uint8Array[] {
+    const count = values.length;
+    if (this.codec === (bytesCodec as unknown as Codec<T>)) {
+      // Entries that are already bytes: checked, not copied (each is copied once, into its batch).
+      for (let i = 0; i < count; i++) this.checkPayload(values[i]);
+      return values as unknown as readonly Uint8Array[];
+    }
+    const payloads: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) payloads.push(this.encode(values[i]!));
+    return payloads;
   }
 
   private encode(value: T): Uint8Array {
@@ -347,11 +372,15 @@ export class IndexedLog<T> implements AsyncIterable<T> {
     } catch (error) {
       throw invalidArgument(`the codec could not encode the entry: ${(error as Error)?.message ?? String(error)}`, error);
     }
+    this.checkPayload(payload);
+    return payload;
+  }
+
+  private checkPayload(payload: unknown): asserts payload is Uint8Array {
     if (!(payload instanceof Uint8Array)) throw invalidArgument(`the codec's encode returned ${describe(payload)}, not a Uint8Array`);
     if (payload.length > this.options.maxEntryBytes) {
       throw invalidArgument(`an encoded entry of ${payload.length} bytes exceeds maxEntryBytes (${this.options.maxEntryBytes})`);
     }
-    return payload;
   }
 
   private async readRange(from: number, to: number): Promise<T[]> {

@@ -22,7 +22,7 @@
  */
 import { encodeIndexStamp, INDEX_STAMP_BYTES, SEGMENT_MAGIC } from './index-stamp.js';
 import type { LogState } from './log-state.js';
-import { RECORD_HEADER_BYTES, writeRecordHeader } from './record.js';
+import { RECORD_HEADER_BYTES } from './record.js';
 import { Segment } from './segment.js';
 import { BufferPool, WriteBatch } from './write-batch.js';
 import type { VfsFile } from '../vfs/types.js';
@@ -65,6 +65,12 @@ export class LogWriter {
   private bytesSinceBackgroundSync = 0;
   private backgroundSync: Promise<void> | null = null;
   private readonly pool: BufferPool;
+  /**
+   * Where each payload of the open batch starts and ends in its buffer (two u32 per record), for
+   * the batch's checksums at sealing. Only the open batch is ever framed into, so one array serves
+   * every batch in turn.
+   */
+  private spans: Uint32Array = new Uint32Array(1024);
 
   constructor(
     private readonly state: LogState,
@@ -82,12 +88,14 @@ export class LogWriter {
    * The caller ends each append call with `endCall()`.
    */
   add(payload: Uint8Array): WriteBatch {
-    const recordBytes = RECORD_HEADER_BYTES + payload.length;
-    const index = this.state.nextIndex;
-    let segment = this.state.active;
+    const length = payload.length;
+    const recordBytes = RECORD_HEADER_BYTES + length;
+    const state = this.state;
+    const index = state.nextIndex;
+    let segment = state.active;
     if (segment === null || (segment.count > 0 && segment.end + recordBytes > this.config.segmentBytes)) {
-      segment = Segment.fresh(this.state.dir, index);
-      this.state.segments.push(segment);
+      segment = Segment.fresh(state.dir, index);
+      state.segments.push(segment);
     }
     let batch = this.open;
     if (
@@ -98,18 +106,38 @@ export class LogWriter {
       if (batch !== null) this.seal(batch);
       batch = this.startBatch(segment, index, recordBytes);
     }
-    batch.reserve(recordBytes);
     const at = batch.length;
-    // The checksum field stays zero until the batch is sealed (one checksum call per batch).
-    writeRecordHeader(batch.buffer, at, payload.length);
-    batch.buffer.set(payload, at + RECORD_HEADER_BYTES);
-    batch.length = at + recordBytes;
-    batch.count++;
+    if (at + recordBytes > batch.buffer.length) batch.reserve(recordBytes);
+    // u32 N ‖ u32 ~N; the checksum field is filled in when the batch is sealed (one checksum call
+    // per batch, from the spans recorded here).
+    const view = batch.view;
+    view.setUint32(at, length, true);
+    view.setUint32(at + 4, ~length >>> 0, true);
+    const payloadAt = at + RECORD_HEADER_BYTES;
+    const end = payloadAt + length;
+    batch.buffer.set(payload, payloadAt);
+    const count = batch.count;
+    let spans = this.spans;
+    if (spans.length < 2 * count + 2) spans = this.growSpans(2 * count + 2);
+    spans[2 * count] = payloadAt;
+    spans[2 * count + 1] = end;
+    batch.length = end;
+    batch.count = count + 1;
     segment.offsets!.push(segment.end);
     segment.end += recordBytes;
     segment.count++;
-    this.state.nextIndex = index + 1;
+    state.nextIndex = index + 1;
     return batch;
+  }
+
+  /** The payload spans of the open batch outgrew `spans`: a larger array, the old spans copied. */
+  private growSpans(needed: number): Uint32Array {
+    let size = this.spans.length * 2;
+    while (size < needed) size *= 2;
+    const grown = new Uint32Array(size);
+    grown.set(this.spans);
+    this.spans = grown;
+    return grown;
   }
 
   /** The end of one append call: in `sync` mode its batch is complete; start the pump. */
@@ -180,7 +208,7 @@ export class LogWriter {
   /** Close a batch to more records, checksum them, and queue it for the pump. */
   private seal(batch: WriteBatch): void {
     if (this.open === batch) this.open = null;
-    batch.seal();
+    batch.seal(this.spans);
     this.batchBytesHint = Math.max(batch.length, Math.floor(this.batchBytesHint / 2));
     this.queued.push(batch);
   }

@@ -10,33 +10,10 @@
  * never wrote) fails the check too.
  */
 import { payloadChecksums } from './checksum.js';
-import { readU32, writeU32 } from './bytes-le.js';
+import { readU32 } from './bytes-le.js';
 import { RECORD_HEADER_BYTES } from './record-layout.js';
 
 export { RECORD_HEADER_BYTES };
-
-/**
- * Write the 12-byte header of a record whose payload has this length, with a zero checksum field:
- * the writer fills in the checksums of a whole batch at once (`fillChecksums`).
- */
-export function writeRecordHeader(target: Uint8Array, at: number, length: number): void {
-  writeU32(target, at, length);
-  writeU32(target, at + 4, ~length >>> 0);
-  writeU32(target, at + 8, 0);
-}
-
-/**
- * Compute the payload checksums of the `count` records framed in `bytes` from `from` (in one
- * accelerator call) and store each in its record's header.
- */
-export function fillChecksums(bytes: Uint8Array, from: number, count: number): void {
-  const crcs = payloadChecksums(bytes, from, count);
-  let at = from;
-  for (let i = 0; i < count; i++) {
-    writeU32(bytes, at + 8, crcs[2 * i]!);
-    at += RECORD_HEADER_BYTES + readU32(bytes, at);
-  }
-}
 
 /**
  * Why a scan stopped before the end of its bytes:
