@@ -1,0 +1,173 @@
+/**
+ * Little-endian integers and LEB128 varints for the table layer's own structures (footer, block
+ * handles, properties). The accelerator keeps its byte helpers private, and these few lines are
+ * cheaper to own than to export across packages.
+ */
+import { ErrorCodes, SiltError } from '../errors.js';
+
+/** The largest integer a u64 field may hold: every count and seq is a JS safe integer. */
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+export function writeU32(target: Uint8Array, at: number, value: number): void {
+  target[at] = value & 0xff;
+  target[at + 1] = (value >>> 8) & 0xff;
+  target[at + 2] = (value >>> 16) & 0xff;
+  target[at + 3] = (value >>> 24) & 0xff;
+}
+
+export function readU32(source: Uint8Array, at: number): number {
+  return (source[at]! | (source[at + 1]! << 8) | (source[at + 2]! << 16) | (source[at + 3]! << 24)) >>> 0;
+}
+
+/** Write a safe integer as a u64 (two u32 halves: doubles have no 64-bit integer view). */
+export function writeU64(target: Uint8Array, at: number, value: number): void {
+  writeU32(target, at, value >>> 0);
+  writeU32(target, at + 4, Math.floor(value / 2 ** 32));
+}
+
+/**
+ * Read a u64 that must be a safe integer. A larger value cannot have been written by SiltDB, so it
+ * is corruption rather than a number silently rounded to a different one.
+ */
+export function readU64(source: Uint8Array, at: number, what: string): number {
+  const low = readU32(source, at);
+  const high = readU32(source, at + 4);
+  const value = high * 2 ** 32 + low;
+  if (value > MAX_SAFE) throw new SiltError(ErrorCodes.CORRUPTION, `${what} is larger than 2^53 - 1`);
+  return value;
+}
+
+export function varintLength(value: number): number {
+  if (value < 0x80) return 1;
+  if (value < 0x4000) return 2;
+  if (value < 0x200000) return 3;
+  if (value < 0x10000000) return 4;
+  return 5;
+}
+
+/** Write `value` (0 ≤ value < 2^32) at `at`; returns the position after it. */
+export function writeVarint(target: Uint8Array, at: number, value: number): number {
+  while (value >= 0x80) {
+    target[at++] = (value & 0x7f) | 0x80;
+    value >>>= 7;
+  }
+  target[at++] = value;
+  return at;
+}
+
+/**
+ * A cursor over `data[pos, end)` reading FORMAT's 32-bit varints. A varint that runs past `end`,
+ * a 5th byte above 0x0f, or a 6th byte is corruption, exactly as in the accelerator.
+ */
+export class VarintCursor {
+  pos: number;
+
+  constructor(
+    readonly data: Uint8Array,
+    pos: number,
+    readonly end: number,
+  ) {
+    this.pos = pos;
+  }
+
+  read(what: string): number {
+    const { data, end } = this;
+    let pos = this.pos;
+    let result = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      if (pos >= end) throw new SiltError(ErrorCodes.CORRUPTION, `${what}: varint runs past the end`);
+      const byte = data[pos++]!;
+      result |= (byte & 0x7f) << shift;
+      if (byte < 0x80) {
+        this.pos = pos;
+        return result >>> 0;
+      }
+    }
+    if (pos >= end) throw new SiltError(ErrorCodes.CORRUPTION, `${what}: varint runs past the end`);
+    const last = data[pos++]!;
+    if (last > 0x0f) throw new SiltError(ErrorCodes.CORRUPTION, `${what}: varint longer than 32 bits`);
+    this.pos = pos;
+    return (result >>> 0) + last * 0x10000000;
+  }
+}
+
+/**
+ * An append-only byte buffer that doubles when full. The builder packs each block's keys and values
+ * into two of these and reuses them for every block, so building a table does not allocate per entry.
+ */
+export class GrowableBytes {
+  bytes: Uint8Array;
+  length = 0;
+
+  constructor(initialCapacity = 4096) {
+    this.bytes = new Uint8Array(initialCapacity);
+  }
+
+  append(source: Uint8Array): void {
+    const need = this.length + source.length;
+    if (need > this.bytes.length) this.grow(need);
+    this.bytes.set(source, this.length);
+    this.length = need;
+  }
+
+  pushByte(value: number): void {
+    if (this.length === this.bytes.length) this.grow(this.length + 1);
+    this.bytes[this.length++] = value;
+  }
+
+  reset(): void {
+    this.length = 0;
+  }
+
+  view(): Uint8Array {
+    return this.bytes.subarray(0, this.length);
+  }
+
+  private grow(need: number): void {
+    let capacity = this.bytes.length * 2;
+    while (capacity < need) capacity *= 2;
+    const next = new Uint8Array(capacity);
+    next.set(this.bytes.subarray(0, this.length));
+    this.bytes = next;
+  }
+}
+
+/** A growable Uint32Array (packed-bytes offsets, filter hashes). */
+export class GrowableU32 {
+  values: Uint32Array;
+  length = 0;
+
+  constructor(initialCapacity = 64) {
+    this.values = new Uint32Array(initialCapacity);
+  }
+
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const next = new Uint32Array(this.values.length * 2);
+      next.set(this.values);
+      this.values = next;
+    }
+    this.values[this.length++] = value;
+  }
+
+  reset(): void {
+    this.length = 0;
+  }
+
+  view(): Uint32Array {
+    return this.values.subarray(0, this.length);
+  }
+}
+
+/**
+ * A copy of `source[from, to)` as a plain Uint8Array. `Buffer#slice` returns a view, not a copy, and
+ * the accelerator hands out Buffers, so `.slice()` cannot be trusted to detach bytes.
+ */
+export function copyBytes(source: Uint8Array, from = 0, to = source.length): Uint8Array {
+  const length = to - from;
+  const out = new Uint8Array(length);
+  // A plain Uint8Array view: `Buffer#subarray` would build a Buffer through the species
+  // constructor, which costs more than copying a short value.
+  out.set(new Uint8Array(source.buffer, source.byteOffset + from, length));
+  return out;
+}
