@@ -65,6 +65,10 @@ class PowerCutVfs implements Vfs {
     this.tick('unlink', path);
     return this.inner.unlink(path, options);
   }
+  rmdir(dir: string, options?: DurableOption): Promise<void> {
+    this.tick('rmdir', dir);
+    return this.inner.rmdir(dir, options);
+  }
   link(existing: string, newPath: string, options?: DurableOption): Promise<void> {
     this.tick('link', newPath);
     return this.inner.link(existing, newPath, options);

@@ -73,6 +73,12 @@ async function exerciseBasics(vfs: Vfs, root: string): Promise<void> {
   assert.equal(systemErrorCode(await rejectsWithCode(vfs.readdir(join(dir, 'nope')), 'IO_ERROR')), 'ENOENT');
   assert.equal(systemErrorCode(await rejectsWithCode(vfs.unlink(join(dir, 'nope')), 'IO_ERROR')), 'ENOENT');
 
+  assert.equal(systemErrorCode(await rejectsWithCode(vfs.rmdir(join(root, 'a')), 'IO_ERROR')), 'ENOTEMPTY');
+  await vfs.mkdir(join(root, 'a', 'empty'));
+  await vfs.rmdir(join(root, 'a', 'empty'), { durable: true });
+  assert.equal(await vfs.exists(join(root, 'a', 'empty')), false);
+  assert.equal(systemErrorCode(await rejectsWithCode(vfs.rmdir(join(root, 'a', 'empty')), 'IO_ERROR')), 'ENOENT');
+
   const lock = await vfs.lock(join(root, 'LOCK'));
   await rejectsWithCode(vfs.lock(join(root, 'LOCK')), 'LOCKED');
   await lock.release();

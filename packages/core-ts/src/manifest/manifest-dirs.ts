@@ -18,19 +18,12 @@ export async function listManifestDirs(vfs: Vfs, dir: string): Promise<number[]>
 }
 
 /**
- * A `Vfs` that can remove directories. The `Vfs` interface has no `rmdir` yet, so an emptied
- * manifest directory stays behind (empty, and ignored) unless the file system offers one.
- */
-type RemovableDirs = Vfs & { readonly rmdir?: (dir: string) => Promise<void> };
-
-/**
- * Unlink every file of a dead manifest directory, then the directory when the Vfs can. No fsync:
+ * Unlink every file of a dead manifest directory, then the directory. No fsync:
  * the directory is garbage whether or not the removal survives a crash, and opening removes
  * whatever a crash brings back.
  */
 export async function removeManifestDir(vfs: Vfs, path: string): Promise<void> {
   if (!(await vfs.exists(path))) return;
   for (const name of await vfs.readdir(path)) await vfs.unlink(join(path, name));
-  const rmdir = (vfs as RemovableDirs).rmdir;
-  if (typeof rmdir === 'function') await rmdir.call(vfs, path);
+  await vfs.rmdir(path);
 }

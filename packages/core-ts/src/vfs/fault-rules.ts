@@ -18,6 +18,7 @@ export type FaultKind =
   | 'readdir'
   | 'mkdir'
   | 'syncDir'
+  | 'rmdir'
   | 'lock';
 
 export const FAULT_KINDS: readonly FaultKind[] = [
@@ -34,6 +35,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'readdir',
   'mkdir',
   'syncDir',
+  'rmdir',
   'lock',
 ];
 

@@ -168,6 +168,17 @@ export class FaultVfs implements Vfs {
     if (options?.durable) await this.syncDir(parentPath(path));
   }
 
+  async rmdir(dir: string, options?: DurableOption): Promise<void> {
+    this.check('rmdir', dir);
+    const { parent, name } = this.parentOf(dir, 'rmdir');
+    const node = parent.entries.get(name);
+    if (node === undefined) throw systemError('ENOENT', 'rmdir', dir);
+    if (!(node instanceof Directory)) throw systemError('ENOTDIR', 'rmdir', dir);
+    if (node.entries.size > 0) throw systemError('ENOTEMPTY', 'rmdir', dir);
+    parent.entries.delete(name);
+    if (options?.durable) await this.syncDir(parentPath(dir));
+  }
+
   async link(existing: string, newPath: string, options?: DurableOption): Promise<void> {
     this.check('link', `${existing} -> ${newPath}`);
     const file = this.fileAt(existing, 'link');

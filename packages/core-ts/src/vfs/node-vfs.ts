@@ -77,6 +77,15 @@ export class NodeVfs implements Vfs {
     if (options?.durable) await this.syncDir(dirname(path));
   }
 
+  async rmdir(dir: string, options?: DurableOption): Promise<void> {
+    try {
+      await fs.promises.rmdir(dir);
+    } catch (error) {
+      throw ioError('rmdir', dir, error);
+    }
+    if (options?.durable) await this.syncDir(dirname(dir));
+  }
+
   async link(existing: string, newPath: string, options?: DurableOption): Promise<void> {
     try {
       await fs.promises.link(existing, newPath);

@@ -64,6 +64,8 @@ export interface Vfs {
   /** Atomically replace `to` with `from`. */
   rename(from: string, to: string, options?: DurableOption): Promise<void>;
   unlink(path: string, options?: DurableOption): Promise<void>;
+  /** Remove an empty directory. */
+  rmdir(dir: string, options?: DurableOption): Promise<void>;
   /** A second name (hard link) for an existing file. */
   link(existing: string, newPath: string, options?: DurableOption): Promise<void>;
   /** Names in a directory (files and directories), sorted. */
