@@ -1,6 +1,7 @@
 //! The N-API surface of `@siltdb/native`: a thin layer over `siltdb-core`. Inputs are borrowed from
 //! JavaScript typed arrays for the length of the call (no copy in); outputs are Rust vectors handed
-//! to JavaScript as external buffers (no copy out). Every function does a whole block, frame, batch
+//! to JavaScript as external buffers (no copy out), except `lz4Decompress`, which decodes straight
+//! into a JavaScript-allocated Buffer (see there). Every function does a whole block, frame, batch
 //! or merge job, because crossing N-API per key would cost more than the work it saves.
 //!
 //! Errors reach JavaScript as an `Error` whose `code` is one of SiltDB's stable codes
@@ -10,7 +11,9 @@
 
 #![deny(clippy::all)]
 
-use napi::bindgen_prelude::{Buffer, Uint32Array};
+use napi::bindgen_prelude::{
+    Buffer, BufferSlice, Env, Function, JsObjectValue, Uint32Array, Unknown,
+};
 use napi_derive::napi;
 use silt::{Packed, PackedBuf};
 use siltdb_core as silt;
@@ -128,10 +131,36 @@ pub fn lz4_compress(data: &[u8]) -> Result<Buffer> {
     silt::lz4::compress(data).map(buffer).map_err(to_js)
 }
 
+// The output size is known up front, so the block is decoded straight into a Buffer that
+// JavaScript allocates (`Buffer.allocUnsafeSlow`, as the TypeScript twin does). V8 recycles such
+// memory as soon as the Buffer dies, whereas an external buffer (a Rust allocation) is only freed
+// once the event loop runs its finalizer: a burst of calls would otherwise take fresh pages from the
+// kernel every time, and their page faults cost as much as the decoding itself. Every byte is
+// written before the Buffer is returned, and on an error it is dropped unseen.
 /// Inverse of `lz4Compress`; accepts any valid size-prefixed LZ4 block.
 #[napi(catch_unwind)]
-pub fn lz4_decompress(data: &[u8]) -> Result<Buffer> {
-    silt::lz4::decompress(data).map(buffer).map_err(to_js)
+pub fn lz4_decompress<'env>(env: &'env Env, data: &[u8]) -> Result<BufferSlice<'env>> {
+    let size = silt::lz4::decompressed_size(data).map_err(to_js)?;
+    let Some(alloc) = js_alloc(env) else {
+        // No `Buffer` global (not Node.js): decode into Rust memory instead.
+        let out = silt::lz4::decompress(data).map_err(to_js)?;
+        return BufferSlice::from_data(env, out).map_err(napi_failure);
+    };
+    let mut out = alloc.call(size as u32).map_err(napi_failure)?;
+    silt::lz4::decompress_into(data, &mut out).map_err(to_js)?;
+    Ok(out)
+}
+
+/// `Buffer.allocUnsafeSlow`, if this runtime has it.
+fn js_alloc(env: &Env) -> Option<Function<'_, u32, BufferSlice<'_>>> {
+    let class: Function<(), Unknown> = env.get_global().ok()?.get_named_property("Buffer").ok()?;
+    class.get_named_property("allocUnsafeSlow").ok()
+}
+
+/// An error raised by N-API or by JavaScript (say, a failed allocation): not one of SiltDB's codes,
+/// so the adapter passes it on as it is.
+fn napi_failure(error: napi::Error) -> napi::Error<Code> {
+    napi::Error::new(Code("GenericFailure"), error.reason.clone())
 }
 
 /// Encode one value-log frame of `keys.offsets.length - 1` records (1..65535).

@@ -152,7 +152,20 @@ fn emit_last_literals(literals: &[u8], out: &mut Vec<u8>) {
 }
 
 /// Decode the size-prefixed form (`lz4Decompress`, lz4-napi's `uncompressSync`).
+///
+/// The output is zero-filled before decoding (for a large output that is fresh memory from the
+/// kernel, zeroed anyway); `decompress_into` decodes into a buffer the caller provides instead.
 pub fn decompress(input: &[u8]) -> Result<Vec<u8>> {
+    let size = decompressed_size(input)?;
+    let mut out = vec![0u8; size];
+    decompress_block_into(&input[SIZE_PREFIX..], &mut out)?;
+    Ok(out)
+}
+
+/// The size a size-prefixed block declares, once it passes the checks that need no decoding (the
+/// prefix is present, and the block is long enough to expand that far). `decompress_into` needs an
+/// output of exactly this many bytes.
+pub fn decompressed_size(input: &[u8]) -> Result<usize> {
     if input.len() < SIZE_PREFIX {
         return Err(Error::corruption(format!(
             "LZ4 input of {} bytes is shorter than its 4-byte size prefix",
@@ -160,38 +173,66 @@ pub fn decompress(input: &[u8]) -> Result<Vec<u8>> {
         )));
     }
     let size = u32::from_le_bytes(input[..SIZE_PREFIX].try_into().unwrap());
-    decompress_block(&input[SIZE_PREFIX..], size)
+    check_declared_size(input.len() - SIZE_PREFIX, size)?;
+    Ok(size as usize)
+}
+
+/// Decode the size-prefixed form into `out`, which must hold exactly `decompressed_size(input)`
+/// bytes. On error `out` holds garbage and must be discarded.
+pub fn decompress_into(input: &[u8], out: &mut [u8]) -> Result<()> {
+    let size = decompressed_size(input)?;
+    if out.len() != size {
+        return Err(Error::invalid_argument(format!(
+            "LZ4 output buffer of {} bytes for a block of {size}",
+            out.len()
+        )));
+    }
+    decompress_block_into(&input[SIZE_PREFIX..], out)
+}
+
+fn check_declared_size(block_len: usize, size: u32) -> Result<()> {
+    if u64::from(size) > max_decoded_len(block_len) {
+        return Err(Error::corruption(format!(
+            "LZ4 block of {block_len} bytes cannot expand to the declared {size} bytes"
+        )));
+    }
+    Ok(())
 }
 
 /// Decode a bare LZ4 block that must expand to exactly `size` bytes. Every length, offset and
 /// boundary is checked, so any input either decodes exactly or fails with `CORRUPTION`.
 pub fn decompress_block(block: &[u8], size: u32) -> Result<Vec<u8>> {
-    if u64::from(size) > max_decoded_len(block.len()) {
-        return Err(Error::corruption(format!(
-            "LZ4 block of {} bytes cannot expand to the declared {size} bytes",
-            block.len()
-        )));
-    }
-    let size = size as usize;
+    check_declared_size(block.len(), size)?;
+    let mut out = vec![0u8; size as usize];
+    decompress_block_into(block, &mut out)?;
+    Ok(out)
+}
+
+/// `decompress_block` into `out`, whose length is the size the block must expand to (callers have
+/// checked it against the block length). `out` may hold anything beforehand: the decoder only ever
+/// reads bytes it has written.
+///
+/// Short copies are "wild": they move a fixed 16 or 32 bytes (register moves instead of a `memcpy`
+/// call) when the buffers have room. The bytes such a copy writes past the sequence lie ahead of
+/// `op` and are overwritten by the following sequences before `op` reaches them, and matches only
+/// read bytes before `op`; `op == size` at the end proves every byte was written by its own
+/// sequence.
+fn decompress_block_into(block: &[u8], out: &mut [u8]) -> Result<()> {
+    let size = out.len();
     // The bare size prefix `00 00 00 00` is accepted as the empty block.
     if block.is_empty() {
         return if size == 0 {
-            Ok(Vec::new())
+            Ok(())
         } else {
             Err(Error::corruption("empty LZ4 block for a non-empty output"))
         };
     }
-    // Writing into a sized buffer lets short copies move a fixed 16 bytes (two word moves instead
-    // of a memcpy call). The bytes such a copy writes past the sequence lie ahead of `op` and are
-    // overwritten by the following sequences before `op` reaches them.
-    let mut out = vec![0u8; size];
+    let end = block.len();
     let mut op = 0;
     let mut ip = 0;
     loop {
         let Some(&token) = block.get(ip) else {
-            return Err(Error::corruption(
-                "LZ4 block ends after a match instead of a literal-only sequence",
-            ));
+            return Err(corrupt_end_after_match());
         };
         ip += 1;
 
@@ -199,37 +240,32 @@ pub fn decompress_block(block: &[u8], size: u32) -> Result<Vec<u8>> {
         if literals == 15 {
             literals += read_length(block, &mut ip)?;
         }
-        let literal_end = ip
-            .checked_add(literals)
-            .filter(|&end| end <= block.len())
-            .ok_or_else(|| Error::corruption("LZ4 literals run past the end of the block"))?;
-        if literals > size - op {
-            return Err(Error::corruption(
-                "LZ4 literals run past the declared output size",
-            ));
-        }
-        if literals <= WILD_COPY && ip + WILD_COPY <= block.len() && op + WILD_COPY <= size {
+        if literals <= WILD_COPY && ip + WILD_COPY <= end && op + WILD_COPY <= size {
+            // Both 16-byte windows are in bounds, so the literals are within the block and the
+            // output.
             out[op..op + WILD_COPY].copy_from_slice(&block[ip..ip + WILD_COPY]);
         } else {
-            out[op..op + literals].copy_from_slice(&block[ip..literal_end]);
+            if literals > end - ip {
+                return Err(corrupt_literals_past_block());
+            }
+            if literals > size - op {
+                return Err(corrupt_literals_past_size());
+            }
+            out[op..op + literals].copy_from_slice(&block[ip..ip + literals]);
         }
         op += literals;
-        ip = literal_end;
-        if ip == block.len() {
+        ip += literals;
+        if ip == end {
             break;
         }
 
-        let Some(offset_bytes) = block.get(ip..ip + 2) else {
-            return Err(Error::corruption(
-                "LZ4 match offset runs past the end of the block",
-            ));
-        };
-        let offset = usize::from(u16::from_le_bytes([offset_bytes[0], offset_bytes[1]]));
+        if end - ip < 2 {
+            return Err(corrupt_offset_past_block());
+        }
+        let offset = usize::from(u16::from_le_bytes([block[ip], block[ip + 1]]));
         ip += 2;
         if offset == 0 || offset > op {
-            return Err(Error::corruption(format!(
-                "LZ4 match offset {offset} reaches before the start of the output ({op} bytes)"
-            )));
+            return Err(corrupt_offset(offset, op));
         }
         let mut match_len = usize::from(token & 0x0f);
         if match_len == 15 {
@@ -237,11 +273,9 @@ pub fn decompress_block(block: &[u8], size: u32) -> Result<Vec<u8>> {
         }
         match_len += MIN_MATCH;
         if match_len > size - op {
-            return Err(Error::corruption(
-                "LZ4 match runs past the declared output size",
-            ));
+            return Err(corrupt_match_past_size());
         }
-        copy_match(&mut out, op, offset, match_len);
+        copy_match(out, op, offset, match_len);
         op += match_len;
     }
     if op != size {
@@ -249,7 +283,52 @@ pub fn decompress_block(block: &[u8], size: u32) -> Result<Vec<u8>> {
             "LZ4 block expands to {op} bytes, not the declared {size}"
         )));
     }
-    Ok(out)
+    Ok(())
+}
+
+// The error constructors are out of line so the decoding loop stays small.
+#[cold]
+#[inline(never)]
+fn corrupt_end_after_match() -> Error {
+    Error::corruption("LZ4 block ends after a match instead of a literal-only sequence")
+}
+
+#[cold]
+#[inline(never)]
+fn corrupt_literals_past_block() -> Error {
+    Error::corruption("LZ4 literals run past the end of the block")
+}
+
+#[cold]
+#[inline(never)]
+fn corrupt_literals_past_size() -> Error {
+    Error::corruption("LZ4 literals run past the declared output size")
+}
+
+#[cold]
+#[inline(never)]
+fn corrupt_offset_past_block() -> Error {
+    Error::corruption("LZ4 match offset runs past the end of the block")
+}
+
+#[cold]
+#[inline(never)]
+fn corrupt_offset(offset: usize, op: usize) -> Error {
+    Error::corruption(format!(
+        "LZ4 match offset {offset} reaches before the start of the output ({op} bytes)"
+    ))
+}
+
+#[cold]
+#[inline(never)]
+fn corrupt_match_past_size() -> Error {
+    Error::corruption("LZ4 match runs past the declared output size")
+}
+
+#[cold]
+#[inline(never)]
+fn corrupt_length_past_block() -> Error {
+    Error::corruption("LZ4 length extension runs past the end of the block")
 }
 
 /// Copies at most this long move a fixed number of bytes when the buffers have room.
@@ -261,9 +340,7 @@ fn read_length(block: &[u8], ip: &mut usize) -> Result<usize> {
     let mut total = 0usize;
     loop {
         let Some(&byte) = block.get(*ip) else {
-            return Err(Error::corruption(
-                "LZ4 length extension runs past the end of the block",
-            ));
+            return Err(corrupt_length_past_block());
         };
         *ip += 1;
         total += usize::from(byte);
@@ -273,13 +350,21 @@ fn read_length(block: &[u8], ip: &mut usize) -> Result<usize> {
     }
 }
 
-/// Write `len` bytes at `op` copied from `offset` bytes back, where the source may overlap the
-/// destination (offset < len repeats the last `offset` bytes).
-#[inline]
+/// Write `len` bytes at `op` copied from `offset` bytes back (`1 <= offset <= op`,
+/// `op + len <= out.len()`), where the source may overlap the destination (offset < len repeats
+/// the last `offset` bytes).
+#[inline(always)]
 fn copy_match(out: &mut [u8], op: usize, offset: usize, len: usize) {
     let src = op - offset;
-    if offset >= WILD_COPY && len <= WILD_COPY && op + WILD_COPY <= out.len() {
-        out.copy_within(src..src + WILD_COPY, op);
+    if offset >= WILD_COPY && len <= 2 * WILD_COPY && op + 2 * WILD_COPY <= out.len() {
+        // Each 16-byte chunk reads `offset >= 16` bytes behind where it starts writing, so its
+        // source was written before it is read.
+        let first: [u8; WILD_COPY] = out[src..src + WILD_COPY].try_into().unwrap();
+        out[op..op + WILD_COPY].copy_from_slice(&first);
+        let second: [u8; WILD_COPY] = out[src + WILD_COPY..src + 2 * WILD_COPY]
+            .try_into()
+            .unwrap();
+        out[op + WILD_COPY..op + 2 * WILD_COPY].copy_from_slice(&second);
     } else if offset >= len {
         out.copy_within(src..src + len, op);
     } else {
@@ -560,6 +645,240 @@ pub(crate) mod tests {
             if let Ok(out) = decompress(&flipped) {
                 let declared = u32::from_le_bytes(flipped[..4].try_into().unwrap());
                 assert_eq!(out.len(), declared as usize);
+            }
+        }
+    }
+
+    /// A deterministic xorshift stream for the randomized tests.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// FORMAT.md §1's decoding rules transcribed literally, one byte at a time: `None` for
+    /// corruption.
+    fn reference_decompress_block(block: &[u8], size: usize) -> Option<Vec<u8>> {
+        if size as u64 > 255 * block.len() as u64 + 64 {
+            return None;
+        }
+        if block.is_empty() {
+            return (size == 0).then(Vec::new);
+        }
+        let mut out = Vec::new();
+        let mut ip = 0;
+        let length = |ip: &mut usize| -> Option<usize> {
+            let mut total = 0;
+            loop {
+                let byte = *block.get(*ip)?;
+                *ip += 1;
+                total += byte as usize;
+                if byte != 255 {
+                    return Some(total);
+                }
+            }
+        };
+        loop {
+            let token = *block.get(ip)?;
+            ip += 1;
+            let mut literals = (token >> 4) as usize;
+            if literals == 15 {
+                literals += length(&mut ip)?;
+            }
+            for _ in 0..literals {
+                out.push(*block.get(ip)?);
+                ip += 1;
+            }
+            if out.len() > size {
+                return None;
+            }
+            if ip == block.len() {
+                break;
+            }
+            let offset = u16::from_le_bytes([*block.get(ip)?, *block.get(ip + 1)?]) as usize;
+            ip += 2;
+            if offset == 0 || offset > out.len() {
+                return None;
+            }
+            let mut len = (token & 15) as usize;
+            if len == 15 {
+                len += length(&mut ip)?;
+            }
+            for _ in 0..len + 4 {
+                out.push(out[out.len() - offset]);
+            }
+            if out.len() > size {
+                return None;
+            }
+        }
+        (out.len() == size).then_some(out)
+    }
+
+    /// A valid block of random sequences, far more varied than the compressor's output: long
+    /// literal runs, offsets of 1 to 65535 (overlapping copies included), long matches, and an
+    /// empty final literal run now and then. Returns the block and its decoded size.
+    fn random_block(rng: &mut Rng, sequences: usize) -> (Vec<u8>, usize) {
+        let mut block = Vec::new();
+        let mut size = 0usize;
+        let put_length = |block: &mut Vec<u8>, mut rest: usize| {
+            while rest >= 255 {
+                block.push(255);
+                rest -= 255;
+            }
+            block.push(rest as u8);
+        };
+        for i in 0..=sequences {
+            let literals = match rng.below(8) {
+                0..=3 => 0,
+                4 | 5 => rng.below(16),
+                6 => rng.below(300),
+                _ => rng.below(20),
+            };
+            // The first sequence needs a literal to refer back to.
+            let literals = if size == 0 { literals.max(1) } else { literals };
+            let last = i == sequences;
+            let match_len = match rng.below(6) {
+                0 => 4 + rng.below(12),
+                1..=3 => 4 + rng.below(40),
+                4 => 4 + rng.below(600),
+                _ => 4 + rng.below(20),
+            };
+            let token_match = if last { 0 } else { (match_len - 4).min(15) };
+            block.push(((literals.min(15) as u8) << 4) | token_match as u8);
+            if literals >= 15 {
+                put_length(&mut block, literals - 15);
+            }
+            for _ in 0..literals {
+                block.push(rng.next() as u8 % 7);
+            }
+            size += literals;
+            if last {
+                break;
+            }
+            let offset = match rng.below(4) {
+                0 => 1 + rng.below(size.min(16)),
+                1 => 1 + rng.below(size.min(65_535)),
+                _ => 1 + rng.below(size.min(300)),
+            };
+            block.extend_from_slice(&(offset as u16).to_le_bytes());
+            if match_len - 4 >= 15 {
+                put_length(&mut block, match_len - 4 - 15);
+            }
+            size += match_len;
+        }
+        (block, size)
+    }
+
+    #[test]
+    fn decoding_into_a_caller_buffer() {
+        let input = json_like(50_000);
+        let packed = compress(&input).unwrap();
+        assert_eq!(decompressed_size(&packed).unwrap(), input.len());
+        let mut out = vec![0xaa; input.len()];
+        decompress_into(&packed, &mut out).unwrap();
+        assert_eq!(out, input);
+        // The buffer must have exactly the declared size.
+        for len in [0, input.len() - 1, input.len() + 1] {
+            let err = decompress_into(&packed, &mut vec![0; len]).unwrap_err();
+            assert_eq!(err.code(), "INVALID_ARGUMENT");
+        }
+        // The header checks come before any buffer is needed.
+        assert_eq!(decompressed_size(&[1, 0]).unwrap_err().code(), "CORRUPTION");
+        let err = decompressed_size(&[0xff, 0xff, 0xff, 0xff, 0]).unwrap_err();
+        assert!(err.to_string().contains("cannot expand"), "{err}");
+        assert_eq!(decompressed_size(&[0, 0, 0, 0]).unwrap(), 0);
+        decompress_into(&[0, 0, 0, 0], &mut []).unwrap();
+        // A corrupt block fails into a caller buffer just as it does into a fresh one.
+        let mut damaged = packed.clone();
+        damaged.truncate(packed.len() - 3);
+        let err = decompress_into(&damaged, &mut out).unwrap_err();
+        assert_eq!(err.code(), "CORRUPTION");
+    }
+
+    #[test]
+    fn random_blocks_match_the_reference_decoder() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for round in 0..400 {
+            let sequences = rng.below(if round % 10 == 0 { 3000 } else { 40 });
+            let (block, size) = random_block(&mut rng, sequences);
+            let expected = reference_decompress_block(&block, size).expect("a valid block");
+            assert_eq!(decompress_block(&block, size as u32).unwrap(), expected);
+            // Whatever the output buffer held before, the decoder never reads it.
+            let mut packed = (size as u32).to_le_bytes().to_vec();
+            packed.extend_from_slice(&block);
+            for fill in [0x00, 0x55, 0xff] {
+                let mut out = vec![fill; size];
+                decompress_into(&packed, &mut out).unwrap();
+                assert_eq!(out, expected);
+            }
+        }
+    }
+
+    #[test]
+    fn damaged_random_blocks_agree_with_the_reference_decoder() {
+        let mut rng = Rng(77);
+        for _ in 0..3000 {
+            let sequences = rng.below(30);
+            let (mut block, mut size) = random_block(&mut rng, sequences);
+            match rng.below(5) {
+                0 => block.truncate(rng.below(block.len() + 1)),
+                1 => {
+                    let at = rng.below(block.len());
+                    block[at] = rng.next() as u8;
+                }
+                2 => block.push(rng.next() as u8),
+                3 => size = (size + rng.below(40)).saturating_sub(20),
+                _ => {
+                    let at = rng.below(block.len());
+                    block[at] ^= 1 << rng.below(8);
+                }
+            }
+            let expected = reference_decompress_block(&block, size);
+            match decompress_block(&block, size as u32) {
+                Ok(out) => assert_eq!(Some(out), expected, "{block:?} {size}"),
+                Err(e) => {
+                    assert_eq!(e.code(), "CORRUPTION");
+                    assert_eq!(expected, None, "{block:?} {size}: {e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_match_offset_and_length_near_the_wild_copy_sizes() {
+        // Offsets and lengths around 16 and 32 (where the copies switch strategy), also at the
+        // very end of the output, where the wild copies must not be used.
+        for offset in 1..=40usize {
+            for len in 4..=70usize {
+                for tail in [0usize, 1, 5, 15, 16, 17, 40] {
+                    let literals: Vec<u8> = (0..offset as u8).map(|b| b.wrapping_mul(37)).collect();
+                    let mut block = vec![((offset.min(15) as u8) << 4) | (len - 4).min(15) as u8];
+                    if offset >= 15 {
+                        block.push((offset - 15) as u8);
+                    }
+                    block.extend_from_slice(&literals);
+                    block.extend_from_slice(&(offset as u16).to_le_bytes());
+                    if len - 4 >= 15 {
+                        block.push((len - 4 - 15) as u8);
+                    }
+                    block.push((tail.min(15) as u8) << 4);
+                    if tail >= 15 {
+                        block.push((tail - 15) as u8);
+                    }
+                    block.extend((0..tail).map(|b| b as u8));
+                    let size = offset + len + tail;
+                    let expected = reference_decompress_block(&block, size).unwrap();
+                    assert_eq!(decompress_block(&block, size as u32).unwrap(), expected);
+                }
             }
         }
     }

@@ -4,9 +4,13 @@
 //!
 //! A loser tree picks the next key with ⌈log2 k⌉ comparisons per output entry (a binary heap needs
 //! about twice that), and breaking ties by run number makes the newest duplicate surface first.
+//! Each run's head carries its first 8 bytes as a big-endian integer, so nearly every comparison
+//! (tree matches, the ascending check, the duplicate check) is one integer compare; the key bytes
+//! are only read when two words tie.
 
 use crate::error::{Error, Result};
-use crate::packed::Packed;
+use crate::packed::{be_word, Packed};
+use std::cmp::Ordering;
 
 /// Entry `j` of the merged output is item `index[j]` of run `run[j]`.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -15,81 +19,111 @@ pub struct MergeResult {
     pub index: Vec<u32>,
 }
 
-/// The first 8 bytes of `key` as a big-endian integer, zero-padded. Unequal prefixes order keys
-/// exactly as their bytes do, so most comparisons are one integer compare instead of a memcmp.
-#[inline(always)]
-fn prefix(key: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    let take = key.len().min(8);
-    word[..take].copy_from_slice(&key[..take]);
-    u64::from_be_bytes(word)
+/// One run and its head (the next unconsumed item).
+struct Cursor<'a> {
+    /// `be_word` of the head, or `u64::MAX` once the run is exhausted. An exhausted run sorts after
+    /// every key; a real key whose word is also `u64::MAX` is told apart in `beats_tied`.
+    word: u64,
+    /// The head's bytes are `data[start..end]`.
+    start: usize,
+    end: usize,
+    /// The head's item index; `len` once exhausted.
+    position: usize,
+    len: usize,
+    data: &'a [u8],
+    run: Packed<'a>,
 }
 
-#[derive(Clone, Copy)]
-struct Head<'a> {
-    prefix: u64,
-    key: &'a [u8],
-}
+impl<'a> Cursor<'a> {
+    fn new(run: Packed<'a>) -> Self {
+        let mut cursor = Cursor {
+            word: u64::MAX,
+            start: 0,
+            end: 0,
+            position: 0,
+            len: run.len(),
+            data: run.data(),
+            run,
+        };
+        if cursor.len > 0 {
+            let (start, end) = run.bounds(0);
+            cursor.word = be_word(cursor.data, start, end);
+            cursor.start = start;
+            cursor.end = end;
+        }
+        cursor
+    }
 
-impl Head<'_> {
     #[inline(always)]
-    fn cmp(&self, other: &Head<'_>) -> std::cmp::Ordering {
-        self.prefix
-            .cmp(&other.prefix)
-            .then_with(|| self.key.cmp(other.key))
+    fn exhausted(&self) -> bool {
+        self.position == self.len
+    }
+
+    #[inline(always)]
+    fn key(&self) -> &'a [u8] {
+        &self.data[self.start..self.end]
+    }
+
+    /// Move past the head and return the new head's word, checking the run is strictly ascending
+    /// as it goes: every adjacent pair of every run is compared exactly once by the end of the
+    /// merge.
+    #[inline(always)]
+    fn advance(&mut self, r: usize) -> Result<u64> {
+        let next = self.position + 1;
+        self.position = next;
+        if next == self.len {
+            self.word = u64::MAX;
+            return Ok(u64::MAX);
+        }
+        let (previous_word, previous) = (self.word, self.key());
+        // Item `next` starts where the head ends; only its end is read from the offsets.
+        let (start, end) = (self.end, self.run.bounds(next).1);
+        self.word = be_word(self.data, start, end);
+        self.start = start;
+        self.end = end;
+        if self.word <= previous_word && (self.word < previous_word || self.key() <= previous) {
+            return Err(not_ascending(r, next));
+        }
+        Ok(self.word)
     }
 }
 
-struct Cursors<'a> {
-    runs: &'a [Packed<'a>],
-    /// The next unconsumed item of each run.
-    position: Vec<usize>,
-    /// The item at `position`, or `None` once the run is exhausted (which sorts after every key).
-    head: Vec<Option<Head<'a>>>,
+#[cold]
+#[inline(never)]
+fn not_ascending(r: usize, i: usize) -> Error {
+    Error::invalid_argument(format!(
+        "merge run {r} is not strictly ascending at item {i}"
+    ))
 }
 
-impl<'a> Cursors<'a> {
-    /// Whether run `a`'s head comes out before run `b`'s.
-    #[inline]
-    fn beats(&self, a: usize, b: usize) -> bool {
-        match (&self.head[a], &self.head[b]) {
-            (Some(x), Some(y)) => match x.cmp(y) {
-                std::cmp::Ordering::Less => true,
-                std::cmp::Ordering::Greater => false,
-                std::cmp::Ordering::Equal => a < b,
-            },
-            (Some(_), None) => true,
-            (None, _) => false,
-        }
-    }
+/// A contestant of the loser tree: a run and its head's word, kept together so that replaying a
+/// path reads each node's word directly instead of going through the run's cursor.
+#[derive(Clone, Copy)]
+struct Entry {
+    word: u64,
+    run: usize,
+}
 
-    #[inline]
-    fn head_at(run: &Packed<'a>, i: usize) -> Option<Head<'a>> {
-        (i < run.len()).then(|| {
-            let key = run.get(i);
-            Head {
-                prefix: prefix(key),
-                key,
-            }
-        })
+/// Whether `a`'s head comes out before `b`'s.
+#[inline(always)]
+fn beats(cursors: &[Cursor<'_>], a: Entry, b: Entry) -> bool {
+    if a.word != b.word {
+        return a.word < b.word;
     }
+    beats_tied(&cursors[a.run], &cursors[b.run], a.run, b.run)
+}
 
-    /// Move run `r` past its head, checking the run is strictly ascending as it goes: every
-    /// adjacent pair of every run is compared exactly once by the end of the merge.
-    #[inline]
-    fn advance(&mut self, r: usize) -> Result<()> {
-        let next = self.position[r] + 1;
-        self.position[r] = next;
-        let head = Self::head_at(&self.runs[r], next);
-        if let (Some(previous), Some(new)) = (&self.head[r], &head) {
-            if previous.cmp(new).is_ge() {
-                return Err(Error::invalid_argument(format!(
-                    "merge run {r} is not strictly ascending at item {next}"
-                )));
-            }
-        }
-        self.head[r] = head;
-        Ok(())
+/// `beats` for equal words: the key bytes decide, then the run number (newest first).
+#[inline(never)]
+fn beats_tied(x: &Cursor<'_>, y: &Cursor<'_>, a: usize, b: usize) -> bool {
+    match (x.exhausted(), y.exhausted()) {
+        (false, false) => match x.key().cmp(y.key()) {
+            Ordering::Less => true,
+            Ordering::Greater => false,
+            Ordering::Equal => a < b,
+        },
+        (false, true) => true,
+        (true, _) => false,
     }
 }
 
@@ -107,37 +141,40 @@ pub fn merge_runs(runs: &[Packed<'_>]) -> Result<MergeResult> {
     if k == 0 {
         return Ok(result);
     }
-    let mut cursors = Cursors {
-        runs,
-        position: vec![0; k],
-        head: runs.iter().map(|r| Cursors::head_at(r, 0)).collect(),
-    };
+    let mut cursors: Vec<Cursor<'_>> = runs.iter().map(|&r| Cursor::new(r)).collect();
 
     // tree[0] holds the winner, tree[1..k] the loser of the match at each internal node. Leaves are
     // the virtual nodes k..2k, leaf k + r standing for run r; node n's children are 2n and 2n + 1.
-    let mut tree = vec![0usize; k];
+    let mut tree = vec![Entry { word: 0, run: 0 }; k];
     tree[0] = build(&cursors, &mut tree, 1, k);
 
-    let mut last: Option<Head<'_>> = None;
+    // The last key emitted, as its word and bytes.
+    let mut last: Option<(u64, &[u8])> = None;
     loop {
-        let winner = tree[0];
-        let Some(head) = cursors.head[winner] else {
+        let winner = tree[0].run;
+        let head = &cursors[winner];
+        if head.exhausted() {
             break;
-        };
-        // Ties come out newest run first, so an entry equal to the last one emitted is shadowed.
-        if last.is_none_or(|l| l.cmp(&head).is_ne()) {
-            result.run.push(winner as u32);
-            result.index.push(cursors.position[winner] as u32);
-            last = Some(head);
         }
-        cursors.advance(winner)?;
+        // Ties come out newest run first, so an entry equal to the last one emitted is shadowed.
+        let (word, key) = (head.word, head.key());
+        if last.is_none_or(|(w, l)| w != word || l != key) {
+            result.run.push(winner as u32);
+            result.index.push(head.position as u32);
+            last = Some((word, key));
+        }
+        let word = cursors[winner].advance(winner)?;
         // Replay the winner's path: at each node the stored loser challenges the climbing entry.
-        let mut climbing = winner;
+        // The nodes on the path depend only on `winner`, so their loads do not wait for the
+        // matches below them; which entry wins is data-dependent and unpredictable, so both are
+        // selected without a branch (cmov) instead of paying a mispredicted jump at every level.
+        let mut climbing = Entry { word, run: winner };
         let mut node = (winner + k) / 2;
         while node >= 1 {
-            if cursors.beats(tree[node], climbing) {
-                std::mem::swap(&mut tree[node], &mut climbing);
-            }
+            let challenger = tree[node];
+            let wins = beats(&cursors, challenger, climbing);
+            tree[node] = std::hint::select_unpredictable(wins, climbing, challenger);
+            climbing = std::hint::select_unpredictable(wins, challenger, climbing);
             node /= 2;
         }
         tree[0] = climbing;
@@ -146,13 +183,17 @@ pub fn merge_runs(runs: &[Packed<'_>]) -> Result<MergeResult> {
 }
 
 /// Play the matches below `node`, record each loser, and return the subtree's winner.
-fn build(cursors: &Cursors<'_>, tree: &mut [usize], node: usize, k: usize) -> usize {
+fn build(cursors: &[Cursor<'_>], tree: &mut [Entry], node: usize, k: usize) -> Entry {
     if node >= k {
-        return node - k;
+        let run = node - k;
+        return Entry {
+            word: cursors[run].word,
+            run,
+        };
     }
     let left = build(cursors, tree, 2 * node, k);
     let right = build(cursors, tree, 2 * node + 1, k);
-    if cursors.beats(left, right) {
+    if beats(cursors, left, right) {
         tree[node] = right;
         left
     } else {
@@ -263,6 +304,118 @@ mod tests {
             let result = merge_runs(&packed).unwrap();
             let got: Vec<(u32, u32)> = result.run.into_iter().zip(result.index).collect();
             assert_eq!(got, reference(&runs), "k = {k}");
+        }
+    }
+
+    /// A deterministic xorshift stream for the randomized tests.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    fn merge_keys(runs: &[Vec<Vec<u8>>]) -> Result<Vec<(u32, u32)>> {
+        let bufs: Vec<PackedBuf> = runs
+            .iter()
+            .map(|r| r.iter().map(|k| &k[..]).collect())
+            .collect();
+        let packed: Vec<Packed<'_>> = bufs.iter().map(PackedBuf::as_packed).collect();
+        let result = merge_runs(&packed)?;
+        Ok(result.run.into_iter().zip(result.index).collect())
+    }
+
+    /// Sorted, deduplicated random runs whose keys share words often: a few prefixes of 0 to 12
+    /// bytes (so the first 8 bytes tie and the bytes after them decide), runs of 0xff (whose word
+    /// equals the exhausted-run marker), zero bytes (so `a` and `a\0` pad to the same word), and
+    /// the same keys in several runs.
+    fn random_runs(rng: &mut Rng) -> Vec<Vec<Vec<u8>>> {
+        let prefixes: [&[u8]; 5] = [b"", b"k", b"key:0000", b"key:00000000", &[0xff; 12]];
+        let shared: Vec<Vec<u8>> = (0..20)
+            .map(|_| {
+                let mut k = prefixes[rng.below(5)].to_vec();
+                k.extend((0..rng.below(4)).map(|_| [0u8, 1, 0xff][rng.below(3)]));
+                k
+            })
+            .collect();
+        let k = 1 + rng.below(12);
+        (0..k)
+            .map(|_| {
+                let n = [0, 1, 5, 40, 300][rng.below(5)];
+                let mut keys: Vec<Vec<u8>> = (0..n)
+                    .map(|_| {
+                        if rng.below(3) == 0 {
+                            return shared[rng.below(shared.len())].clone();
+                        }
+                        let mut key = prefixes[rng.below(5)].to_vec();
+                        key.extend(
+                            (0..rng.below(10)).map(|_| [0u8, 1, b'a', 0xfe, 0xff][rng.below(5)]),
+                        );
+                        key
+                    })
+                    .collect();
+                keys.sort();
+                keys.dedup();
+                keys
+            })
+            .collect()
+    }
+
+    #[test]
+    fn randomized_runs_match_the_reference() {
+        let mut rng = Rng(0xabcdef);
+        for _ in 0..2000 {
+            let runs = random_runs(&mut rng);
+            assert_eq!(merge_keys(&runs).unwrap(), reference(&runs));
+        }
+    }
+
+    #[test]
+    fn randomized_order_violations_are_invalid() {
+        let mut rng = Rng(4242);
+        let mut checked = 0;
+        while checked < 1000 {
+            let mut runs = random_runs(&mut rng);
+            let r = rng.below(runs.len());
+            let run = &mut runs[r];
+            if run.len() < 2 {
+                continue;
+            }
+            let i = rng.below(run.len() - 1);
+            if rng.below(2) == 0 {
+                run.swap(i, i + 1);
+            } else {
+                run[i + 1] = run[i].clone();
+            }
+            let err = merge_keys(&runs).unwrap_err();
+            assert_eq!(err.code(), "INVALID_ARGUMENT");
+            checked += 1;
+        }
+    }
+
+    #[test]
+    fn large_random_merge_matches_the_reference() {
+        let mut rng = Rng(7);
+        for k in [1usize, 2, 3, 8, 33] {
+            let runs: Vec<Vec<Vec<u8>>> = (0..k)
+                .map(|_| {
+                    let mut keys: Vec<Vec<u8>> = (0..20_000)
+                        .map(|_| rng.next().to_be_bytes()[..1 + rng.below(8)].to_vec())
+                        .collect();
+                    keys.sort();
+                    keys.dedup();
+                    keys
+                })
+                .collect();
+            assert_eq!(merge_keys(&runs).unwrap(), reference(&runs), "k = {k}");
         }
     }
 }

@@ -56,6 +56,19 @@ impl<'a> Packed<'a> {
         &self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
 
+    /// The bytes behind the items (item `i` is `data()[start..end]` with `(start, end) = bounds(i)`).
+    #[inline]
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// Where item `i` lies in `data()`: `start <= end <= data().len()` (checked by `new`). Panics
+    /// past `len()`.
+    #[inline]
+    pub fn bounds(&self, i: usize) -> (usize, usize) {
+        (self.offsets[i] as usize, self.offsets[i + 1] as usize)
+    }
+
     /// The bytes the items span, which may be fewer than `data` holds.
     #[inline]
     pub fn total_bytes(&self) -> usize {
@@ -118,6 +131,34 @@ impl<'a, T: AsRef<[u8]> + ?Sized> FromIterator<&'a T> for PackedBuf {
     }
 }
 
+/// The 8 bytes of `data[start..end]` from `start`, zero-padded past `end`, as a big-endian integer
+/// (`start <= end <= data.len()`). Two such words order unequal keys exactly as their bytes do; equal
+/// words leave the order to the bytes after them and, for keys shorter than 8 bytes, to the lengths
+/// (`a` and `a\0` pad to the same word).
+#[inline(always)]
+pub(crate) fn be_word(data: &[u8], start: usize, end: usize) -> u64 {
+    let len = end - start;
+    match data.get(start..start + 8) {
+        Some(bytes) => {
+            let word = u64::from_be_bytes(bytes.try_into().unwrap());
+            if len >= 8 {
+                word
+            } else {
+                // Keep the top `len` bytes: the ones past `end` belong to other items.
+                word & !(u64::MAX >> (len * 8))
+            }
+        }
+        None => {
+            // Fewer than 8 bytes of `data` follow `start`: the item is among the last bytes.
+            let mut word = [0u8; 8];
+            for (to, from) in word.iter_mut().zip(&data[start..end]) {
+                *to = *from;
+            }
+            u64::from_be_bytes(word)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +176,23 @@ mod tests {
             packed.iter().collect::<Vec<_>>(),
             [&b"hello"[..], b"", b"world"]
         );
+    }
+
+    #[test]
+    fn words_are_zero_padded_big_endian_prefixes() {
+        let data = b"abcdefghijklmnop";
+        assert_eq!(be_word(data, 0, 16), u64::from_be_bytes(*b"abcdefgh"));
+        assert_eq!(be_word(data, 0, 8), u64::from_be_bytes(*b"abcdefgh"));
+        assert_eq!(be_word(data, 2, 5), u64::from_be_bytes(*b"cde\0\0\0\0\0"));
+        assert_eq!(be_word(data, 4, 4), 0);
+        // Near the end of the data the slow path pads the same way.
+        assert_eq!(be_word(data, 10, 16), u64::from_be_bytes(*b"klmnop\0\0"));
+        assert_eq!(
+            be_word(data, 12, 14),
+            u64::from_be_bytes(*b"mn\0\0\0\0\0\0")
+        );
+        assert_eq!(be_word(data, 16, 16), 0);
+        assert_eq!(be_word(b"", 0, 0), 0);
     }
 
     #[test]

@@ -1,66 +1,433 @@
 //! A stable sort of packed keys by unsigned bytes (a shorter key first when it is a prefix of the
 //! other), returned as a permutation so the caller can reorder keys and values alike.
 //!
-//! Comparing slices through offsets is slow (two indirections and a memcmp per comparison). Instead
-//! every key is reduced to one u128 — its next 8 bytes as a big-endian word, how many of those 8
-//! bytes are real, and its index — and the u128s are sorted as plain integers. Keys still tied after
-//! 8 bytes (shared prefixes) are refined on their next 8 bytes, MSD-radix style. The index in the
-//! low bits breaks every remaining tie, which is what makes the unstable integer sort stable.
-//! (A counting-sort pre-pass into 65536 buckets was measured slower than this: its scattered writes
-//! cost more than the comparisons they save.)
+//! Keys are sorted as 64-bit records `window << 32 | index`, where `window` is 32 bits of the key
+//! taken after the bytes every key of the batch shares:
+//!
+//! 1. Skip the bytes every key shares (`depth`). From there each key has a *word*: its next 7 bytes
+//!    (zero-padded) in the top 56 bits and how many bytes it has left there, capped at 8, in the low
+//!    byte. Words order keys exactly as their bytes do, and equal words with fewer than 8 bytes left
+//!    are equal keys. The window is the top half of the word, or the bottom half once the top half
+//!    is known to tie.
+//! 2. Radix sort the records by value (window, then index): one MSD pass over the whole batch into
+//!    64 buckets, then each bucket on its own while it is in cache (LSD passes of 8-bit digits over
+//!    the bits that still vary, then an insertion sort for the few entries left out of place). The
+//!    index in the low bits makes the integer order the stable order.
+//! 3. Runs of equal windows are settled on the next window or on the key bytes: small runs by an
+//!    insertion sort, large ones (shared prefixes, many duplicates) by the same procedure one level
+//!    down, from an explicit stack so a long shared prefix cannot grow the call stack.
+//!
+//! The scatters are sized for the TLB as much as for the caches: scattering a large array into more
+//! than ~64 places touches a different page per step and runs several times slower. Memory is one u64
+//! per key (the records) and one u32 (the windows) besides the result.
 
-use crate::packed::Packed;
+use crate::packed::{be_word, Packed};
 
-/// The low 32 bits of a record: the key's index in the batch.
-const INDEX_MASK: u128 = 0xffff_ffff;
-/// The "real bytes in this word" field: 0..=8, where 8 also means "the key continues".
-const LEN_SHIFT: u32 = 32;
-const WORD_SHIFT: u32 = 64;
-
-/// Pack the sort record of `key` at byte `depth` (a multiple of 8).
-#[inline(always)]
-fn record(key: &[u8], depth: usize, index: u32) -> u128 {
-    let rest = key.get(depth..).unwrap_or(&[]);
-    let take = rest.len().min(8);
-    let mut word = [0u8; 8];
-    word[..take].copy_from_slice(&rest[..take]);
-    (u128::from(u64::from_be_bytes(word)) << WORD_SHIFT)
-        | ((take as u128) << LEN_SHIFT)
-        | u128::from(index)
-}
+/// Groups of at most this many keys are insertion-sorted on their bytes directly.
+const SMALL_GROUP: usize = 16;
+/// Record slices of at most this many entries are insertion-sorted as integers.
+const SMALL_RECORDS: usize = 24;
+/// The first pass over a large group: 64 buckets, as many write streams as the TLB follows.
+const TOP_BITS: u32 = 6;
+/// Record slices larger than this (128 KiB of records) are split by an MSD pass before the LSD
+/// passes, so that those work in cache.
+const CACHE_RECORDS: usize = 1 << 14;
 
 /// The stable sorting permutation of `keys`: `keys[result[0]] <= keys[result[1]] <= …`, equal keys
 /// in their original order.
 pub fn sort_keys(keys: Packed<'_>) -> Vec<u32> {
     let n = keys.len();
-    let mut records: Vec<u128> = (0..n).map(|i| record(keys.get(i), 0, i as u32)).collect();
-    // Ranges whose keys agree on every byte before `depth` and all continue past it. An explicit
-    // stack rather than recursion: a long shared prefix must not grow the call stack.
-    let mut pending = vec![(0usize, n, 0usize)];
-    while let Some((start, end, depth)) = pending.pop() {
-        let group = &mut records[start..end];
-        if depth > 0 {
-            for r in group.iter_mut() {
-                *r = record(keys.get((*r & INDEX_MASK) as usize), depth, *r as u32);
+    if n <= SMALL_GROUP {
+        let mut records: Vec<u64> = (0..n as u64).collect();
+        insertion_sort_by_bytes(&keys, &mut records, 0);
+        return records.into_iter().map(|r| r as u32).collect();
+    }
+    let mut sorter = Sorter {
+        keys,
+        records: RecordSorter::default(),
+        tasks: Vec::new(),
+        order: Vec::with_capacity(n),
+    };
+    let mut records = vec![0u64; n];
+    // Indices fit u32: `Packed::new` caps the item count.
+    sorter.sort_group(|i| i as u32, 0, false, 0, &mut records);
+    while let Some(task) = sorter.tasks.pop() {
+        let group = &mut records[task.start..task.end];
+        let ids: Vec<u32> = group.iter().map(|&r| r as u32).collect();
+        sorter.sort_group(|i| ids[i], task.depth, task.low_half, task.start, group);
+    }
+    sorter.order
+}
+
+/// Records `[start, end)` of the whole batch hold keys that agree on their first `depth` bytes (and
+/// all have at least `depth`), and with `low_half` also on the top half of their words at `depth`,
+/// still to be ordered among themselves.
+struct Task {
+    start: usize,
+    end: usize,
+    depth: usize,
+    low_half: bool,
+}
+
+struct Sorter<'a> {
+    keys: Packed<'a>,
+    records: RecordSorter,
+    tasks: Vec<Task>,
+    /// The permutation so far. Each bucket is written as soon as it is sorted, while it is still in
+    /// cache; tasks rewrite their ranges when they settle them.
+    order: Vec<u32>,
+}
+
+impl Sorter<'_> {
+    /// Sort the `records.len()` keys `id(0), id(1), …` (ascending indices, agreeing as a `Task`
+    /// describes) into `records` as `window << 32 | index` records, queueing tasks for runs that
+    /// still tie (`base` is where `records` starts in the whole batch).
+    fn sort_group(
+        &mut self,
+        id: impl Fn(usize) -> u32,
+        mut depth: usize,
+        low_half: bool,
+        base: usize,
+        records: &mut [u64],
+    ) {
+        let m = records.len();
+        if m <= SMALL_GROUP {
+            for (i, r) in records.iter_mut().enumerate() {
+                *r = u64::from(id(i));
             }
+            insertion_sort_by_bytes(&self.keys, records, depth);
+            self.emit(base, records);
+            return;
         }
-        group.sort_unstable();
+        let data = self.keys.data();
+
+        // 1. Skip the bytes past `depth` that every key shares with the first one. (Cheap when there
+        // are none: the scan stops at the first key that differs right away.)
+        if !low_half {
+            let first = self.keys.get(id(0) as usize);
+            let mut common = first.len() - depth;
+            for i in 1..m {
+                if common == 0 {
+                    break;
+                }
+                let key = self.keys.get(id(i) as usize);
+                common = common_prefix(&key[depth..], &first[depth..], common);
+            }
+            depth += common;
+        }
+
+        // 2. Each key's window, and a histogram of its top digit.
+        let shift = 32 - TOP_BITS;
+        let mut counts = [0u32; 1 << TOP_BITS];
+        let windows: Vec<u32> = (0..m)
+            .map(|i| {
+                let (start, end) = self.keys.bounds(id(i) as usize);
+                let window = if low_half {
+                    word(data, start + depth, end) as u32
+                } else {
+                    // The top half of the word is the key's next 4 bytes: no length byte needed.
+                    (be_word(data, start + depth, end) >> 32) as u32
+                };
+                counts[(window >> shift) as usize] += 1;
+                window
+            })
+            .collect();
+
+        // 3. Scatter by the top digit, then sort each bucket on the remaining bits.
+        let mut sum = 0;
+        for c in counts.iter_mut() {
+            let n = *c;
+            *c = sum;
+            sum += n;
+        }
+        for (i, &w) in windows.iter().enumerate() {
+            let slot = &mut counts[(w >> shift) as usize];
+            records[*slot as usize] = (u64::from(w) << 32) | u64::from(id(i));
+            *slot += 1;
+        }
+        drop(windows);
+        // counts[b] is now the end of bucket b.
+        let mut start = 0;
+        for &end in &counts {
+            let end = end as usize;
+            let bucket = &mut records[start..end];
+            self.records.sort(bucket, shift);
+            self.settle_ties(bucket, depth, low_half, base + start);
+            self.emit(base + start, bucket);
+            start = end;
+        }
+    }
+
+    /// Settle the runs of equal windows in the sorted `records` (which start at `base` in the whole
+    /// batch): continue on the bottom half of the word, or past the word when that was the bottom
+    /// half (equal words with fewer than 8 bytes left are equal keys). Small runs are sorted on
+    /// their bytes right here, large ones become tasks.
+    fn settle_ties(&mut self, records: &mut [u64], depth: usize, low_half: bool, base: usize) {
+        let m = records.len();
         let mut i = 0;
-        while i < group.len() {
-            let tie = group[i] >> LEN_SHIFT;
-            let mut j = i + 1;
-            while j < group.len() && group[j] >> LEN_SHIFT == tie {
+        while let Some(found) = records[i..]
+            .windows(2)
+            .position(|pair| (pair[0] ^ pair[1]) >> 32 == 0)
+        {
+            i += found;
+            let mut j = i + 2;
+            while j < m && (records[j] ^ records[i]) >> 32 == 0 {
                 j += 1;
             }
-            // A tie on 8 real bytes means both keys go on: compare their next word. A tie on fewer
-            // real bytes means the keys are equal and already in index order.
-            if j - i > 1 && tie & 0xf == 8 {
-                pending.push((start + i, start + j, depth + 8));
+            let run = &mut records[i..j];
+            let start = i;
+            i = j;
+            let (next_depth, next_low_half) = if !low_half {
+                (depth, true)
+            } else {
+                let (from, end) = self.keys.bounds(run[0] as u32 as usize);
+                if end - from - depth < 8 {
+                    continue;
+                }
+                (depth + 7, false)
+            };
+            if run.len() <= SMALL_GROUP {
+                insertion_sort_by_bytes(&self.keys, run, depth);
+            } else {
+                self.tasks.push(Task {
+                    start: base + start,
+                    end: base + j,
+                    depth: next_depth,
+                    low_half: next_low_half,
+                });
+            }
+        }
+    }
+
+    /// Write the permutation of the sorted `records` that start at `at` in the whole batch.
+    fn emit(&mut self, at: usize, records: &[u64]) {
+        if at == self.order.len() {
+            // The first time through, buckets come in order: append.
+            self.order.extend(records.iter().map(|&r| r as u32));
+        } else {
+            for (slot, &r) in self.order[at..at + records.len()].iter_mut().zip(records) {
+                *slot = r as u32;
+            }
+        }
+    }
+}
+
+/// The sort word of a key at `depth` (`from` is the position of byte `depth` in `data`): its next 7
+/// bytes (zero-padded) in the top 56 bits and how many bytes it has left, capped at 8, in the low
+/// byte.
+#[inline(always)]
+fn word(data: &[u8], from: usize, end: usize) -> u64 {
+    (be_word(data, from, end) & !0xff) | (end - from).min(8) as u64
+}
+
+/// Sorts `window << 32 | index` records by value.
+#[derive(Default)]
+struct RecordSorter {
+    /// Scatter target, as long as the largest slice sorted so far.
+    scratch: Vec<u64>,
+}
+
+impl RecordSorter {
+    /// Sort `records`, which all agree on the window bits above the lowest `bits_left`.
+    fn sort(&mut self, records: &mut [u64], bits_left: u32) {
+        let m = records.len();
+        if m <= SMALL_RECORDS {
+            insertion_sort(records);
+            return;
+        }
+        if bits_left == 0 {
+            // Equal windows throughout: the stable passes above left them in index order.
+            return;
+        }
+        if self.scratch.len() < m {
+            self.scratch.resize(m, 0);
+        }
+        if m > CACHE_RECORDS {
+            self.split(records, bits_left);
+            return;
+        }
+        // LSD passes of 8-bit digits over the next `want` bits, enough to leave about one entry
+        // per value; the last pass may reach above `bits_left`, where all entries agree.
+        let want = (usize::BITS - m.leading_zeros() + 1).min(bits_left);
+        let low = bits_left - want; // the bits below the ones sorted here
+        let scratch = &mut self.scratch[..m];
+        // All the digits' histograms in one read (`want <= 32`: at most 4 digits).
+        let passes = want.div_ceil(8) as usize;
+        let digit = |r: u64, p: usize| usize::from((r >> (32 + low as usize + 8 * p)) as u8);
+        let mut counts = [[0u32; 256]; 4];
+        if passes == 2 {
+            for &r in records.iter() {
+                counts[0][digit(r, 0)] += 1;
+                counts[1][digit(r, 1)] += 1;
+            }
+        } else {
+            for &r in records.iter() {
+                for (p, c) in counts[..passes].iter_mut().enumerate() {
+                    c[digit(r, p)] += 1;
+                }
+            }
+        }
+        let mut in_scratch = false;
+        for (p, counts) in counts[..passes].iter_mut().enumerate() {
+            if counts[digit(records[0], p)] as usize == m {
+                // Every entry has this digit: the pass would only copy.
+                continue;
+            }
+            let (source, target): (&[u64], &mut [u64]) = if in_scratch {
+                (scratch, records)
+            } else {
+                (records, scratch)
+            };
+            let mut sum = 0;
+            for c in counts.iter_mut() {
+                let n = *c;
+                *c = sum;
+                sum += n;
+            }
+            for &r in source {
+                let slot = &mut counts[digit(r, p)];
+                target[*slot as usize] = r;
+                *slot += 1;
+            }
+            in_scratch = !in_scratch;
+        }
+        if in_scratch {
+            records.copy_from_slice(scratch);
+        }
+        // Entries now only need reordering within runs that agree on every bit above `low`. When
+        // those runs are short, one insertion sort over the slice does it; a run long enough to
+        // exhaust the budget is sorted on the bits below instead.
+        if insertion_sort_bounded(records, m) {
+            return;
+        }
+        let shift = 32 + low;
+        let mut i = 0;
+        while i < m {
+            let value = records[i] >> shift;
+            let mut j = i + 1;
+            while j < m && records[j] >> shift == value {
+                j += 1;
+            }
+            if j - i > 1 {
+                self.sort(&mut records[i..j], low);
             }
             i = j;
         }
     }
-    records.into_iter().map(|r| r as u32).collect()
+
+    /// An MSD pass on the top `TOP_BITS` of the remaining bits, then each bucket on its own.
+    fn split(&mut self, records: &mut [u64], bits_left: u32) {
+        let bits = TOP_BITS.min(bits_left);
+        let shift = 32 + bits_left - bits;
+        let mask = (1u64 << bits) - 1;
+        let digit = |r: u64| ((r >> shift) & mask) as usize;
+        let mut counts = [0u32; 1 << TOP_BITS];
+        for &r in records.iter() {
+            counts[digit(r)] += 1;
+        }
+        if counts[digit(records[0])] as usize != records.len() {
+            let mut sum = 0;
+            for c in counts.iter_mut() {
+                let n = *c;
+                *c = sum;
+                sum += n;
+            }
+            let scratch = &mut self.scratch[..records.len()];
+            for &r in records.iter() {
+                let slot = &mut counts[digit(r)];
+                scratch[*slot as usize] = r;
+                *slot += 1;
+            }
+            records.copy_from_slice(scratch);
+        } else {
+            counts.fill(0);
+            counts[digit(records[0])] = records.len() as u32;
+            let mut sum = 0;
+            for c in counts.iter_mut() {
+                sum += *c;
+                *c = sum;
+            }
+        }
+        // counts[b] is now the end of bucket b.
+        let mut start = 0;
+        for end in counts {
+            let end = end as usize;
+            self.sort(&mut records[start..end], bits_left - bits);
+            start = end;
+        }
+    }
+}
+
+fn insertion_sort(records: &mut [u64]) {
+    for j in 1..records.len() {
+        let x = records[j];
+        let mut i = j;
+        while i > 0 && records[i - 1] > x {
+            records[i] = records[i - 1];
+            i -= 1;
+        }
+        records[i] = x;
+    }
+}
+
+/// Insertion sort that gives up, returning false, once it has moved more than `budget` entries.
+/// It only moves an entry past greater ones, so after a sort on the high bits every entry stays
+/// within its run of equal high bits, and giving up leaves those runs in place, partly sorted.
+fn insertion_sort_bounded(records: &mut [u64], mut budget: usize) -> bool {
+    for j in 1..records.len() {
+        let x = records[j];
+        if records[j - 1] <= x {
+            continue;
+        }
+        let mut i = j;
+        while i > 0 && records[i - 1] > x {
+            records[i] = records[i - 1];
+            i -= 1;
+        }
+        records[i] = x;
+        let moved = j - i;
+        if moved > budget {
+            return false;
+        }
+        budget -= moved;
+    }
+    true
+}
+
+/// Stable insertion sort of records (index in the low 32 bits, in ascending index order) by the
+/// bytes of their keys past `depth`, which they all have.
+fn insertion_sort_by_bytes(keys: &Packed<'_>, records: &mut [u64], depth: usize) {
+    for j in 1..records.len() {
+        let x = records[j];
+        let key = &keys.get(x as u32 as usize)[depth..];
+        let mut i = j;
+        // Strictly greater only: an equal key never moves past an earlier one.
+        while i > 0 && &keys.get(records[i - 1] as u32 as usize)[depth..] > key {
+            records[i] = records[i - 1];
+            i -= 1;
+        }
+        records[i] = x;
+    }
+}
+
+/// The length of the common prefix of `a` and `b`, at most `limit`.
+#[inline]
+fn common_prefix(a: &[u8], b: &[u8], limit: usize) -> usize {
+    let limit = limit.min(a.len()).min(b.len());
+    let (a, b) = (&a[..limit], &b[..limit]);
+    let mut i = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let diff =
+            u64::from_le_bytes(x.try_into().unwrap()) ^ u64::from_le_bytes(y.try_into().unwrap());
+        if diff != 0 {
+            return i + (diff.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < limit && a[i] == b[i] {
+        i += 1;
+    }
+    i
 }
 
 #[cfg(test)]
@@ -183,5 +550,163 @@ mod tests {
         let small_refs: Vec<&[u8]> = small.iter().map(|k| &k[..]).collect();
         assert_eq!(sorted(&items), reference(&items));
         assert_eq!(sorted(&small_refs), reference(&small_refs));
+    }
+
+    /// A deterministic xorshift stream for the randomized tests.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    fn check(keys: &[Vec<u8>]) {
+        let items: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+        assert_eq!(sorted(&items), reference(&items), "{} keys", keys.len());
+    }
+
+    /// Keys drawn from several shapes at once: lengths 0..=`max_len` over an alphabet of `alphabet`
+    /// byte values starting at `base`, behind one of a few shared prefixes of up to 20 bytes.
+    fn random_keys(
+        rng: &mut Rng,
+        n: usize,
+        max_len: usize,
+        alphabet: usize,
+        base: u8,
+    ) -> Vec<Vec<u8>> {
+        let prefixes: [&[u8]; 4] = [b"", b"tbl:/", b"user:0000000000000", &[0xff; 9]];
+        let prefix_kinds = 1 + rng.below(prefixes.len());
+        (0..n)
+            .map(|_| {
+                let mut key = prefixes[rng.below(prefix_kinds)].to_vec();
+                let len = rng.below(max_len + 1);
+                key.extend((0..len).map(|_| base.wrapping_add(rng.below(alphabet) as u8)));
+                key
+            })
+            .collect()
+    }
+
+    #[test]
+    fn randomized_shapes_match_the_reference() {
+        let mut rng = Rng(0x5eed);
+        for round in 0..600 {
+            let n = match round % 6 {
+                0 => rng.below(20),
+                1 => rng.below(100),
+                2 => rng.below(1000),
+                3 => 16 + rng.below(40),
+                4 => rng.below(5000),
+                _ => 1 + rng.below(300),
+            };
+            let max_len = [0, 1, 3, 8, 9, 15, 24, 40][rng.below(8)];
+            let alphabet = [1, 2, 3, 16, 256][rng.below(5)];
+            let base = [0u8, b'a', 0xfe][rng.below(3)];
+            check(&random_keys(&mut rng, n, max_len, alphabet, base));
+        }
+    }
+
+    #[test]
+    fn large_batches_match_the_reference() {
+        let mut rng = Rng(99);
+        // Random 16-byte keys (the benchmark's shape), keys whose first 6 bits never vary after the
+        // shared prefix (one huge top-level bucket, split again), duplicates galore, and keys that
+        // share 30 bytes before they differ.
+        let random: Vec<Vec<u8>> = (0..150_000)
+            .map(|_| {
+                rng.next()
+                    .to_le_bytes()
+                    .iter()
+                    .chain(&rng.next().to_be_bytes())
+                    .copied()
+                    .collect()
+            })
+            .collect();
+        check(&random);
+        let skewed: Vec<Vec<u8>> = (0..120_000)
+            .map(|_| {
+                let mut k = vec![(rng.next() % 4) as u8];
+                k.extend(rng.next().to_le_bytes().iter().take(rng.below(9)));
+                k
+            })
+            .collect();
+        check(&skewed);
+        let duplicates: Vec<Vec<u8>> = (0..100_000).map(|_| vec![b'k'; 1 + rng.below(3)]).collect();
+        check(&duplicates);
+        let deep: Vec<Vec<u8>> = (0..60_000)
+            .map(|_| {
+                let mut k = vec![b'p'; 30];
+                k.extend(format!("{}", rng.below(5000)).bytes());
+                k
+            })
+            .collect();
+        check(&deep);
+        let widths: Vec<Vec<u8>> = (0..80_000)
+            .map(|_| (rng.next() >> rng.below(64)).to_be_bytes()[..rng.below(9)].to_vec())
+            .collect();
+        check(&widths);
+    }
+
+    #[test]
+    fn keys_that_are_prefixes_of_each_other() {
+        // "", "a", "a\0", "a\0\0", … up to 40 bytes, in a scrambled order and twice over, so equal
+        // words at every depth must be settled by length.
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        for round in 0..2 {
+            for len in 0..=40 {
+                let mut k = vec![0u8; len];
+                if len > 0 {
+                    k[0] = b'a';
+                }
+                if round == 1 && len % 3 == 0 {
+                    k.push(1);
+                }
+                keys.push(k);
+            }
+        }
+        let mut rng = Rng(3);
+        for i in (1..keys.len()).rev() {
+            keys.swap(i, rng.below(i + 1));
+        }
+        check(&keys);
+        let many: Vec<Vec<u8>> = (0..50_000).map(|i| keys[i % keys.len()].clone()).collect();
+        check(&many);
+    }
+
+    #[test]
+    fn record_sorter_handles_any_bit_pattern() {
+        // Windows that vary only in their low bits, only in their high bits, in a few bits here and
+        // there, or not at all; slices from tiny to several times `CACHE_RECORDS`.
+        let mut rng = Rng(12345);
+        let mut sorter = RecordSorter::default();
+        for (round, &m) in [0usize, 1, 2, 25, 300, 5000, 20_000, 70_000]
+            .iter()
+            .cycle()
+            .take(48)
+            .enumerate()
+        {
+            let mask: u32 = match round % 6 {
+                0 => 0x0000_00ff,
+                1 => 0xff00_0000,
+                2 => 0x8001_0010,
+                3 => 0,
+                4 => 0x0000_ffff,
+                _ => u32::MAX,
+            };
+            let mut records: Vec<u64> = (0..m as u64)
+                .map(|i| (u64::from(rng.next() as u32 & mask) << 32) | i)
+                .collect();
+            let mut expected = records.clone();
+            expected.sort_unstable();
+            sorter.sort(&mut records, 32);
+            assert_eq!(records, expected, "m = {m}, mask = {mask:#x}");
+        }
     }
 }
