@@ -33,35 +33,72 @@ const TOP_BITS: u32 = 6;
 /// passes, so that those work in cache.
 const CACHE_RECORDS: usize = 1 << 14;
 
+/// Batches of at least this many keys finish their top-level buckets on two threads (spawning one
+/// costs tens of microseconds, a few percent of sorting this many keys).
+const PARALLEL_KEYS: usize = 1 << 16;
+
 /// The stable sorting permutation of `keys`: `keys[result[0]] <= keys[result[1]] <= …`, equal keys
 /// in their original order.
 pub fn sort_keys(keys: Packed<'_>) -> Vec<u32> {
+    let threads = if keys.len() >= PARALLEL_KEYS {
+        std::thread::available_parallelism().map_or(1, |p| p.get())
+    } else {
+        1
+    };
+    sort_keys_on(keys, threads)
+}
+
+/// `sort_keys` on up to `threads` threads (only 1 or 2 are used). The result does not depend on it.
+fn sort_keys_on(keys: Packed<'_>, threads: usize) -> Vec<u32> {
     let n = keys.len();
     if n <= SMALL_GROUP {
         let mut records: Vec<u64> = (0..n as u64).collect();
         insertion_sort_by_bytes(&keys, &mut records, 0);
         return records.into_iter().map(|r| r as u32).collect();
     }
-    let mut sorter = Sorter {
-        keys,
-        records: RecordSorter::default(),
-        tasks: Vec::new(),
-        order: Vec::with_capacity(n),
-    };
+    let mut sorter = Sorter::new(keys);
     let mut records = vec![0u64; n];
-    // Indices fit u32: `Packed::new` caps the item count.
-    sorter.sort_group(|i| i as u32, 0, false, 0, &mut records);
-    while let Some(task) = sorter.tasks.pop() {
-        let group = &mut records[task.start..task.end];
-        let ids: Vec<u32> = group.iter().map(|&r| r as u32).collect();
-        sorter.sort_group(|i| ids[i], task.depth, task.low_half, task.start, group);
+    let mut order = vec![0u32; n];
+    // Indices fit u32: `Packed::new` caps the item count. (`n > SMALL_GROUP`: it scatters.)
+    let (depth, ends) = sorter
+        .scatter(|i| i as u32, 0, false, &mut records)
+        .expect("a large group is scattered");
+    // Split the buckets where the halves come closest to equal: the first `split` buckets end at
+    // `mid`.
+    let split = if threads >= 2 {
+        (1..ends.len())
+            .min_by_key(|&b| (ends[b - 1] as usize).abs_diff(n / 2))
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let mid = if split == 0 {
+        0
+    } else {
+        ends[split - 1] as usize
+    };
+    if mid == 0 || mid == n {
+        sorter.finish(&ends, 0, 0, depth, false, &mut records, &mut order);
+        sorter.run_tasks(&mut records, &mut order);
+        return order;
     }
-    sorter.order
+    let (records_lo, records_hi) = records.split_at_mut(mid);
+    let (order_lo, order_hi) = order.split_at_mut(mid);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut sorter = Sorter::new(keys);
+            sorter.finish(&ends[split..], mid, 0, depth, false, records_hi, order_hi);
+            sorter.run_tasks(records_hi, order_hi);
+        });
+        sorter.finish(&ends[..split], 0, 0, depth, false, records_lo, order_lo);
+        sorter.run_tasks(records_lo, order_lo);
+    });
+    order
 }
 
-/// Records `[start, end)` of the whole batch hold keys that agree on their first `depth` bytes (and
-/// all have at least `depth`), and with `low_half` also on the top half of their words at `depth`,
-/// still to be ordered among themselves.
+/// Records `[start, end)` of a part of the batch hold keys that agree on their first `depth` bytes
+/// (and all have at least `depth`), and with `low_half` also on the top half of their words at
+/// `depth`, still to be ordered among themselves.
 struct Task {
     start: usize,
     end: usize,
@@ -69,35 +106,79 @@ struct Task {
     low_half: bool,
 }
 
+/// Sorts a part of the batch: its records and its part of the permutation are passed in, and
+/// positions (`base`, tasks) are relative to the start of the part. Each bucket's permutation is
+/// written as soon as it is sorted, while it is still in cache; tasks rewrite their ranges when
+/// they settle them.
 struct Sorter<'a> {
     keys: Packed<'a>,
     records: RecordSorter,
     tasks: Vec<Task>,
-    /// The permutation so far. Each bucket is written as soon as it is sorted, while it is still in
-    /// cache; tasks rewrite their ranges when they settle them.
-    order: Vec<u32>,
 }
 
-impl Sorter<'_> {
+impl<'a> Sorter<'a> {
+    fn new(keys: Packed<'a>) -> Self {
+        Sorter {
+            keys,
+            records: RecordSorter::default(),
+            tasks: Vec::new(),
+        }
+    }
+
+    /// Settle the queued tasks of the part whose records and permutation are given.
+    fn run_tasks(&mut self, records: &mut [u64], order: &mut [u32]) {
+        while let Some(task) = self.tasks.pop() {
+            let group = &mut records[task.start..task.end];
+            let ids: Vec<u32> = group.iter().map(|&r| r as u32).collect();
+            self.sort_group(
+                |i| ids[i],
+                task.depth,
+                task.low_half,
+                task.start,
+                group,
+                order,
+            );
+        }
+    }
+
     /// Sort the `records.len()` keys `id(0), id(1), …` (ascending indices, agreeing as a `Task`
     /// describes) into `records` as `window << 32 | index` records, queueing tasks for runs that
-    /// still tie (`base` is where `records` starts in the whole batch).
+    /// still tie (`base` is where `records` starts in the part `order` covers).
     fn sort_group(
+        &mut self,
+        id: impl Fn(usize) -> u32,
+        depth: usize,
+        low_half: bool,
+        base: usize,
+        records: &mut [u64],
+        order: &mut [u32],
+    ) {
+        match self.scatter(id, depth, low_half, records) {
+            None => {
+                insertion_sort_by_bytes(&self.keys, records, depth);
+                emit(order, base, records);
+            }
+            Some((depth, ends)) => self.finish(&ends, 0, base, depth, low_half, records, order),
+        }
+    }
+
+    /// The first steps of `sort_group`: skip the shared bytes and scatter the records by the top
+    /// digit of their windows. Returns the depth reached and the end of each bucket, or `None`
+    /// when the group is small enough to be insertion-sorted on its bytes (`records` then hold
+    /// the bare indices).
+    fn scatter(
         &mut self,
         id: impl Fn(usize) -> u32,
         mut depth: usize,
         low_half: bool,
-        base: usize,
         records: &mut [u64],
-    ) {
+    ) -> Option<(usize, [u32; 1 << TOP_BITS])> {
         let m = records.len();
         if m <= SMALL_GROUP {
             for (i, r) in records.iter_mut().enumerate() {
                 *r = u64::from(id(i));
             }
-            insertion_sort_by_bytes(&self.keys, records, depth);
-            self.emit(base, records);
-            return;
+            return None;
         }
         let data = self.keys.data();
 
@@ -133,7 +214,7 @@ impl Sorter<'_> {
             })
             .collect();
 
-        // 3. Scatter by the top digit, then sort each bucket on the remaining bits.
+        // 3. Scatter by the top digit.
         let mut sum = 0;
         for c in counts.iter_mut() {
             let n = *c;
@@ -145,21 +226,39 @@ impl Sorter<'_> {
             records[*slot as usize] = (u64::from(w) << 32) | u64::from(id(i));
             *slot += 1;
         }
-        drop(windows);
         // counts[b] is now the end of bucket b.
+        Some((depth, counts))
+    }
+
+    /// Sort each bucket of the scattered `records` on the remaining bits, settle its ties and
+    /// write its permutation. `ends` are the ends of consecutive buckets, counted from `offset`
+    /// places before `records[0]`, where the first of them starts; `records` start at `base` in
+    /// the part `order` covers.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &mut self,
+        ends: &[u32],
+        offset: usize,
+        base: usize,
+        depth: usize,
+        low_half: bool,
+        records: &mut [u64],
+        order: &mut [u32],
+    ) {
+        let shift = 32 - TOP_BITS;
         let mut start = 0;
-        for &end in &counts {
-            let end = end as usize;
+        for &end in ends {
+            let end = end as usize - offset;
             let bucket = &mut records[start..end];
             self.records.sort(bucket, shift);
             self.settle_ties(bucket, depth, low_half, base + start);
-            self.emit(base + start, bucket);
+            emit(order, base + start, bucket);
             start = end;
         }
     }
 
-    /// Settle the runs of equal windows in the sorted `records` (which start at `base` in the whole
-    /// batch): continue on the bottom half of the word, or past the word when that was the bottom
+    /// Settle the runs of equal windows in the sorted `records` (which start at `base` in the
+    /// part): continue on the bottom half of the word, or past the word when that was the bottom
     /// half (equal words with fewer than 8 bytes left are equal keys). Small runs are sorted on
     /// their bytes right here, large ones become tasks.
     fn settle_ties(&mut self, records: &mut [u64], depth: usize, low_half: bool, base: usize) {
@@ -198,17 +297,12 @@ impl Sorter<'_> {
             }
         }
     }
+}
 
-    /// Write the permutation of the sorted `records` that start at `at` in the whole batch.
-    fn emit(&mut self, at: usize, records: &[u64]) {
-        if at == self.order.len() {
-            // The first time through, buckets come in order: append.
-            self.order.extend(records.iter().map(|&r| r as u32));
-        } else {
-            for (slot, &r) in self.order[at..at + records.len()].iter_mut().zip(records) {
-                *slot = r as u32;
-            }
-        }
+/// Write the permutation of the sorted `records` that start at `at` in `order`.
+fn emit(order: &mut [u32], at: usize, records: &[u64]) {
+    for (slot, &r) in order[at..at + records.len()].iter_mut().zip(records) {
+        *slot = r as u32;
     }
 }
 
@@ -652,6 +746,72 @@ mod tests {
             .map(|_| (rng.next() >> rng.below(64)).to_be_bytes()[..rng.below(9)].to_vec())
             .collect();
         check(&widths);
+    }
+
+    /// The permutation on two threads, which must be the one-thread permutation and the reference.
+    fn check_threads(keys: &[Vec<u8>]) {
+        let packed: PackedBuf = keys.iter().collect();
+        let one = sort_keys_on(packed.as_packed(), 1);
+        let two = sort_keys_on(packed.as_packed(), 2);
+        assert!(
+            one == two,
+            "{} keys: threads change the permutation",
+            keys.len()
+        );
+        let items: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+        assert!(one == reference(&items), "{} keys", keys.len());
+    }
+
+    #[test]
+    fn two_threads_give_the_same_permutation() {
+        let mut rng = Rng(2024);
+        // Random 16-byte keys (the benchmark's shape).
+        let random: Vec<Vec<u8>> = (0..300_000)
+            .map(|_| [rng.next().to_be_bytes(), rng.next().to_be_bytes()].concat())
+            .collect();
+        check_threads(&random);
+        // Many duplicates over few values: large runs of ties settled by tasks on both threads.
+        let duplicates: Vec<Vec<u8>> = (0..200_000)
+            .map(|_| {
+                let mut k = vec![[0x10, 0x50, 0x90, 0xd0][rng.below(4)]; 1 + rng.below(3)];
+                k.push(rng.below(2) as u8);
+                k
+            })
+            .collect();
+        check_threads(&duplicates);
+        // A long shared prefix, then few distinct suffixes of varying lengths.
+        let deep: Vec<Vec<u8>> = (0..150_000)
+            .map(|_| {
+                let mut k = b"tenant/0000000000000000/table/".repeat(2);
+                k.extend(format!("{}", rng.below(20_000)).bytes());
+                k
+            })
+            .collect();
+        check_threads(&deep);
+        // Nearly everything in one top-level bucket (no balanced split), a few keys elsewhere.
+        let skewed: Vec<Vec<u8>> = (0..100_000)
+            .map(|i| {
+                let head = if i % 1000 == 0 { 0xf0 } else { 0x41 };
+                let mut k = vec![head];
+                k.extend(&rng.next().to_le_bytes()[..rng.below(9)]);
+                k
+            })
+            .collect();
+        check_threads(&skewed);
+        // Every key equal: one bucket holds the whole batch.
+        let equal: Vec<Vec<u8>> = vec![b"same key".to_vec(); 70_000];
+        check_threads(&equal);
+        // Keys that are prefixes of one another, at every length up to 40.
+        let prefixes: Vec<Vec<u8>> = (0..90_000)
+            .map(|_| {
+                let mut k = vec![0u8; rng.below(41)];
+                if let Some(first) = k.first_mut() {
+                    *first = b'a';
+                }
+                k
+            })
+            .collect();
+        check_threads(&prefixes);
     }
 
     #[test]
