@@ -25,6 +25,8 @@ export const ErrorCodes = {
    * reported as success.
    */
   POISONED: 'POISONED',
+  /** A write was attempted on something read-only (a database opened with `readOnly`). */
+  READ_ONLY: 'READ_ONLY',
   /** A verification callback refused an operation (e.g. `truncateBefore`); nothing was changed. */
   VERIFY_REJECTED: 'VERIFY_REJECTED',
 } as const;
