@@ -70,8 +70,11 @@ export interface MergeResult {
   index: Uint32Array
 }
 
-/** Merge strictly ascending runs, `runs[0]` newest; equal keys emit only the lowest run's entry. */
-export declare function mergeRuns(runs: Array<PackedInput>): MergeResult
+/**
+ * Merge strictly ascending runs, `runs[0]` newest; equal keys emit only the lowest run's entry.
+ * `trailerBytes` orders keys as `sortKeys` does.
+ */
+export declare function mergeRuns(runs: Array<PackedInput>, trailerBytes: number): MergeResult
 
 /** A packed batch borrowed from JavaScript for the length of the call. */
 export interface PackedInput {
@@ -85,5 +88,8 @@ export interface PackedOutput {
   offsets: Uint32Array
 }
 
-/** The stable permutation ordering `keys` by unsigned bytes. */
-export declare function sortKeys(keys: PackedInput): Uint32Array
+/**
+ * The stable permutation ordering `keys` by unsigned bytes; with `trailerBytes` > 0, by all but
+ * the last `trailerBytes` bytes first and then by those (internal-key order).
+ */
+export declare function sortKeys(keys: PackedInput, trailerBytes: number): Uint32Array

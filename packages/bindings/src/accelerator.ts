@@ -49,6 +49,22 @@ export interface BlockEncodeOptions {
 }
 
 /**
+ * The key order of `sortKeys` and `mergeRuns`. By default keys compare as unsigned bytes, a shorter
+ * key first when it is a prefix of the other.
+ */
+export interface KeyOrderOptions {
+  /**
+   * With `t > 0`, each key is a user part followed by a `t`-byte trailer: keys compare by their
+   * first `length − t` bytes (unsigned, a shorter prefix first), then by their last `t` bytes
+   * (unsigned). `t = 8` is the engine's internal-key order (user key, then the big-endian inverted
+   * sequence number; docs/ENGINE.md), in which `"a" ‖ trailer` sorts before `"a\0" ‖ trailer` and
+   * `"ab" ‖ trailer` whatever the trailers — plain byte order would not. Every key must be at least
+   * `t` bytes long. An integer from 0 to 255, default 0 (plain byte order).
+   */
+  readonly trailerBytes?: number;
+}
+
+/**
  * The result of a k-way merge: entry `j` of the merged output is item `index[j]` of run `run[j]`.
  */
 export interface MergeResult {
@@ -108,14 +124,21 @@ export interface Accelerator {
   /** Decode and verify the frame starting at `offset` (default 0) of `data`. */
   decodeFrame(data: Uint8Array, offset?: number): DecodedFrame;
 
-  /** A stable permutation ordering the keys by unsigned bytes (shorter prefix first). */
-  sortKeys(keys: PackedBytes): Uint32Array;
+  /**
+   * A stable permutation ordering the keys by unsigned bytes (shorter prefix first), or with
+   * `options.trailerBytes` by user part, then trailer (see `KeyOrderOptions`). Throws
+   * `INVALID_ARGUMENT` for a malformed batch or options, or a key shorter than the trailer.
+   */
+  sortKeys(keys: PackedBytes, options?: KeyOrderOptions): Uint32Array;
 
   /**
-   * Merge runs that are each strictly ascending in unsigned byte order. `runs[0]` is the newest:
-   * when several runs hold the same key, only the entry of the lowest-numbered run is emitted.
+   * Merge runs that are each strictly ascending in the key order of `options` (unsigned bytes by
+   * default; see `KeyOrderOptions`). `runs[0]` is the newest: when several runs hold the same key
+   * (the same bytes), only the entry of the lowest-numbered run is emitted. Throws
+   * `INVALID_ARGUMENT` for a malformed run or options, a key shorter than the trailer, or a run
+   * that is not strictly ascending.
    */
-  mergeRuns(runs: readonly PackedBytes[]): MergeResult;
+  mergeRuns(runs: readonly PackedBytes[], options?: KeyOrderOptions): MergeResult;
 
   /** Encode one table block (prefix compression, restart points, CRC32C trailer). */
   encodeBlock(entries: BlockEntries, options?: BlockEncodeOptions): Buffer;

@@ -7,6 +7,7 @@ export type {
   FileView,
   FileViewOptions,
   FrameEncodeOptions,
+  KeyOrderOptions,
   MergeResult,
   PackedBytes,
 } from './accelerator.js';
@@ -44,8 +45,8 @@ export const accel: Accelerator = {
   lz4Decompress: (data) => chosen().lz4Decompress(data),
   encodeFrame: (keys, values, options) => chosen().encodeFrame(keys, values, options),
   decodeFrame: (data, offset) => chosen().decodeFrame(data, offset),
-  sortKeys: (keys) => chosen().sortKeys(keys),
-  mergeRuns: (runs) => chosen().mergeRuns(runs),
+  sortKeys: (keys, options) => chosen().sortKeys(keys, options),
+  mergeRuns: (runs, options) => chosen().mergeRuns(runs, options),
   encodeBlock: (entries, options) => chosen().encodeBlock(entries, options),
   decodeBlock: (data) => chosen().decodeBlock(data),
   openFileView: (path, options) => chosen().openFileView(path, options),

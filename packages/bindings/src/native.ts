@@ -36,8 +36,8 @@ export interface NativeBinding {
     data: Uint8Array,
     offset: number,
   ): { keys: NativePackedBytes; values: NativePackedBytes; byteLength: number; compressed: boolean };
-  sortKeys(keys: PackedBytes): Uint32Array;
-  mergeRuns(runs: readonly PackedBytes[]): { run: Uint32Array; index: Uint32Array };
+  sortKeys(keys: PackedBytes, trailerBytes: number): Uint32Array;
+  mergeRuns(runs: readonly PackedBytes[], trailerBytes: number): { run: Uint32Array; index: Uint32Array };
   encodeBlock(
     keys: PackedBytes,
     values: PackedBytes,
@@ -161,16 +161,18 @@ export function createNativeAccelerator(binding: NativeBinding): Accelerator {
         rethrow(error);
       }
     },
-    sortKeys(keys) {
+    sortKeys(keys, options) {
+      const { trailerBytes } = optionsOf(options);
       try {
-        return binding.sortKeys(keys);
+        return binding.sortKeys(keys, trailerBytes === undefined ? 0 : trailerBytes);
       } catch (error) {
         rethrow(error);
       }
     },
-    mergeRuns(runs) {
+    mergeRuns(runs, options) {
+      const { trailerBytes } = optionsOf(options);
       try {
-        return binding.mergeRuns(runs);
+        return binding.mergeRuns(runs, trailerBytes === undefined ? 0 : trailerBytes);
       } catch (error) {
         rethrow(error);
       }

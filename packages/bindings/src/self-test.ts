@@ -72,6 +72,18 @@ export function runSelfTest(candidate: Accelerator): SelfTestReport {
     const order = Array.from(candidate.sortKeys(keys)).join(',');
     return order === '1,0,4,3,2' || `permutation ${order}`;
   });
+  check('sort-trailer', () => {
+    // Internal keys (user part ‖ 8-byte trailer): "a" must sort before "a\0" whatever the trailers
+    // hold, which plain byte order gets wrong. A binary that ignores `trailerBytes` fails here.
+    const trailer = (fill: number) => new Uint8Array(8).fill(fill);
+    const internal = packBytes([
+      Uint8Array.of(0x61, 0x00, ...trailer(0x00)),
+      Uint8Array.of(0x61, ...trailer(0xff)),
+      Uint8Array.of(0x61, ...trailer(0x01)),
+    ]);
+    const order = Array.from(candidate.sortKeys(internal, { trailerBytes: 8 })).join(',');
+    return order === '2,1,0' || `permutation ${order}`;
+  });
   check('merge', () => {
     const newer = packBytes([enc.encode('a'), enc.encode('c')]);
     const older = packBytes([enc.encode('a'), enc.encode('b'), enc.encode('c'), enc.encode('d')]);

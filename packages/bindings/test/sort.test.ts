@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { accel } from '../src/index.js';
+import { accel, tsAccelerator, type Accelerator } from '../src/index.js';
 import { enc, pack, randomBytes, rng, throwsCode } from './helpers.js';
 
 /** The expected permutation: Buffer.compare order, ties by input position. */
@@ -8,6 +8,43 @@ function expectedOrder(keys: readonly Uint8Array[]): number[] {
   return keys
     .map((_, i) => i)
     .sort((a, b) => Buffer.compare(keys[a]!, keys[b]!) || a - b);
+}
+
+/** The internal-key order: the first `length − t` bytes, then the last `t` bytes. */
+function compareSplit(a: Uint8Array, b: Uint8Array, t: number): number {
+  return (
+    Buffer.compare(a.subarray(0, a.length - t), b.subarray(0, b.length - t)) ||
+    Buffer.compare(a.subarray(a.length - t), b.subarray(b.length - t))
+  );
+}
+
+/** An internal key: `user ‖ trailer` with an 8-byte big-endian trailer. */
+function internal(user: string | Uint8Array, trailer: bigint): Uint8Array {
+  const bytes = typeof user === 'string' ? enc.encode(user) : user;
+  const out = new Uint8Array(bytes.length + 8);
+  out.set(bytes);
+  new DataView(out.buffer).setBigUint64(bytes.length, trailer);
+  return out;
+}
+
+/** Random keys with `t`-byte trailers: short user parts over few bytes (prefixes, duplicates). */
+function randomSplitKeys(next: () => number, count: number, t: number): Uint8Array[] {
+  const userAlphabet = [0, 1, 0x61, 0xff];
+  const trailerAlphabet = [0, 0x7f, 0x80, 0xff].slice(0, 1 + (next() % 4));
+  return Array.from({ length: count }, () => {
+    const user = Array.from({ length: next() % 5 }, () => userAlphabet[next() % userAlphabet.length]!);
+    const trailer = Array.from({ length: t }, () => trailerAlphabet[next() % trailerAlphabet.length]!);
+    return Uint8Array.from([...user, ...trailer]);
+  });
+}
+
+function checkSplitSort(keys: readonly Uint8Array[], t: number, context: string): void {
+  const packed = pack(keys);
+  const expected = keys.map((_, i) => i).sort((a, b) => compareSplit(keys[a]!, keys[b]!, t) || a - b);
+  const order = accel.sortKeys(packed, { trailerBytes: t });
+  assert.ok(order instanceof Uint32Array, context);
+  assert.deepEqual(Array.from(order), expected, context);
+  assert.deepEqual(order, tsAccelerator.sortKeys(packed, { trailerBytes: t }), `${context}: parity`);
 }
 
 function checkSort(keys: readonly Uint8Array[], context: string): void {
@@ -103,4 +140,83 @@ describe(`sortKeys (${accel.kind})`, () => {
     throwsCode(() => sort({ data: new Uint8Array(2), offsets: new Uint32Array(0) }), 'INVALID_ARGUMENT', 'no offsets');
     throwsCode(() => sort({ data: 'ab', offsets: Uint32Array.of(0, 1) }), 'INVALID_ARGUMENT', 'string data');
   });
+
+  describe('with trailerBytes', () => {
+    it('orders by user part, then trailer', () => {
+      // Plain byte order puts "a" ‖ ff… after "a\0" ‖ 00… and "ab" ‖ 00…; the split order first.
+      const keys = [
+        internal('ab', 0n),
+        internal('a\0', 0n),
+        internal('a', 0xffff_ffff_ffff_ffffn),
+        internal('a', 5n),
+        internal('', 7n),
+        internal('a\0', 0n),
+        internal('a', 5n),
+      ];
+      assert.deepEqual(Array.from(accel.sortKeys(pack(keys), { trailerBytes: 8 })), [4, 3, 6, 2, 1, 5, 0]);
+      assert.deepEqual(Array.from(accel.sortKeys(pack(keys), { trailerBytes: 0 })), expectedOrder(keys));
+      assert.deepEqual(Array.from(accel.sortKeys(pack(keys), {})), expectedOrder(keys));
+      checkSplitSort(keys, 8, 'prefix user keys');
+    });
+
+    it('matches the split comparison and the TypeScript accelerator on random keys', () => {
+      for (let seed = 1; seed <= 40; seed++) {
+        const next = rng(seed);
+        const t = [1, 2, 8, 9, 255][seed % 5]!;
+        const count = seed % 4 === 0 ? 5000 + (next() % 5000) : next() % 300;
+        checkSplitSort(randomSplitKeys(next, count, t), t, `seed ${seed} trailer ${t}`);
+      }
+    });
+
+    it('matches the split comparison on 100k internal keys (16-byte user keys, many versions)', () => {
+      const next = rng(91);
+      const users = randomBytes(16 * 20_000, 6);
+      const keys = Array.from({ length: 100_000 }, () => {
+        const u = next() % 20_000;
+        return internal(users.subarray(16 * u, 16 * u + 16), BigInt(next() % 4));
+      });
+      checkSplitSort(keys, 8, 'internal keys');
+    });
+
+    it('rejects keys shorter than the trailer with INVALID_ARGUMENT', () => {
+      const keys = pack([internal('a', 1n), Uint8Array.of(1, 2, 3)]);
+      for (const a of [accel, tsAccelerator]) {
+        throwsCode(() => a.sortKeys(keys, { trailerBytes: 8 }), 'INVALID_ARGUMENT', `${a.kind} short key`);
+        throwsCode(() => a.sortKeys(pack(['']), { trailerBytes: 1 }), 'INVALID_ARGUMENT', `${a.kind} empty key`);
+        assert.deepEqual(Array.from(a.sortKeys(keys, { trailerBytes: 3 })), [1, 0], a.kind);
+      }
+    });
+
+    it('rejects invalid options with INVALID_ARGUMENT in both accelerators', () => {
+      checkInvalidOptions((a, options) => a.sortKeys(pack(['abcdefgh']), options as never));
+    });
+  });
 });
+
+/** Options that both accelerators must reject, and the ones they must accept. */
+function checkInvalidOptions(call: (a: Accelerator, options: unknown) => unknown): void {
+  const invalid: unknown[] = [
+    null,
+    5,
+    'x',
+    [],
+    true,
+    { trailerBytes: -1 },
+    { trailerBytes: 256 },
+    { trailerBytes: 1.5 },
+    { trailerBytes: Number.NaN },
+    { trailerBytes: Number.POSITIVE_INFINITY },
+    { trailerBytes: '8' },
+    { trailerBytes: null },
+    { trailerBytes: true },
+    { trailerBytes: 8n },
+  ];
+  for (const a of [accel, tsAccelerator]) {
+    for (const options of invalid) {
+      throwsCode(() => call(a, options), 'INVALID_ARGUMENT', `${a.kind} ${typeof options} ${String((options as { trailerBytes?: unknown } | null)?.trailerBytes)}`);
+    }
+    for (const options of [undefined, {}, { trailerBytes: undefined }, { trailerBytes: 0 }, { trailerBytes: 8 }]) {
+      call(a, options);
+    }
+  }
+}

@@ -185,20 +185,31 @@ pub fn decode_frame(data: &[u8], offset: f64) -> Result<DecodedFrame> {
     })
 }
 
-/// The stable permutation ordering `keys` by unsigned bytes.
+/// `options.trailerBytes` as the accelerator interface defines it: an integer from 0 to 255.
+fn trailer_bytes(value: f64) -> Result<usize> {
+    Ok(integer("options.trailerBytes", value, 255.0)? as usize)
+}
+
+/// The stable permutation ordering `keys` by unsigned bytes; with `trailerBytes` > 0, by all but
+/// the last `trailerBytes` bytes first and then by those (internal-key order).
 #[napi(catch_unwind)]
-pub fn sort_keys(keys: PackedInput) -> Result<Uint32Array> {
-    Ok(Uint32Array::new(silt::sort::sort_keys(keys.packed()?)))
+pub fn sort_keys(keys: PackedInput, trailer_bytes: f64) -> Result<Uint32Array> {
+    let keys = keys.packed()?;
+    let trailer_bytes = self::trailer_bytes(trailer_bytes)?;
+    let order = silt::sort::sort_keys_with_trailer(keys, trailer_bytes).map_err(to_js)?;
+    Ok(Uint32Array::new(order))
 }
 
 /// Merge strictly ascending runs, `runs[0]` newest; equal keys emit only the lowest run's entry.
+/// `trailerBytes` orders keys as `sortKeys` does.
 #[napi(catch_unwind)]
-pub fn merge_runs(runs: Vec<PackedInput>) -> Result<MergeResult> {
+pub fn merge_runs(runs: Vec<PackedInput>, trailer_bytes: f64) -> Result<MergeResult> {
     let packed = runs
         .iter()
         .map(PackedInput::packed)
         .collect::<Result<Vec<_>>>()?;
-    let merged = silt::merge::merge_runs(&packed).map_err(to_js)?;
+    let trailer_bytes = self::trailer_bytes(trailer_bytes)?;
+    let merged = silt::merge::merge_runs_with_trailer(&packed, trailer_bytes).map_err(to_js)?;
     Ok(MergeResult {
         run: Uint32Array::new(merged.run),
         index: Uint32Array::new(merged.index),

@@ -10,7 +10,7 @@ import { openFileView } from './file-view.js';
 import { FRAME_MAX_RECORDS, decodeFrame, encodeFrame } from './frame.js';
 import { lz4Compress, lz4Decompress } from './lz4.js';
 import { mergeRuns } from './merge.js';
-import { sortKeys } from './sort.js';
+import { sortKeysWithTrailer } from './sort.js';
 import {
   optionalBoolean,
   optionalInteger,
@@ -18,6 +18,8 @@ import {
   requireBytes,
   requireInteger,
   requirePacked,
+  requireTrailers,
+  trailerBytesOption,
 } from './validate.js';
 
 export const tsAccelerator: Accelerator = {
@@ -59,15 +61,19 @@ export const tsAccelerator: Accelerator = {
     return decodeFrame(data, start);
   },
 
-  sortKeys(keys: PackedBytes): Uint32Array {
+  sortKeys(keys: PackedBytes, options?): Uint32Array {
     requirePacked(keys, 'keys');
-    return sortKeys(keys);
+    const trailerBytes = trailerBytesOption(options);
+    requireTrailers(keys, trailerBytes, 'keys');
+    return sortKeysWithTrailer(keys, trailerBytes);
   },
 
-  mergeRuns(runs: readonly PackedBytes[]): MergeResult {
+  mergeRuns(runs: readonly PackedBytes[], options?): MergeResult {
     if (!Array.isArray(runs)) throw invalidArgument('runs must be an array of packed batches');
     runs.forEach((run, r) => requirePacked(run, `runs[${r}]`));
-    return mergeRuns(runs);
+    const trailerBytes = trailerBytesOption(options);
+    runs.forEach((run, r) => requireTrailers(run, trailerBytes, `runs[${r}]`));
+    return mergeRuns(runs, trailerBytes);
   },
 
   encodeBlock(entries: BlockEntries, options?): Buffer {

@@ -2,6 +2,11 @@
  * K-way merge of sorted runs with a binary min-heap of run numbers. Heap order is (key, run), so of
  * several runs holding the same key the lowest-numbered (newest) one surfaces first and the others
  * are recognised as duplicates of the entry just emitted.
+ *
+ * With a trailer of `t` bytes, keys compare by all but their last `t` bytes (the user part), then by
+ * those `t` bytes. Each head is then tracked by its user part (`headEnd` is where the user part
+ * ends, the trailer follows it) and the prefix is the user part's, which orders keys the same way
+ * whenever it differs; ties compare the user parts and then the trailers.
  */
 import type { MergeResult, PackedBytes } from '../accelerator.js';
 import { compareRanges } from './bytes.js';
@@ -22,7 +27,12 @@ function prefixOf(data: Uint8Array, start: number, end: number): number {
   return p;
 }
 
-export function mergeRuns(runs: readonly PackedBytes[]): MergeResult {
+/**
+ * Merge runs that are each strictly ascending; `trailerBytes` (every key at least that long, checked
+ * by the caller) selects the user-part-then-trailer order, 0 plain byte order.
+ */
+export function mergeRuns(runs: readonly PackedBytes[], trailerBytes = 0): MergeResult {
+  const trim = trailerBytes;
   const k = runs.length;
   const datas: Uint8Array[] = [];
   const offsetsOf: Uint32Array[] = [];
@@ -38,7 +48,7 @@ export function mergeRuns(runs: readonly PackedBytes[]): MergeResult {
   const outRun = new Uint32Array(total);
   const outIndex = new Uint32Array(total);
 
-  // The current (head) entry of each run: its position, byte range and prefix.
+  // The current (head) entry of each run: its position, byte range (less the trailer) and prefix.
   const position = new Float64Array(k);
   const headStart = new Float64Array(k);
   const headEnd = new Float64Array(k);
@@ -46,11 +56,18 @@ export function mergeRuns(runs: readonly PackedBytes[]): MergeResult {
   const load = (r: number, i: number): void => {
     const offsets = offsetsOf[r]!;
     const start = offsets[i]!;
-    const end = offsets[i + 1]!;
+    const end = offsets[i + 1]! - trim;
     position[r] = i;
     headStart[r] = start;
     headEnd[r] = end;
     headPrefix[r] = prefixOf(datas[r]!, start, end);
+  };
+
+  /** The order of two keys given by their start and the end of their user parts. */
+  const compareKeys = (a: Uint8Array, aStart: number, aEnd: number, b: Uint8Array, bStart: number, bEnd: number): number => {
+    const c = compareRanges(a, aStart, aEnd, b, bStart, bEnd);
+    if (c !== 0 || trim === 0) return c;
+    return compareRanges(a, aEnd, aEnd + trim, b, bEnd, bEnd + trim);
   };
 
   /** Whether the head of run `a` sorts before the head of run `b` (ties: lower run first). */
@@ -58,7 +75,7 @@ export function mergeRuns(runs: readonly PackedBytes[]): MergeResult {
     const pa = headPrefix[a]!;
     const pb = headPrefix[b]!;
     if (pa !== pb) return pa < pb;
-    const c = compareRanges(datas[a]!, headStart[a]!, headEnd[a]!, datas[b]!, headStart[b]!, headEnd[b]!);
+    const c = compareKeys(datas[a]!, headStart[a]!, headEnd[a]!, datas[b]!, headStart[b]!, headEnd[b]!);
     return c < 0 || (c === 0 && a < b);
   };
 
@@ -97,7 +114,7 @@ export function mergeRuns(runs: readonly PackedBytes[]): MergeResult {
     const start = headStart[r]!;
     const end = headEnd[r]!;
     const prefix = headPrefix[r]!;
-    if (prefix !== lastPrefix || compareRanges(lastData, lastStart, lastEnd, data, start, end) !== 0) {
+    if (prefix !== lastPrefix || compareKeys(lastData, lastStart, lastEnd, data, start, end) !== 0) {
       outRun[emitted] = r;
       outIndex[emitted] = i;
       emitted++;
@@ -113,7 +130,7 @@ export function mergeRuns(runs: readonly PackedBytes[]): MergeResult {
       const nextPrefix = headPrefix[r]!;
       if (
         nextPrefix < prefix ||
-        (nextPrefix === prefix && compareRanges(data, start, end, data, end, headEnd[r]!) >= 0)
+        (nextPrefix === prefix && compareKeys(data, start, end, data, headStart[r]!, headEnd[r]!) >= 0)
       ) {
         throw invalidArgument(`run ${r} is not strictly ascending at item ${next}`);
       }

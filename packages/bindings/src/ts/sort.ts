@@ -9,8 +9,14 @@
  *   settles most keys in two sequential passes whatever their byte distribution;
  * - medium groups: an MSD counting sort on one byte (`byteSort`), 257 buckets;
  * - small groups: insertion sort.
+ *
+ * Keys are read as `data[starts[i], ends[i])`. For a plain sort these are the batch's offsets (`ends`
+ * is `offsets` one item on); with a trailer of `t` bytes, `ends` stops `t` bytes early, so the sort
+ * orders the user parts, and each run of equal user parts (still in input order) is then sorted
+ * stably on its trailers.
  */
 import type { PackedBytes } from '../accelerator.js';
+import { compareRanges } from './bytes.js';
 
 const INSERTION_LIMIT = 24;
 /** Below this size the two 8K-entry histograms of a chunk pass cost more than they save. */
@@ -22,11 +28,18 @@ const HALF_MASK = HALF_SIZE - 1;
 const BYTE_BUCKETS = 257;
 
 /** Compare keys `a` and `b` knowing their first `depth` bytes are equal. */
-function compareFrom(data: Uint8Array, offsets: Uint32Array, a: number, b: number, depth: number): number {
-  const aStart = offsets[a]!;
-  const aLength = offsets[a + 1]! - aStart;
-  const bStart = offsets[b]!;
-  const bLength = offsets[b + 1]! - bStart;
+function compareFrom(
+  data: Uint8Array,
+  starts: Uint32Array,
+  ends: Uint32Array,
+  a: number,
+  b: number,
+  depth: number,
+): number {
+  const aStart = starts[a]!;
+  const aLength = ends[a]! - aStart;
+  const bStart = starts[b]!;
+  const bLength = ends[b]! - bStart;
   const common = aLength < bLength ? aLength : bLength;
   for (let i = depth; i < common; i++) {
     const x = data[aStart + i]!;
@@ -39,7 +52,8 @@ function compareFrom(data: Uint8Array, offsets: Uint32Array, a: number, b: numbe
 class KeySorter {
   readonly perm: Uint32Array;
   readonly #data: Uint8Array;
-  readonly #offsets: Uint32Array;
+  readonly #starts: Uint32Array;
+  readonly #ends: Uint32Array;
   readonly #permScratch: Uint32Array;
   /** Per-position radix digits (byte sort) or chunk values (chunk sort) of the current task. */
   readonly #values: Uint32Array;
@@ -51,9 +65,10 @@ class KeySorter {
    * would otherwise nest once per shared byte and could exhaust the JS stack. */
   readonly #tasks: number[] = [];
 
-  constructor(data: Uint8Array, offsets: Uint32Array, n: number) {
+  constructor(data: Uint8Array, starts: Uint32Array, ends: Uint32Array, n: number) {
     this.#data = data;
-    this.#offsets = offsets;
+    this.#starts = starts;
+    this.#ends = ends;
     this.perm = new Uint32Array(n);
     for (let i = 0; i < n; i++) this.perm[i] = i;
     this.#permScratch = new Uint32Array(n);
@@ -79,12 +94,13 @@ class KeySorter {
   #insertionSort(lo: number, hi: number, depth: number): void {
     const perm = this.perm;
     const data = this.#data;
-    const offsets = this.#offsets;
+    const starts = this.#starts;
+    const ends = this.#ends;
     for (let j = lo + 1; j < hi; j++) {
       const item = perm[j]!;
       let i = j - 1;
       // Strictly greater only: an equal key never moves past an earlier one.
-      while (i >= lo && compareFrom(data, offsets, perm[i]!, item, depth) > 0) {
+      while (i >= lo && compareFrom(data, starts, ends, perm[i]!, item, depth) > 0) {
         perm[i + 1] = perm[i]!;
         i--;
       }
@@ -96,14 +112,15 @@ class KeySorter {
   #byteSort(lo: number, hi: number, depth: number): void {
     const perm = this.perm;
     const data = this.#data;
-    const offsets = this.#offsets;
+    const starts = this.#starts;
+    const ends = this.#ends;
     const digits = this.#values;
     const counts = this.#byteCounts;
     counts.fill(0);
     for (let j = lo; j < hi; j++) {
       const key = perm[j]!;
-      const start = offsets[key]!;
-      const digit = depth < offsets[key + 1]! - start ? data[start + depth]! + 1 : 0;
+      const start = starts[key]!;
+      const digit = depth < ends[key]! - start ? data[start + depth]! + 1 : 0;
       digits[j] = digit;
       counts[digit]!++;
     }
@@ -140,7 +157,8 @@ class KeySorter {
   #chunkSort(lo: number, hi: number, depth: number): void {
     const perm = this.perm;
     const data = this.#data;
-    const offsets = this.#offsets;
+    const starts = this.#starts;
+    const ends = this.#ends;
     const low = this.#lowCounts;
     const high = this.#highCounts;
     low.fill(0);
@@ -148,8 +166,8 @@ class KeySorter {
     let values = this.#values;
     for (let j = lo; j < hi; j++) {
       const key = perm[j]!;
-      const start = offsets[key]! + depth;
-      const left = offsets[key + 1]! - start;
+      const start = starts[key]! + depth;
+      const left = ends[key]! - start;
       let v: number;
       if (left >= CHUNK_BYTES) {
         v = (((data[start]! << 16) | (data[start + 1]! << 8) | data[start + 2]!) << 2) | 3;
@@ -203,6 +221,40 @@ class KeySorter {
 
 /** Permutation `p` such that keys `p[0], p[1], …` are in ascending byte order, ties in input order. */
 export function sortKeys(keys: PackedBytes): Uint32Array {
-  const n = keys.offsets.length - 1;
-  return new KeySorter(keys.data, keys.offsets, n).run();
+  const { data, offsets } = keys;
+  const n = offsets.length - 1;
+  return new KeySorter(data, offsets, offsets.subarray(1), n).run();
+}
+
+/**
+ * Permutation ordering keys by their first `length − trailerBytes` bytes (shorter prefix first),
+ * then by their last `trailerBytes` bytes, ties in input order. Every key must hold the trailer
+ * (checked by the caller). `trailerBytes = 0` is `sortKeys`.
+ */
+export function sortKeysWithTrailer(keys: PackedBytes, trailerBytes: number): Uint32Array {
+  if (trailerBytes === 0) return sortKeys(keys);
+  const { data, offsets } = keys;
+  const n = offsets.length - 1;
+  const userEnds = new Uint32Array(n);
+  for (let i = 0; i < n; i++) userEnds[i] = offsets[i + 1]! - trailerBytes;
+  const perm = new KeySorter(data, offsets, userEnds, n).run();
+  // Runs of equal user parts are in input order: sort each on its trailers, stably.
+  const byTrailer = (a: number, b: number): number =>
+    compareRanges(data, userEnds[a]!, userEnds[a]! + trailerBytes, data, userEnds[b]!, userEnds[b]! + trailerBytes) ||
+    a - b;
+  let i = 0;
+  while (i < n) {
+    const first = perm[i]!;
+    const start = offsets[first]!;
+    const end = userEnds[first]!;
+    let j = i + 1;
+    while (j < n) {
+      const other = perm[j]!;
+      if (compareRanges(data, start, end, data, offsets[other]!, userEnds[other]!) !== 0) break;
+      j++;
+    }
+    if (j - i > 1) perm.subarray(i, j).sort(byTrailer);
+    i = j;
+  }
+  return perm;
 }

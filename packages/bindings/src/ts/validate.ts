@@ -76,3 +76,23 @@ export function requireInteger(value: unknown, name: string, min: number, max: n
   }
   return value;
 }
+
+/** The largest `trailerBytes` of `sortKeys` and `mergeRuns`. */
+export const MAX_TRAILER_BYTES = 255;
+
+/** `options.trailerBytes` of `sortKeys` and `mergeRuns`: an integer 0..255, default 0. */
+export function trailerBytesOption(options: unknown): number {
+  return optionalInteger(optionsObject(options, 'options').trailerBytes, 'options.trailerBytes', 0, MAX_TRAILER_BYTES, 0);
+}
+
+/** Every item of a (validated) packed batch holds at least `trailerBytes` bytes. */
+export function requireTrailers(packed: PackedBytes, trailerBytes: number, name: string): void {
+  if (trailerBytes === 0) return;
+  const offsets = packed.offsets;
+  for (let i = 0; i + 1 < offsets.length; i++) {
+    const length = offsets[i + 1]! - offsets[i]!;
+    if (length < trailerBytes) {
+      throw invalidArgument(`${name}[${i}] is ${length} bytes, shorter than the ${trailerBytes}-byte trailer`);
+    }
+  }
+}

@@ -7,10 +7,63 @@
 //! Each run's head carries its first 8 bytes as a big-endian integer, so nearly every comparison
 //! (tree matches, the ascending check, the duplicate check) is one integer compare; the key bytes
 //! are only read when two words tie.
+//!
+//! With a trailer (`merge_runs_with_trailer`), keys compare by all but their last `t` bytes (the
+//! user part), then by those `t` bytes: the internal-key order of docs/ENGINE.md. The cached word
+//! is then the user part's, which orders keys the same way whenever it differs, and ties compare
+//! the two parts in turn. The merge is generic over the `Order`, so the plain merge compiles
+//! exactly as before.
 
 use crate::error::{Error, Result};
 use crate::packed::{be_word, Packed};
+use crate::sort::check_trailers;
 use std::cmp::Ordering;
+
+/// How keys compare: by their bytes, or by a user part and then a fixed-size trailer.
+trait Order: Copy {
+    /// The bytes at the end of every key that compare after the rest (0: plain byte order).
+    fn trailer(self) -> usize;
+
+    /// The word cached for the key `data[start..end]`: that of its user part.
+    #[inline(always)]
+    fn word(self, data: &[u8], start: usize, end: usize) -> u64 {
+        be_word(data, start, end - self.trailer())
+    }
+
+    /// The order of two keys (each at least `trailer()` bytes long).
+    #[inline(always)]
+    fn cmp(self, a: &[u8], b: &[u8]) -> Ordering {
+        let t = self.trailer();
+        if t == 0 {
+            return a.cmp(b);
+        }
+        let (a_user, a_trailer) = a.split_at(a.len() - t);
+        let (b_user, b_trailer) = b.split_at(b.len() - t);
+        a_user.cmp(b_user).then_with(|| a_trailer.cmp(b_trailer))
+    }
+}
+
+/// Plain unsigned byte order.
+#[derive(Clone, Copy)]
+struct Bytes;
+
+impl Order for Bytes {
+    #[inline(always)]
+    fn trailer(self) -> usize {
+        0
+    }
+}
+
+/// User part first, then a trailer of this many bytes (more than 0).
+#[derive(Clone, Copy)]
+struct Split(usize);
+
+impl Order for Split {
+    #[inline(always)]
+    fn trailer(self) -> usize {
+        self.0
+    }
+}
 
 /// Entry `j` of the merged output is item `index[j]` of run `run[j]`.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -20,7 +73,7 @@ pub struct MergeResult {
 }
 
 /// One run and its head (the next unconsumed item).
-struct Cursor<'a> {
+struct Cursor<'a, O: Order> {
     /// `be_word` of the head, or `u64::MAX` once the run is exhausted. An exhausted run sorts after
     /// every key; a real key whose word is also `u64::MAX` is told apart in `beats_tied`.
     word: u64,
@@ -32,10 +85,11 @@ struct Cursor<'a> {
     len: usize,
     data: &'a [u8],
     run: Packed<'a>,
+    order: O,
 }
 
-impl<'a> Cursor<'a> {
-    fn new(run: Packed<'a>) -> Self {
+impl<'a, O: Order> Cursor<'a, O> {
+    fn new(run: Packed<'a>, order: O) -> Self {
         let mut cursor = Cursor {
             word: u64::MAX,
             start: 0,
@@ -44,10 +98,11 @@ impl<'a> Cursor<'a> {
             len: run.len(),
             data: run.data(),
             run,
+            order,
         };
         if cursor.len > 0 {
             let (start, end) = run.bounds(0);
-            cursor.word = be_word(cursor.data, start, end);
+            cursor.word = order.word(cursor.data, start, end);
             cursor.start = start;
             cursor.end = end;
         }
@@ -78,10 +133,13 @@ impl<'a> Cursor<'a> {
         let (previous_word, previous) = (self.word, self.key());
         // Item `next` starts where the head ends; only its end is read from the offsets.
         let (start, end) = (self.end, self.run.bounds(next).1);
-        self.word = be_word(self.data, start, end);
+        self.word = self.order.word(self.data, start, end);
         self.start = start;
         self.end = end;
-        if self.word <= previous_word && (self.word < previous_word || self.key() <= previous) {
+        if self.word <= previous_word
+            && (self.word < previous_word
+                || self.order.cmp(self.key(), previous) != Ordering::Greater)
+        {
             return Err(not_ascending(r, next));
         }
         Ok(self.word)
@@ -106,7 +164,7 @@ struct Entry {
 
 /// Whether `a`'s head comes out before `b`'s.
 #[inline(always)]
-fn beats(cursors: &[Cursor<'_>], a: Entry, b: Entry) -> bool {
+fn beats<O: Order>(cursors: &[Cursor<'_, O>], a: Entry, b: Entry) -> bool {
     if a.word != b.word {
         return a.word < b.word;
     }
@@ -115,9 +173,9 @@ fn beats(cursors: &[Cursor<'_>], a: Entry, b: Entry) -> bool {
 
 /// `beats` for equal words: the key bytes decide, then the run number (newest first).
 #[inline(never)]
-fn beats_tied(x: &Cursor<'_>, y: &Cursor<'_>, a: usize, b: usize) -> bool {
+fn beats_tied<O: Order>(x: &Cursor<'_, O>, y: &Cursor<'_, O>, a: usize, b: usize) -> bool {
     match (x.exhausted(), y.exhausted()) {
-        (false, false) => match x.key().cmp(y.key()) {
+        (false, false) => match x.order.cmp(x.key(), y.key()) {
             Ordering::Less => true,
             Ordering::Greater => false,
             Ordering::Equal => a < b,
@@ -129,6 +187,24 @@ fn beats_tied(x: &Cursor<'_>, y: &Cursor<'_>, a: usize, b: usize) -> bool {
 
 /// Merge `runs`; see the module documentation for the order and the duplicate rule.
 pub fn merge_runs(runs: &[Packed<'_>]) -> Result<MergeResult> {
+    merge_in(runs, Bytes)
+}
+
+/// Merge `runs` when each key is a user part followed by a `trailer_bytes`-byte trailer: keys
+/// compare by user part (unsigned bytes, a shorter prefix first), then by trailer (unsigned bytes).
+/// Each run must be strictly ascending in that order and every key at least `trailer_bytes` long,
+/// else `INVALID_ARGUMENT`. With `trailer_bytes = 0` this is `merge_runs`.
+pub fn merge_runs_with_trailer(runs: &[Packed<'_>], trailer_bytes: usize) -> Result<MergeResult> {
+    if trailer_bytes == 0 {
+        return merge_runs(runs);
+    }
+    for (r, &run) in runs.iter().enumerate() {
+        check_trailers(run, trailer_bytes, &format!("runs[{r}]"))?;
+    }
+    merge_in(runs, Split(trailer_bytes))
+}
+
+fn merge_in<O: Order>(runs: &[Packed<'_>], order: O) -> Result<MergeResult> {
     let k = runs.len();
     if k > u32::MAX as usize {
         return Err(Error::invalid_argument("more than 2^32 - 1 merge runs"));
@@ -141,7 +217,7 @@ pub fn merge_runs(runs: &[Packed<'_>]) -> Result<MergeResult> {
     if k == 0 {
         return Ok(result);
     }
-    let mut cursors: Vec<Cursor<'_>> = runs.iter().map(|&r| Cursor::new(r)).collect();
+    let mut cursors: Vec<Cursor<'_, O>> = runs.iter().map(|&r| Cursor::new(r, order)).collect();
 
     // tree[0] holds the winner, tree[1..k] the loser of the match at each internal node. Leaves are
     // the virtual nodes k..2k, leaf k + r standing for run r; node n's children are 2n and 2n + 1.
@@ -183,7 +259,7 @@ pub fn merge_runs(runs: &[Packed<'_>]) -> Result<MergeResult> {
 }
 
 /// Play the matches below `node`, record each loser, and return the subtree's winner.
-fn build(cursors: &[Cursor<'_>], tree: &mut [Entry], node: usize, k: usize) -> Entry {
+fn build<O: Order>(cursors: &[Cursor<'_, O>], tree: &mut [Entry], node: usize, k: usize) -> Entry {
     if node >= k {
         let run = node - k;
         return Entry {
@@ -398,6 +474,127 @@ mod tests {
             let err = merge_keys(&runs).unwrap_err();
             assert_eq!(err.code(), "INVALID_ARGUMENT");
             checked += 1;
+        }
+    }
+
+    /// The internal-key order: user part (all but the last `t` bytes), then trailer.
+    fn split_cmp(a: &[u8], b: &[u8], t: usize) -> Ordering {
+        let (au, at) = a.split_at(a.len() - t);
+        let (bu, bt) = b.split_at(b.len() - t);
+        au.cmp(bu).then_with(|| at.cmp(bt))
+    }
+
+    /// `reference` under the split comparison.
+    fn split_reference(runs: &[Vec<Vec<u8>>], t: usize) -> Vec<(u32, u32)> {
+        let mut all: Vec<(&[u8], u32, u32)> = Vec::new();
+        for (r, run) in runs.iter().enumerate() {
+            for (i, key) in run.iter().enumerate() {
+                all.push((key, r as u32, i as u32));
+            }
+        }
+        all.sort_by(|x, y| split_cmp(x.0, y.0, t).then(x.1.cmp(&y.1)));
+        all.dedup_by(|later, earlier| later.0 == earlier.0);
+        all.into_iter().map(|(_, r, i)| (r, i)).collect()
+    }
+
+    fn merge_split(runs: &[Vec<Vec<u8>>], t: usize) -> Result<Vec<(u32, u32)>> {
+        let bufs: Vec<PackedBuf> = runs
+            .iter()
+            .map(|r| r.iter().map(|k| &k[..]).collect())
+            .collect();
+        let packed: Vec<Packed<'_>> = bufs.iter().map(PackedBuf::as_packed).collect();
+        let result = merge_runs_with_trailer(&packed, t)?;
+        Ok(result.run.into_iter().zip(result.index).collect())
+    }
+
+    fn internal(user: &[u8], trailer: u64) -> Vec<u8> {
+        [user, &trailer.to_be_bytes()].concat()
+    }
+
+    #[test]
+    fn trailer_orders_user_part_first() {
+        // In plain byte order "a" ‖ ff… comes after "a\0" ‖ 00… and "ab" ‖ 00…; here it is first.
+        let newer = vec![
+            internal(b"a", u64::MAX),
+            internal(b"a\0", 0),
+            internal(b"ab", 3),
+        ];
+        let older = vec![
+            internal(b"a", 1),
+            internal(b"a", u64::MAX),
+            internal(b"a\0", 0),
+            internal(b"ab", 0),
+            internal(b"ab", 3),
+        ];
+        let runs = vec![newer, older];
+        assert_eq!(
+            merge_split(&runs, 8).unwrap(),
+            [(1, 0), (0, 0), (0, 1), (1, 3), (0, 2)]
+        );
+        assert_eq!(merge_split(&runs, 8).unwrap(), split_reference(&runs, 8));
+        // The same runs are not ascending in plain byte order.
+        assert!(merge_split(&runs, 0).is_err());
+    }
+
+    #[test]
+    fn trailer_violations_are_invalid() {
+        let short = vec![vec![internal(b"a", 1), b"1234567".to_vec()]];
+        assert_eq!(
+            merge_split(&short, 8).unwrap_err().code(),
+            "INVALID_ARGUMENT"
+        );
+        let descending = vec![vec![internal(b"a", 2), internal(b"a", 1)]];
+        assert_eq!(
+            merge_split(&descending, 8).unwrap_err().code(),
+            "INVALID_ARGUMENT"
+        );
+        let duplicate = vec![vec![internal(b"a", 2), internal(b"a", 2)]];
+        assert_eq!(
+            merge_split(&duplicate, 8).unwrap_err().code(),
+            "INVALID_ARGUMENT"
+        );
+        // Ascending in plain byte order but not in the split order.
+        let plain = vec![vec![internal(b"a\0", 0), internal(b"a", 1)]];
+        assert!(merge_split(&plain, 0).is_ok());
+        assert_eq!(
+            merge_split(&plain, 8).unwrap_err().code(),
+            "INVALID_ARGUMENT"
+        );
+    }
+
+    #[test]
+    fn randomized_trailer_merges_match_the_reference() {
+        let mut rng = Rng(0x5117);
+        for round in 0..2000 {
+            let t = [1, 2, 8, 9][rng.below(4)];
+            let trailer_alphabet = [1, 2, 256][rng.below(3)];
+            let mut runs = random_runs(&mut rng);
+            for run in &mut runs {
+                for key in run.iter_mut() {
+                    key.extend((0..t).map(|_| rng.below(trailer_alphabet) as u8 ^ 0x80));
+                }
+                run.sort_by(|a, b| split_cmp(a, b, t));
+                run.dedup();
+            }
+            assert_eq!(
+                merge_split(&runs, t).unwrap(),
+                split_reference(&runs, t),
+                "round {round}"
+            );
+            // Break one run's order: the merge must refuse it.
+            let r = rng.below(runs.len());
+            if runs[r].len() >= 2 {
+                let i = rng.below(runs[r].len() - 1);
+                if rng.below(2) == 0 {
+                    runs[r].swap(i, i + 1);
+                } else {
+                    runs[r][i + 1] = runs[r][i].clone();
+                }
+                assert_eq!(
+                    merge_split(&runs, t).unwrap_err().code(),
+                    "INVALID_ARGUMENT"
+                );
+            }
         }
     }
 

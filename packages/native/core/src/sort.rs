@@ -21,6 +21,14 @@
 //! than ~64 places touches a different page per step and runs several times slower. Memory is one u64
 //! per key (the records) and one u32 (the windows) besides the result.
 
+//!
+//! With a trailer (`sort_keys_with_trailer`), keys compare by all but their last `t` bytes (the user
+//! part, as above), then by those `t` bytes: the internal-key order of docs/ENGINE.md. The user
+//! parts go through the same radix sort (it reads keys through `Keys`, so the plain sort compiles
+//! exactly as before), and each run of equal user parts, already in input order, is then sorted
+//! stably on its trailers.
+
+use crate::error::{Error, Result};
 use crate::packed::{be_word, Packed};
 
 /// Groups of at most this many keys are insertion-sorted on their bytes directly.
@@ -40,16 +48,139 @@ const PARALLEL_KEYS: usize = 1 << 16;
 /// The stable sorting permutation of `keys`: `keys[result[0]] <= keys[result[1]] <= …`, equal keys
 /// in their original order.
 pub fn sort_keys(keys: Packed<'_>) -> Vec<u32> {
-    let threads = if keys.len() >= PARALLEL_KEYS {
+    sort_keys_on(keys, threads_for(keys.len()))
+}
+
+/// The stable sorting permutation of `keys` when each key is a user part followed by a
+/// `trailer_bytes`-byte trailer: keys compare by their user parts (unsigned bytes, a shorter prefix
+/// first), then by their trailers (unsigned bytes). With `trailer_bytes = 0` this is `sort_keys`.
+/// A key shorter than the trailer is `INVALID_ARGUMENT`.
+pub fn sort_keys_with_trailer(keys: Packed<'_>, trailer_bytes: usize) -> Result<Vec<u32>> {
+    if trailer_bytes == 0 {
+        return Ok(sort_keys(keys));
+    }
+    check_trailers(keys, trailer_bytes, "keys")?;
+    Ok(sort_split_on(keys, trailer_bytes, threads_for(keys.len())))
+}
+
+/// Fail with `INVALID_ARGUMENT` if an item of `keys` (named `name` in the message) is shorter than
+/// `trailer_bytes`.
+pub(crate) fn check_trailers(keys: Packed<'_>, trailer_bytes: usize, name: &str) -> Result<()> {
+    match (0..keys.len()).find(|&i| {
+        let (start, end) = keys.bounds(i);
+        end - start < trailer_bytes
+    }) {
+        None => Ok(()),
+        Some(i) => Err(Error::invalid_argument(format!(
+            "{name}[{i}] is {} bytes, shorter than the {trailer_bytes}-byte trailer",
+            keys.get(i).len()
+        ))),
+    }
+}
+
+/// `sort_keys_with_trailer` for `trailer_bytes > 0` on keys known to hold a trailer, on up to
+/// `threads` threads.
+fn sort_split_on(keys: Packed<'_>, trailer_bytes: usize, threads: usize) -> Vec<u32> {
+    let users = UserParts {
+        keys,
+        trailer: trailer_bytes,
+    };
+    let mut order = sort_keys_on(users, threads);
+    // Runs of equal user parts are in input order; order each on its trailers, stably.
+    let trailer = |i: u32| {
+        let (_, end) = keys.bounds(i as usize);
+        &keys.data()[end - trailer_bytes..end]
+    };
+    let n = order.len();
+    let mut i = 0;
+    while i < n {
+        let user = users.get(order[i] as usize);
+        let mut j = i + 1;
+        while j < n && users.get(order[j] as usize) == user {
+            j += 1;
+        }
+        if j - i > 1 {
+            order[i..j].sort_by(|&a, &b| trailer(a).cmp(trailer(b)));
+        }
+        i = j;
+    }
+    order
+}
+
+/// How many threads a batch of `n` keys is sorted on.
+fn threads_for(n: usize) -> usize {
+    if n >= PARALLEL_KEYS {
         std::thread::available_parallelism().map_or(1, |p| p.get())
     } else {
         1
-    };
-    sort_keys_on(keys, threads)
+    }
+}
+
+/// The keys a sort orders by unsigned bytes: the items of a batch, or their user parts.
+trait Keys<'a>: Copy + Send + Sync {
+    fn len(&self) -> usize;
+    /// The buffer the keys are ranges of.
+    fn data(&self) -> &'a [u8];
+    /// Key `i` is `data()[start..end]`.
+    fn bounds(&self, i: usize) -> (usize, usize);
+    fn get(&self, i: usize) -> &'a [u8];
+}
+
+impl<'a> Keys<'a> for Packed<'a> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        Packed::len(self)
+    }
+
+    #[inline(always)]
+    fn data(&self) -> &'a [u8] {
+        Packed::data(self)
+    }
+
+    #[inline(always)]
+    fn bounds(&self, i: usize) -> (usize, usize) {
+        Packed::bounds(self, i)
+    }
+
+    #[inline(always)]
+    fn get(&self, i: usize) -> &'a [u8] {
+        Packed::get(self, i)
+    }
+}
+
+/// The items of a batch less their last `trailer` bytes (every item has at least that many).
+#[derive(Clone, Copy)]
+struct UserParts<'a> {
+    keys: Packed<'a>,
+    trailer: usize,
+}
+
+impl<'a> Keys<'a> for UserParts<'a> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    #[inline(always)]
+    fn data(&self) -> &'a [u8] {
+        self.keys.data()
+    }
+
+    #[inline(always)]
+    fn bounds(&self, i: usize) -> (usize, usize) {
+        let (start, end) = self.keys.bounds(i);
+        (start, end - self.trailer)
+    }
+
+    #[inline(always)]
+    fn get(&self, i: usize) -> &'a [u8] {
+        let (start, end) = self.bounds(i);
+        &self.keys.data()[start..end]
+    }
 }
 
 /// `sort_keys` on up to `threads` threads (only 1 or 2 are used). The result does not depend on it.
-fn sort_keys_on(keys: Packed<'_>, threads: usize) -> Vec<u32> {
+fn sort_keys_on<'a, K: Keys<'a>>(keys: K, threads: usize) -> Vec<u32> {
     let n = keys.len();
     if n <= SMALL_GROUP {
         let mut records: Vec<u64> = (0..n as u64).collect();
@@ -110,16 +241,18 @@ struct Task {
 /// positions (`base`, tasks) are relative to the start of the part. Each bucket's permutation is
 /// written as soon as it is sorted, while it is still in cache; tasks rewrite their ranges when
 /// they settle them.
-struct Sorter<'a> {
-    keys: Packed<'a>,
+struct Sorter<'a, K: Keys<'a>> {
+    keys: K,
+    _data: std::marker::PhantomData<&'a [u8]>,
     records: RecordSorter,
     tasks: Vec<Task>,
 }
 
-impl<'a> Sorter<'a> {
-    fn new(keys: Packed<'a>) -> Self {
+impl<'a, K: Keys<'a>> Sorter<'a, K> {
+    fn new(keys: K) -> Self {
         Sorter {
             keys,
+            _data: std::marker::PhantomData,
             records: RecordSorter::default(),
             tasks: Vec::new(),
         }
@@ -490,7 +623,7 @@ fn insertion_sort_bounded(records: &mut [u64], mut budget: usize) -> bool {
 
 /// Stable insertion sort of records (index in the low 32 bits, in ascending index order) by the
 /// bytes of their keys past `depth`, which they all have.
-fn insertion_sort_by_bytes(keys: &Packed<'_>, records: &mut [u64], depth: usize) {
+fn insertion_sort_by_bytes<'a, K: Keys<'a>>(keys: &K, records: &mut [u64], depth: usize) {
     for j in 1..records.len() {
         let x = records[j];
         let key = &keys.get(x as u32 as usize)[depth..];
@@ -838,6 +971,148 @@ mod tests {
         check(&keys);
         let many: Vec<Vec<u8>> = (0..50_000).map(|i| keys[i % keys.len()].clone()).collect();
         check(&many);
+    }
+
+    /// The internal-key order: user part (all but the last `t` bytes), then trailer.
+    pub(crate) fn split_cmp(a: &[u8], b: &[u8], t: usize) -> std::cmp::Ordering {
+        let (au, at) = a.split_at(a.len() - t);
+        let (bu, bt) = b.split_at(b.len() - t);
+        au.cmp(bu).then_with(|| at.cmp(bt))
+    }
+
+    /// The obvious stable sort under the split comparison.
+    fn split_reference(keys: &[Vec<u8>], t: usize) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+        order.sort_by(|&a, &b| split_cmp(&keys[a as usize], &keys[b as usize], t));
+        order
+    }
+
+    fn check_split(keys: &[Vec<u8>], t: usize) {
+        let packed: PackedBuf = keys.iter().collect();
+        let got = sort_keys_with_trailer(packed.as_packed(), t).unwrap();
+        assert!(
+            got == split_reference(keys, t),
+            "{} keys, trailer {t}",
+            keys.len()
+        );
+        if keys.len() >= 2 {
+            let one = sort_split_on(packed.as_packed(), t, 1);
+            let two = sort_split_on(packed.as_packed(), t, 2);
+            assert!(
+                one == got && two == got,
+                "{} keys, trailer {t}: threads",
+                keys.len()
+            );
+        }
+    }
+
+    fn internal(user: &[u8], trailer: u64) -> Vec<u8> {
+        [user, &trailer.to_be_bytes()].concat()
+    }
+
+    #[test]
+    fn trailer_orders_user_part_first() {
+        // Plain byte order would put "a" ‖ ff… after "a\0" ‖ 00… and "ab" ‖ 00….
+        let keys = vec![
+            internal(b"ab", 0),
+            internal(b"a\0", 0),
+            internal(b"a", u64::MAX),
+            internal(b"a", 5),
+            internal(b"", 7),
+            internal(b"a\0", 0),
+            internal(b"a", 5),
+        ];
+        let packed: PackedBuf = keys.iter().collect();
+        assert_eq!(
+            sort_keys_with_trailer(packed.as_packed(), 8).unwrap(),
+            [4, 3, 6, 2, 1, 5, 0]
+        );
+        assert_eq!(
+            sort_keys(packed.as_packed()),
+            reference(&keys.iter().map(|k| &k[..]).collect::<Vec<_>>())
+        );
+        check_split(&keys, 8);
+        // With a 0-byte trailer the order is the plain one.
+        let plain = sort_keys_with_trailer(packed.as_packed(), 0).unwrap();
+        assert_eq!(plain, sort_keys(packed.as_packed()));
+    }
+
+    #[test]
+    fn trailer_keys_shorter_than_the_trailer_are_invalid() {
+        let keys: PackedBuf = [&b"12345678"[..], b"1234567"].into_iter().collect();
+        let err = sort_keys_with_trailer(keys.as_packed(), 8).unwrap_err();
+        assert_eq!(err.code(), "INVALID_ARGUMENT");
+        assert!(sort_keys_with_trailer(keys.as_packed(), 7).is_ok());
+        let empty: PackedBuf = [&b""[..]].into_iter().collect();
+        assert!(sort_keys_with_trailer(empty.as_packed(), 1).is_err());
+        assert_eq!(sort_keys_with_trailer(empty.as_packed(), 0).unwrap(), [0]);
+    }
+
+    /// Random internal keys: user parts from `random_keys` (prefixes of one another, duplicates,
+    /// shared prefixes) and `t`-byte trailers over a small alphabet, so user keys and whole keys
+    /// both repeat.
+    fn random_split_keys(rng: &mut Rng, n: usize, t: usize) -> Vec<Vec<u8>> {
+        let max_len = [0, 1, 3, 8, 9, 20][rng.below(6)];
+        let alphabet = [1, 2, 3, 256][rng.below(4)];
+        let trailer_alphabet = [1, 2, 256][rng.below(3)];
+        let mut keys = random_keys(rng, n, max_len, alphabet, 0);
+        for key in &mut keys {
+            key.extend((0..t).map(|_| rng.below(trailer_alphabet) as u8 ^ 0x80));
+        }
+        keys
+    }
+
+    #[test]
+    fn randomized_trailer_sorts_match_the_reference() {
+        let mut rng = Rng(0x7a11);
+        for round in 0..400 {
+            let t = [1, 2, 8, 8, 9, 255][rng.below(6)];
+            let n = match round % 4 {
+                0 => rng.below(20),
+                1 => rng.below(200),
+                2 => rng.below(3000),
+                _ => 5000 + rng.below(20_000),
+            };
+            check_split(&random_split_keys(&mut rng, n, t), t);
+        }
+    }
+
+    #[test]
+    fn large_trailer_sorts_match_the_reference() {
+        let mut rng = Rng(808);
+        // 16-byte user keys with 8-byte trailers (the benchmark shape), few user keys with many
+        // versions each, and prefix user keys ("", "a", "a\0", …) with random trailers: each past
+        // the two-thread threshold.
+        let random: Vec<Vec<u8>> = (0..150_000)
+            .map(|_| {
+                let user = [rng.next().to_be_bytes(), rng.next().to_be_bytes()].concat();
+                internal(&user, rng.next())
+            })
+            .collect();
+        check_split(&random, 8);
+        let versions: Vec<Vec<u8>> = (0..100_000)
+            .map(|_| {
+                internal(
+                    format!("key{}", rng.below(50)).as_bytes(),
+                    rng.next() % 1000,
+                )
+            })
+            .collect();
+        check_split(&versions, 8);
+        let prefixes: Vec<Vec<u8>> = (0..80_000)
+            .map(|_| {
+                let mut user = vec![0u8; rng.below(12)];
+                if let Some(first) = user.first_mut() {
+                    *first = b'a';
+                }
+                internal(&user, rng.next() >> rng.below(64))
+            })
+            .collect();
+        check_split(&prefixes, 8);
+        let same: Vec<Vec<u8>> = (0..70_000)
+            .map(|_| internal(b"k", rng.next() % 7))
+            .collect();
+        check_split(&same, 8);
     }
 
     #[test]
