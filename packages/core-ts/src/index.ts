@@ -17,3 +17,20 @@ export {
 
 /** The version of this package. */
 export const VERSION = '0.1.0';
+
+export {
+  open,
+  Db,
+  DbIterator,
+  Snapshot,
+  type BatchOp,
+  type DbIteratorOptions,
+  type DbStats,
+  type Durability,
+  type Entry,
+  type FlushInfo,
+  type LevelStats,
+  type OpenOptions,
+  type ReadOptions,
+  type WriteOptions,
+} from './db/index.js';

@@ -1,0 +1,608 @@
+/**
+ * The database (docs/ENGINE.md): the write path (validate → seqs → WAL → memtable), point reads,
+ * iterators, snapshots, background flushes of immutable memtables to L0 tables, checkpoints,
+ * stats and close. Open and recovery live in `open.ts`.
+ *
+ * Writes are applied to the memtable in seq order once their WAL append is acknowledged (`sync`:
+ * fsynced by a group commit; `relaxed`: written), so a read never sees a write its caller could
+ * still lose, and a crash leaves a prefix of the acknowledged writes.
+ *
+ * Compaction plugs in through `addFlushListener` (called after every flush), `installEdit` (log
+ * and install a version edit, opening the tables it adds) and `snapshotSeqs` (the seqs a
+ * compaction must keep a version for).
+ */
+import { ErrorCodes, siltError } from '../errors.js';
+import { Kind, MAX_SEQ, toUserKey } from '../keys/internal-key.js';
+import type { ManifestStore, Version, VersionEdit, VersionSet } from '../manifest/index.js';
+import { ManifestStore as ManifestStoreClass, NUM_LEVELS } from '../manifest/index.js';
+import { Memtable } from '../memtable/index.js';
+import type { VfsLock } from '../vfs/types.js';
+import { delOp, lastSeqOf, putOp, toWriteOps, type WriteAheadLog, type WriteBatch, type WriteOp } from '../wal/index.js';
+import { tablePath } from './files.js';
+import { buildTableFromMemtable } from './flush.js';
+import { DbIterator, resolveIteratorOptions, type Entry, type IteratorHost, type IteratorOptions, type Projection } from './iterator.js';
+import { MemSlot } from './mem-slot.js';
+import type { MergeSource } from './merging-iterator.js';
+import type { ResolvedOptions } from './options.js';
+import { compareUserPart, readValue } from './read-path.js';
+import { closedError, readOnlyError } from './recovery.js';
+import { Snapshot } from './snapshot.js';
+import type { DbStats, LevelStats } from './stats.js';
+import { manifestMetaOf, type TableSet } from './table-set.js';
+
+export interface WriteOptions {
+  /** `relaxed` durability: resolve only once the write is fsynced. */
+  readonly sync?: boolean;
+}
+
+export interface ReadOptions {
+  /** Read as of this snapshot. */
+  readonly snapshot?: Snapshot;
+}
+
+export type BatchOp =
+  | { readonly type: 'put'; readonly key: Uint8Array | string; readonly value: Uint8Array | string }
+  | { readonly type: 'del'; readonly key: Uint8Array | string };
+
+export type DbIteratorOptions = IteratorOptions<Snapshot>;
+
+/** What a flush listener hears: the L0 table the flush added. */
+export interface FlushInfo {
+  readonly fileNumber: number;
+  readonly bytes: number;
+  readonly entries: number;
+}
+
+interface PendingWrite {
+  readonly batch: WriteBatch;
+  index: number;
+  /** 0 waiting for the WAL, 1 appended, 2 failed. */
+  state: 0 | 1 | 2;
+  resolve: () => void;
+}
+
+const RESOLVED = Promise.resolve();
+
+function copyOps(ops: readonly WriteOp[]): WriteOp[] {
+  return ops.map((op) => ({ kind: op.kind, key: op.key.slice(), value: op.value.slice() }));
+}
+
+function syncOption(options: unknown): boolean {
+  if (options === undefined) return false;
+  if (options === null || typeof options !== 'object') throw siltError(ErrorCodes.INVALID_ARGUMENT, 'write options must be an object');
+  const sync = (options as { sync?: unknown }).sync;
+  if (sync !== undefined && typeof sync !== 'boolean') throw siltError(ErrorCodes.INVALID_ARGUMENT, 'options.sync must be a boolean');
+  return sync === true;
+}
+
+export class Db implements IteratorHost {
+  /** [mutable memtable, immutable memtables newest first…]. */
+  private slots: MemSlot[];
+  /** The last seq handed out, and the last one applied to the memtable (visible). */
+  private lastSeq = 0;
+  private appliedSeq = 0;
+  private pending: PendingWrite[] = [];
+  private pendingHead = 0;
+  private lastWrite: Promise<unknown> = RESOLVED;
+  private flushing: Promise<void> | null = null;
+  private failure: unknown = null;
+  private isClosed = false;
+  private closing: Promise<void> | null = null;
+  private readonly snapshots = new Set<Snapshot>();
+  private readonly iterators = new Set<DbIterator<unknown>>();
+  private readonly unlinks = new Set<Promise<void>>();
+  private readonly flushListeners = new Set<(info: FlushInfo) => void>();
+  private readonly counts = { puts: 0, dels: 0, batches: 0, gets: 0, iterators: 0, flushes: 0 };
+
+  /** @internal Made by `open`. */
+  constructor(
+    readonly location: string,
+    private readonly options: ResolvedOptions,
+    private readonly lock: VfsLock | null,
+    private readonly manifest: ManifestStore | null,
+    private readonly versions: VersionSet,
+    private readonly tables: TableSet,
+    /** @internal */
+    public wal: WriteAheadLog | null,
+  ) {
+    this.slots = [new MemSlot(this.newMemtable())];
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  get readOnly(): boolean {
+    return this.options.readOnly;
+  }
+
+  get durability(): ResolvedOptions['durability'] {
+    return this.options.durability;
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  put(key: Uint8Array | string, value: Uint8Array | string, options?: WriteOptions): Promise<void> {
+    this.checkWritable();
+    const op = putOp(key, value);
+    const sync = syncOption(options);
+    this.counts.puts++;
+    return this.write([op], sync);
+  }
+
+  del(key: Uint8Array | string, options?: WriteOptions): Promise<void> {
+    this.checkWritable();
+    const op = delOp(key);
+    const sync = syncOption(options);
+    this.counts.dels++;
+    return this.write([op], sync);
+  }
+
+  /** Apply every operation atomically (consecutive seqs, one WAL entry). Bad input throws and applies nothing. */
+  batch(operations: readonly BatchOp[], options?: WriteOptions): Promise<void> {
+    this.checkWritable();
+    const ops = toWriteOps(operations);
+    const sync = syncOption(options);
+    this.counts.batches++;
+    return this.write(ops, sync);
+  }
+
+  private write(ops: WriteOp[], sync: boolean): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (ops.length === 0) return RESOLVED;
+    if (ops.length - 1 > MAX_SEQ - (this.lastSeq + 1)) throw siltError(ErrorCodes.OUT_OF_RANGE, 'sequence numbers are exhausted');
+    const firstSeq = this.lastSeq + 1;
+    const wal = this.wal;
+    if (wal === null) {
+      this.lastSeq += ops.length;
+      this.applyBatch({ firstSeq, ops }, -1);
+      return RESOLVED;
+    }
+    // The memtable gets the batch only after the WAL acknowledges it: keep our own copy meanwhile.
+    const batch: WriteBatch = { firstSeq, ops: copyOps(ops) };
+    const appended = wal.append(batch);
+    this.lastSeq += ops.length;
+    const pending: PendingWrite = { batch, index: -1, state: 0, resolve: () => {} };
+    const applied = new Promise<void>((resolve) => (pending.resolve = resolve));
+    this.pending.push(pending);
+    const result = appended.then(
+      (index) => {
+        pending.index = index;
+        pending.state = 1;
+        this.drain();
+        return applied;
+      },
+      (error: unknown) => {
+        pending.state = 2;
+        this.failure ??= error;
+        this.drain();
+        throw error;
+      },
+    );
+    const done = sync && wal.durability === 'relaxed' ? result.then(() => wal.sync()) : result;
+    this.lastWrite = done.catch(() => {});
+    return done;
+  }
+
+  /** Apply acknowledged batches to the memtable, in seq order. */
+  private drain(): void {
+    const pending = this.pending;
+    while (this.pendingHead < pending.length) {
+      const write = pending[this.pendingHead]!;
+      if (write.state === 0) break;
+      this.pendingHead++;
+      if (write.state === 1) {
+        try {
+          this.applyBatch(write.batch, write.index);
+        } catch (error) {
+          this.failure ??= error;
+        }
+        write.resolve();
+      }
+    }
+    if (this.pendingHead === pending.length) {
+      this.pending = [];
+      this.pendingHead = 0;
+    }
+  }
+
+  private applyBatch(batch: WriteBatch, index: number): void {
+    const slot = this.slots[0]!;
+    const mem = slot.mem;
+    const { firstSeq, ops } = batch;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      mem.add(firstSeq + i, op.kind, op.key, op.value);
+    }
+    if (index >= 0) slot.walEnd = index + 1;
+    this.appliedSeq = lastSeqOf(batch);
+    if (mem.approximateBytes >= this.options.memtableBytes) this.rotate();
+  }
+
+  /** @internal WAL replay at open: one op. */
+  replayOp(seq: number, kind: Kind, key: Uint8Array, value: Uint8Array): void {
+    this.slots[0]!.mem.add(seq, kind, key, value);
+    this.lastSeq = this.appliedSeq = seq;
+  }
+
+  /** @internal WAL replay at open: the batch at `index` is in the memtable. */
+  replayBatchDone(index: number): void {
+    const slot = this.slots[0]!;
+    slot.walEnd = index + 1;
+    if (slot.mem.approximateBytes >= this.options.memtableBytes) this.rotate();
+  }
+
+  /** @internal Set the seq counters at open. */
+  startAt(seq: number): void {
+    if (seq > this.lastSeq) this.lastSeq = this.appliedSeq = seq;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** The value of `key` (a copy), or undefined. */
+  getSync(key: Uint8Array | string, options?: ReadOptions): Uint8Array | undefined {
+    this.checkOpen();
+    const userKey = toUserKey(key);
+    const seq = this.readSeq(options);
+    this.counts.gets++;
+    return readValue(this.slots, this.versions.current, this.tables, userKey, seq);
+  }
+
+  get(key: Uint8Array | string, options?: ReadOptions): Promise<Uint8Array | undefined> {
+    return Promise.resolve(this.getSync(key, options));
+  }
+
+  /** The values of `keys`, in order (undefined where absent). All keys are checked first. */
+  getMany(keys: readonly (Uint8Array | string)[], options?: ReadOptions): (Uint8Array | undefined)[] {
+    this.checkOpen();
+    if (!Array.isArray(keys)) throw siltError(ErrorCodes.INVALID_ARGUMENT, 'keys must be an array');
+    const userKeys = keys.map((key, i) => toUserKey(key, `keys[${i}]`));
+    const seq = this.readSeq(options);
+    const version = this.versions.current;
+    this.counts.gets += userKeys.length;
+    return userKeys.map((userKey) => readValue(this.slots, version, this.tables, userKey, seq));
+  }
+
+  has(key: Uint8Array | string, options?: ReadOptions): boolean {
+    return this.getSync(key, options) !== undefined;
+  }
+
+  /** An iterator of `[key, value]` (copies), sync and async. */
+  iterator(options?: DbIteratorOptions): DbIterator<Entry> {
+    return this.makeIterator<Entry>(options, 'entries');
+  }
+
+  keys(options?: DbIteratorOptions): DbIterator<Uint8Array> {
+    return this.makeIterator<Uint8Array>(options, 'keys');
+  }
+
+  values(options?: DbIteratorOptions): DbIterator<Uint8Array> {
+    return this.makeIterator<Uint8Array>(options, 'values');
+  }
+
+  private makeIterator<T>(options: DbIteratorOptions | undefined, projection: Projection): DbIterator<T> {
+    this.checkOpen();
+    const bounds = resolveIteratorOptions(options);
+    const seq = this.readSeq(options);
+    const version = this.versions.current;
+    const sourceOptions = {
+      ...(bounds.gt === undefined ? {} : { gt: bounds.gt }),
+      ...(bounds.gte === undefined ? {} : { gte: bounds.gte }),
+      ...(bounds.lt === undefined ? {} : { lt: bounds.lt }),
+      ...(bounds.lte === undefined ? {} : { lte: bounds.lte }),
+      reverse: bounds.reverse,
+    };
+    const sources: MergeSource[] = [];
+    for (const slot of this.slots) {
+      if (slot.mem.entryCount > 0) sources.push(slot.mem.iterator({ ...sourceOptions, snapshotSeq: seq, newestOnly: true }));
+    }
+    const lower = bounds.gt ?? bounds.gte;
+    const upper = bounds.lt ?? bounds.lte;
+    for (const { table } of version.allTables()) {
+      if (table.minSeq > seq) continue;
+      if (lower !== undefined && compareUserPart(table.largest, lower) < 0) continue;
+      if (upper !== undefined && compareUserPart(table.smallest, upper) > 0) continue;
+      sources.push(this.tables.get(table.fileNumber).iterator(sourceOptions));
+    }
+    const iterator = new DbIterator<T>(this, sources, version, bounds, seq, projection);
+    this.iterators.add(iterator as DbIterator<unknown>);
+    this.counts.iterators++;
+    return iterator;
+  }
+
+  /** @internal */
+  iteratorEnded(iterator: DbIterator<unknown>): void {
+    this.iterators.delete(iterator);
+  }
+
+  private readSeq(options: ReadOptions | undefined): number {
+    if (options === undefined) return MAX_SEQ;
+    if (options === null || typeof options !== 'object') throw siltError(ErrorCodes.INVALID_ARGUMENT, 'read options must be an object');
+    const snapshot = options.snapshot;
+    if (snapshot === undefined) return MAX_SEQ;
+    if (!(snapshot instanceof Snapshot) || !this.snapshots.has(snapshot)) {
+      throw siltError(ErrorCodes.INVALID_ARGUMENT, 'options.snapshot must be a live snapshot of this database');
+    }
+    return snapshot.checkedSeq();
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  /** Pin the current seq and version; release with `release()` or `using`. */
+  snapshot(): Snapshot {
+    this.checkOpen();
+    const snapshot = new Snapshot(this.appliedSeq, this.versions.current, (s) => this.snapshots.delete(s));
+    this.snapshots.add(snapshot);
+    return snapshot;
+  }
+
+  /** The seqs of the live snapshots, ascending: a compaction keeps the newest version at or below each. */
+  snapshotSeqs(): number[] {
+    return [...this.snapshots].map((s) => s.seq).sort((a, b) => a - b);
+  }
+
+  // ---------------------------------------------------------------- flush
+
+  /** Write every memtable to L0 tables; resolves once they are in the manifest. */
+  flush(): Promise<void> {
+    this.checkWritable();
+    return this.flushNow();
+  }
+
+  private async flushNow(): Promise<void> {
+    await this.lastWrite;
+    if (this.failure !== null) throw this.failure;
+    this.rotate();
+    await this.flushAll();
+  }
+
+  /** Make every acknowledged write durable: a WAL sync, or a flush without a WAL. */
+  sync(): Promise<void> {
+    this.checkWritable();
+    return this.wal !== null ? this.wal.sync() : this.flushNow();
+  }
+
+  /** Make the mutable memtable immutable (when it holds anything) and schedule its flush. */
+  private rotate(): void {
+    const slot = this.slots[0]!;
+    if (slot.mem.entryCount === 0) return;
+    slot.mem.freeze();
+    this.slots.unshift(new MemSlot(this.newMemtable()));
+    void this.runFlushes().catch(() => {});
+  }
+
+  /**
+   * @internal Start (or join) the background flush of the immutable memtables, oldest first. The
+   * promise is stored before anything can settle it (`.finally` runs in a later microtask), so a
+   * loop that finds nothing to do cannot leave a stale promise behind; and a memtable frozen while
+   * a finishing loop was winding down starts the next loop.
+   */
+  runFlushes(): Promise<void> {
+    this.flushing ??= this.flushLoop().finally(() => {
+      this.flushing = null;
+      if (this.slots.length > 1 && this.failure === null) void this.runFlushes().catch(() => {});
+    });
+    return this.flushing;
+  }
+
+  /** Wait until every immutable memtable is flushed (or a flush fails). */
+  private async flushAll(): Promise<void> {
+    while (this.slots.length > 1) {
+      if (this.failure !== null) throw this.failure;
+      await this.runFlushes();
+    }
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.slots.length > 1) {
+      if (this.failure !== null) throw this.failure;
+      await this.flushOldest();
+    }
+  }
+
+  private async flushOldest(): Promise<void> {
+    const manifest = this.manifest!;
+    const slot = this.slots[this.slots.length - 1]!;
+    const mem = slot.mem;
+    try {
+      const fileNumber = manifest.newFileNumber();
+      const meta = await buildTableFromMemtable(mem, {
+        vfs: this.options.vfs,
+        path: tablePath(this.location, fileNumber),
+        fileNumber,
+        blockSize: this.options.blockSize,
+        accelerator: this.options.accelerator,
+      });
+      const wal = this.wal;
+      // The edit raises walFlushedIndex: the WAL must hold everything below it durably first.
+      if (wal !== null && wal.durability === 'relaxed') await wal.sync();
+      const counters = manifest.counters;
+      await this.installEdit({
+        added: [{ level: 0, table: manifestMetaOf(meta) }],
+        lastSeq: Math.max(counters.lastSeq, mem.maxSeq),
+        ...(slot.walEnd > counters.walFlushedIndex ? { walFlushedIndex: slot.walEnd } : {}),
+      });
+      this.slots.pop();
+      this.counts.flushes++;
+      if (wal !== null && slot.walEnd > wal.firstIndex) await wal.truncateBefore(slot.walEnd);
+      const info: FlushInfo = { fileNumber, bytes: meta.fileSize, entries: meta.entryCount };
+      for (const listener of this.flushListeners) listener(info);
+    } catch (error) {
+      this.failure ??= error;
+      throw error;
+    }
+  }
+
+  /**
+   * @internal For compaction: open the tables `edit` adds, log the edit and install its version.
+   * Tables it removes are unlinked once no snapshot or iterator pins a version listing them.
+   */
+  async installEdit(edit: VersionEdit): Promise<Version> {
+    if (this.manifest === null) throw readOnlyError(this.location);
+    const added = edit.added ?? [];
+    try {
+      for (const { table } of added) await this.tables.open(table.fileNumber, table.size);
+      return await this.manifest.logAndApply(edit);
+    } catch (error) {
+      for (const { table } of added) if (!this.versions.isLive(table.fileNumber)) this.tables.drop(table.fileNumber);
+      throw error;
+    }
+  }
+
+  /** @internal For compaction: hear about every flush. Returns the unsubscribe function. */
+  addFlushListener(listener: (info: FlushInfo) => void): () => void {
+    this.flushListeners.add(listener);
+    return () => this.flushListeners.delete(listener);
+  }
+
+  /** @internal The current version (not pinned). */
+  get currentVersion(): Version {
+    return this.versions.current;
+  }
+
+  /** @internal The open table readers. */
+  get tableSet(): TableSet {
+    return this.tables;
+  }
+
+  /** @internal Table files no live version lists any more: close and unlink them. */
+  obsoleted(fileNumbers: readonly number[]): void {
+    for (const fileNumber of fileNumbers) {
+      this.tables.drop(fileNumber);
+      const unlink: Promise<void> = this.options.vfs
+        .unlink(tablePath(this.location, fileNumber))
+        // A failed unlink leaves garbage that the next open removes.
+        .catch(() => {})
+        .finally(() => this.unlinks.delete(unlink));
+      this.unlinks.add(unlink);
+    }
+  }
+
+  // ---------------------------------------------------------------- checkpoint, stats, close
+
+  /**
+   * Flush, then make `dir` (missing or empty) a database holding the current content: the live
+   * tables hardlinked, and a fresh manifest describing them.
+   */
+  checkpoint(dir: string): Promise<void> {
+    this.checkWritable();
+    if (typeof dir !== 'string' || dir.length === 0) throw siltError(ErrorCodes.INVALID_ARGUMENT, 'the checkpoint directory must be a non-empty string');
+    return this.checkpointNow(dir);
+  }
+
+  private async checkpointNow(dir: string): Promise<void> {
+    await this.flushNow();
+    const vfs = this.options.vfs;
+    const version = this.versions.current.ref();
+    try {
+      await vfs.mkdir(dir, { recursive: true, durable: true });
+      if ((await vfs.readdir(dir)).length > 0) throw siltError(ErrorCodes.INVALID_ARGUMENT, `the checkpoint directory ${dir} is not empty`);
+      const tables = [...version.allTables()];
+      for (const { table } of tables) await vfs.link(tablePath(this.location, table.fileNumber), tablePath(dir, table.fileNumber));
+      await vfs.syncDir(dir);
+      const store = await ManifestStoreClass.open(dir, { vfs });
+      try {
+        const counters = this.manifest!.counters;
+        await store.logAndApply({ added: tables, nextFileNumber: counters.nextFileNumber, lastSeq: counters.lastSeq });
+      } finally {
+        await store.close();
+      }
+    } finally {
+      version.unref();
+    }
+  }
+
+  stats(): DbStats {
+    this.checkOpen();
+    const version = this.versions.current;
+    const levels: LevelStats[] = [];
+    let tableFiles = 0;
+    let tableBytes = 0;
+    for (let level = 0; level < NUM_LEVELS; level++) {
+      const files = version.tableCountAt(level);
+      const bytes = version.levelBytes(level);
+      levels.push({ level, files, bytes });
+      tableFiles += files;
+      tableBytes += bytes;
+    }
+    const mutable = this.slots[0]!.mem;
+    let immutableBytes = 0;
+    for (let i = 1; i < this.slots.length; i++) immutableBytes += this.slots[i]!.mem.approximateBytes;
+    const wal = this.wal;
+    const manifest = this.manifest;
+    return {
+      durability: this.options.durability,
+      readOnly: this.options.readOnly,
+      lastSeq: this.appliedSeq,
+      memtable: { bytes: mutable.approximateBytes, entries: mutable.entryCount },
+      immutableMemtables: this.slots.length - 1,
+      immutableBytes,
+      levels,
+      tableFiles,
+      tableBytes,
+      blockCache: this.tables.cache.stats(),
+      wal: wal === null ? null : { firstIndex: wal.firstIndex, nextIndex: wal.nextIndex, durableIndex: wal.durableIndex },
+      manifest:
+        manifest === null ? null : { number: manifest.manifestNumber, edits: manifest.manifestSize.edits, bytes: manifest.manifestSize.bytes },
+      operations: { ...this.counts },
+      openSnapshots: this.snapshots.size,
+      openIterators: this.iterators.size,
+      backgroundError: this.failure === null ? null : String((this.failure as Error)?.message ?? this.failure),
+    };
+  }
+
+  /**
+   * Wait for writes in flight, end iterators and snapshots, flush (`none` durability: the memtable
+   * has no WAL behind it), close the WAL and the manifest, release the lock. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    this.isClosed = true;
+    this.closing = (async () => {
+      let failure: unknown = null;
+      await this.lastWrite;
+      for (const iterator of [...this.iterators]) iterator.closeForDb();
+      for (const snapshot of [...this.snapshots]) snapshot.release();
+      try {
+        if (this.manifest !== null) {
+          if (this.wal === null && this.failure === null) {
+            this.rotate();
+            await this.flushAll();
+          } else if (this.flushing !== null) {
+            await this.flushing.catch(() => {});
+          }
+        }
+      } catch (error) {
+        failure = error;
+      }
+      try {
+        await this.wal?.close();
+      } catch (error) {
+        failure ??= error;
+      }
+      await this.manifest?.close().catch((error: unknown) => (failure ??= error));
+      await Promise.all([...this.unlinks]);
+      this.tables.closeAll();
+      await this.lock?.release().catch((error: unknown) => (failure ??= error));
+      if (failure !== null) throw failure;
+    })();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private newMemtable(): Memtable {
+    return new Memtable({ accelerator: this.options.accelerator });
+  }
+
+  private checkOpen(): void {
+    if (this.isClosed) throw closedError(this.location);
+  }
+
+  private checkWritable(): void {
+    if (this.isClosed) throw closedError(this.location);
+    if (this.options.readOnly) throw readOnlyError(this.location);
+  }
+}

@@ -1,0 +1,29 @@
+/** Writing a frozen memtable to an L0 table (docs/ENGINE.md, "Write path and WAL"). */
+import type { Accelerator } from '@siltdb/bindings';
+import type { Memtable } from '../memtable/index.js';
+import { TableBuilder, type TableMeta } from '../table/index.js';
+import type { Vfs } from '../vfs/types.js';
+
+export interface BuildTableOptions {
+  readonly vfs: Vfs;
+  readonly path: string;
+  readonly fileNumber: number;
+  readonly blockSize: number;
+  readonly accelerator: Accelerator;
+}
+
+/** Every entry of `mem` (all versions, in internal-key order) into a new table file. */
+export async function buildTableFromMemtable(mem: Memtable, options: BuildTableOptions): Promise<TableMeta> {
+  const builder = await TableBuilder.create(options);
+  try {
+    const it = mem.iterator();
+    for (let ok = it.seekToFirst(); ok; ok = it.next()) {
+      const wait = builder.add(it.key, it.kind, it.value);
+      if (wait !== undefined) await wait;
+    }
+    return await builder.finish();
+  } catch (error) {
+    await builder.abandon().catch(() => {});
+    throw error;
+  }
+}

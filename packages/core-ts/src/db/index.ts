@@ -1,0 +1,7 @@
+/** The database: `open` and the types of its API (docs/ENGINE.md). */
+export { open } from './open.js';
+export { Db, type BatchOp, type DbIteratorOptions, type FlushInfo, type ReadOptions, type WriteOptions } from './db.js';
+export { DbIterator, type Entry } from './iterator.js';
+export { Snapshot } from './snapshot.js';
+export type { Durability, OpenOptions } from './options.js';
+export type { DbStats, LevelStats } from './stats.js';

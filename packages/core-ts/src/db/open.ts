@@ -1,0 +1,101 @@
+/**
+ * Opening a database (docs/ENGINE.md): take the lock (a second writer gets `LOCKED`), open the
+ * manifest, open the live tables, remove table files no version lists, and replay the WAL from
+ * the manifest's `walFlushedIndex` into memtables. With `durability: 'none'` a WAL left by an
+ * earlier session is replayed, flushed and emptied, and no WAL is kept from then on.
+ *
+ * `readOnly` opens take no lock and write nothing: they read the manifest without its log's lock
+ * (read-only-manifest.ts) and open the tables it lists. They see what was flushed when they
+ * opened, not the writer's WAL or memtable.
+ */
+import { join } from 'node:path';
+import { ErrorCodes, siltError } from '../errors.js';
+import { CURRENT_FILE, ManifestStore } from '../manifest/index.js';
+import { WriteAheadLog } from '../wal/index.js';
+import { Db } from './db.js';
+import { LOCK_FILE, WAL_DIR } from './files.js';
+import { resolveOptions, type OpenOptions } from './options.js';
+import { readManifestReadOnly } from './read-only-manifest.js';
+import { removeStrayTables, replayWal } from './recovery.js';
+import { TableSet } from './table-set.js';
+
+export async function open(path: string, options?: OpenOptions): Promise<Db> {
+  if (typeof path !== 'string' || path.length === 0) throw siltError(ErrorCodes.INVALID_ARGUMENT, 'the database path must be a non-empty string');
+  const o = resolveOptions(options);
+  const { vfs } = o;
+  const exists = await vfs.exists(join(path, CURRENT_FILE));
+  if (exists && o.errorIfExists) throw siltError(ErrorCodes.INVALID_ARGUMENT, `a database already exists in ${path} (errorIfExists)`);
+  if (!exists && (o.readOnly || !o.createIfMissing)) {
+    throw siltError(ErrorCodes.INVALID_ARGUMENT, `no database in ${path}${o.readOnly ? ' (readOnly opens never create one)' : ' and createIfMissing is false'}`);
+  }
+  if (o.readOnly) return openReadOnly(path, o);
+
+  await vfs.mkdir(path, { recursive: true, durable: true });
+  const lock = await vfs.lock(join(path, LOCK_FILE));
+  let manifest: ManifestStore | null = null;
+  let tables: TableSet | null = null;
+  let wal: WriteAheadLog | null = null;
+  try {
+    const holder: { db: Db | null; early: number[] } = { db: null, early: [] };
+    manifest = await ManifestStore.open(path, {
+      vfs,
+      onObsoleteFiles: (files) => (holder.db === null ? holder.early.push(...files) : holder.db.obsoleted(files)),
+    });
+    tables = new TableSet(path, vfs, o.accelerator, o.blockCacheBytes);
+    await tables.openAll(manifest.current.allTables());
+    await removeStrayTables(vfs, path, manifest.versions.liveFileNumbers());
+    const db = new Db(path, o, lock, manifest, manifest.versions, tables, null);
+    holder.db = db;
+    if (holder.early.length > 0) db.obsoleted(holder.early.splice(0));
+    const counters = manifest.counters;
+    db.startAt(counters.lastSeq);
+    const walDir = join(path, WAL_DIR);
+    if (o.durability !== 'none' || (await vfs.exists(walDir))) {
+      wal = await WriteAheadLog.open(walDir, { vfs, durability: o.durability === 'sync' ? 'sync' : 'relaxed', relaxedSyncMs: o.relaxedSyncMs });
+      const replayed = await replayWal(
+        wal,
+        counters.walFlushedIndex,
+        (seq, kind, key, value) => db.replayOp(seq, kind, key, value),
+        (index) => db.replayBatchDone(index),
+      );
+      db.startAt(replayed.lastSeq);
+      db.wal = wal;
+      if (o.durability === 'none') {
+        // No WAL from now on: what it held goes to tables first.
+        await wal.sync();
+        await db.flush();
+        await wal.close();
+        db.wal = null;
+      }
+    }
+    return db;
+  } catch (error) {
+    await wal?.close().catch(() => {});
+    await manifest?.close().catch(() => {});
+    tables?.closeAll();
+    await lock.release().catch(() => {});
+    throw error;
+  }
+}
+
+const READ_ONLY_ATTEMPTS = 5;
+
+async function openReadOnly(path: string, o: ReturnType<typeof resolveOptions>): Promise<Db> {
+  let lastError: unknown = null;
+  // The writer may replace tables between our manifest read and opening them: read again.
+  for (let attempt = 0; attempt < READ_ONLY_ATTEMPTS; attempt++) {
+    const versions = await readManifestReadOnly(o.vfs, path);
+    const tables = new TableSet(path, o.vfs, o.accelerator, o.blockCacheBytes);
+    try {
+      await tables.openAll(versions.current.allTables());
+    } catch (error) {
+      tables.closeAll();
+      lastError = error;
+      continue;
+    }
+    const db = new Db(path, o, null, null, versions, tables, null);
+    db.startAt(versions.counters.lastSeq);
+    return db;
+  }
+  throw lastError;
+}

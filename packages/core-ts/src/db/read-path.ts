@@ -1,0 +1,56 @@
+/**
+ * Point reads (docs/ENGINE.md): the memtable, the immutable memtables newest first, the L0 tables
+ * newest first, then one table per deeper level (binary search by key range) — the first version
+ * found at or below the read's seq decides, a tombstone meaning "absent". Values are copies.
+ */
+import { compareBytes, Kind, TRAILER_BYTES } from '../keys/internal-key.js';
+import { NUM_LEVELS, type TableMeta, type Version } from '../manifest/index.js';
+import type { MemSlot } from './mem-slot.js';
+import type { TableSet } from './table-set.js';
+
+/** Order of the user part of internal key `internal` against user key `key`. */
+export function compareUserPart(internal: Uint8Array, key: Uint8Array): number {
+  return compareBytes(internal, 0, internal.length - TRAILER_BYTES, key, 0, key.length);
+}
+
+function inRange(table: TableMeta, key: Uint8Array): boolean {
+  return compareUserPart(table.smallest, key) <= 0 && compareUserPart(table.largest, key) >= 0;
+}
+
+/** The table of a sorted, disjoint level (L1+) whose range may hold `key`, or undefined. */
+export function findInLevel(tables: readonly TableMeta[], key: Uint8Array): TableMeta | undefined {
+  let low = 0;
+  let high = tables.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareUserPart(tables[middle]!.largest, key) < 0) low = middle + 1;
+    else high = middle;
+  }
+  const table = tables[low];
+  return table !== undefined && compareUserPart(table.smallest, key) <= 0 ? table : undefined;
+}
+
+/** The value of `key` visible at `seq` (a copy), or undefined when absent or deleted. */
+export function readValue(slots: readonly MemSlot[], version: Version, tables: TableSet, key: Uint8Array, seq: number): Uint8Array | undefined {
+  for (let i = 0; i < slots.length; i++) {
+    const mem = slots[i]!.mem;
+    const entry = mem.find(key, seq);
+    if (entry >= 0) return mem.kindAt(entry) === Kind.Delete ? undefined : mem.valueAt(entry).slice();
+  }
+  const level0 = version.tables(0);
+  for (let i = 0; i < level0.length; i++) {
+    const table = level0[i]!;
+    if (table.minSeq > seq || !inRange(table, key)) continue;
+    const found = tables.get(table.fileNumber).get(key, seq);
+    if (found !== undefined) return found.kind === Kind.Delete ? undefined : found.value;
+  }
+  for (let level = 1; level < NUM_LEVELS; level++) {
+    const levelTables = version.tables(level);
+    if (levelTables.length === 0) continue;
+    const table = findInLevel(levelTables, key);
+    if (table === undefined) continue;
+    const found = tables.get(table.fileNumber).get(key, seq);
+    if (found !== undefined) return found.kind === Kind.Delete ? undefined : found.value;
+  }
+  return undefined;
+}

@@ -1,0 +1,38 @@
+/** What `db.stats()` reports. */
+import type { BlockCacheStats } from '../table/index.js';
+import type { Durability } from './options.js';
+
+export interface LevelStats {
+  readonly level: number;
+  readonly files: number;
+  readonly bytes: number;
+}
+
+export interface DbStats {
+  readonly durability: Durability;
+  readonly readOnly: boolean;
+  /** The seq of the newest write applied (visible to reads). */
+  readonly lastSeq: number;
+  readonly memtable: { readonly bytes: number; readonly entries: number };
+  readonly immutableMemtables: number;
+  readonly immutableBytes: number;
+  readonly levels: readonly LevelStats[];
+  readonly tableFiles: number;
+  readonly tableBytes: number;
+  readonly blockCache: BlockCacheStats;
+  /** WAL indexes, or null without a WAL (`none` durability, or `readOnly`). */
+  readonly wal: { readonly firstIndex: number; readonly nextIndex: number; readonly durableIndex: number } | null;
+  readonly manifest: { readonly number: number; readonly edits: number; readonly bytes: number } | null;
+  readonly operations: {
+    readonly puts: number;
+    readonly dels: number;
+    readonly batches: number;
+    readonly gets: number;
+    readonly iterators: number;
+    readonly flushes: number;
+  };
+  readonly openSnapshots: number;
+  readonly openIterators: number;
+  /** The message of the background failure that stopped writes, or null. */
+  readonly backgroundError: string | null;
+}
