@@ -28,7 +28,8 @@ import { compareUserPart, readValue } from './read-path.js';
 import { closedError, readOnlyError } from './recovery.js';
 import { Snapshot } from './snapshot.js';
 import type { DbStats, LevelStats } from './stats.js';
-import { manifestMetaOf, type TableSet } from './table-set.js';
+import { manifestMetaOf } from '../manifest/index.js';
+import type { TableSet } from './table-set.js';
 
 export interface WriteOptions {
   /** `relaxed` durability: resolve only once the write is fsynced. */

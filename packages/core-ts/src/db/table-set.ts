@@ -17,22 +17,7 @@ import { nodeVfs, NodeVfs } from '../vfs/node-vfs.js';
 import type { Vfs } from '../vfs/types.js';
 import { tablePath } from './files.js';
 
-/** What the manifest records about a table the builder just finished. */
-export function manifestMetaOf(meta: BuiltTableMeta): ManifestTableMeta {
-  const valueLogBytes = new Map<string, number>();
-  for (const [segment, bytes] of meta.properties.valueLogBytes) valueLogBytes.set(String(segment), bytes);
-  return {
-    fileNumber: meta.fileNumber,
-    size: meta.fileSize,
-    smallest: meta.smallestKey,
-    largest: meta.largestKey,
-    minSeq: meta.minSeq,
-    maxSeq: meta.maxSeq,
-    entries: meta.entryCount,
-    valueLogBytes,
-  };
-}
-
+/** A table's bytes held in memory, read through a Vfs that is not the real file system. */
 class MemoryFileView implements FileView {
   private closedFlag = false;
   constructor(

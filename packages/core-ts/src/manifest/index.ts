@@ -12,4 +12,5 @@ export { decodeCurrentFile, encodeCurrentFile } from './current-file.js';
 export { CURRENT_FILE, CURRENT_TEMP_FILE, manifestDirName, parseManifestDirName } from './file-names.js';
 export { DEFAULT_REWRITE_BYTES, DEFAULT_REWRITE_EDITS, type ManifestOptions } from './options.js';
 export { ManifestStore } from './manifest-store.js';
+export { manifestMetaOf } from './built-table.js';
 export type { ManifestSize } from './manifest-log.js';

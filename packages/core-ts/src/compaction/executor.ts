@@ -1,0 +1,394 @@
+/**
+ * The compaction executor (docs/ENGINE.md, "Compaction"): runs one `CompactionJob` and returns the
+ * version edit that swaps its inputs for its outputs. The caller installs the edit with
+ * `ManifestStore.logAndApply`; until then the outputs are unreferenced files.
+ *
+ * 1. Read every input table whole (`TableReader.readAllEntries`) into runs: each L0 input is a run
+ *    (newest first); the tables of a level ≥ 1 are disjoint and sorted, so they are concatenated
+ *    into one run per level.
+ * 2. One accelerator `mergeRuns(runs, { trailerBytes: 8 })` call orders every entry by internal key.
+ * 3. Walk the merged order one user key at a time, versions newest first. The read points are the
+ *    live snapshots plus "now"; a version is kept when it is the newest version some read point
+ *    sees (the newest in its snapshot stripe), every other version is dropped. Then, when the output
+ *    level is the bottommost for the key (`isBottommost`: nothing older below), tombstones at the
+ *    old end of the kept versions are dropped too — every read point that saw one sees nothing
+ *    either way. A tombstone with a kept older version behind it stays.
+ * 4. Kept entries go to output tables, cut at `job.targetFileBytes` but only between user keys, so
+ *    a user key never spans two tables. The event loop gets a turn between output tables.
+ *
+ * Cancellation: `signal` is checked between phases, every few thousand entries and between output
+ * tables. An abort (or any failure) removes every output written so far and rejects — for an abort
+ * with a `DOMException` named `AbortError` (as Node's own APIs do) whose `cause` is `signal.reason`.
+ * Test for it with `error.name === 'AbortError'`.
+ */
+import { setImmediate as turn } from 'node:timers/promises';
+import { accel, type Accelerator, type BlockEntries, type PackedBytes } from '@siltdb/bindings';
+import { ErrorCodes, siltError } from '../errors.js';
+import { compareBytes, Kind, readTrailer, TRAILER_BYTES } from '../keys/internal-key.js';
+import { manifestMetaOf } from '../manifest/built-table.js';
+import type { TableMeta } from '../manifest/table-meta.js';
+import type { AddedTable, RemovedTable, VersionEdit } from '../manifest/version-edit.js';
+import type { TableBuilder, TableMeta as BuiltTable } from '../table/table-builder.js';
+import type { TableReader } from '../table/table-reader.js';
+import type { Vfs } from '../vfs/types.js';
+import type { CompactionJob } from './planner.js';
+
+export interface CompactionProgress {
+  readonly phase: 'read' | 'merge' | 'write' | 'done';
+  readonly inputTables: number;
+  readonly inputEntries: number;
+  readonly inputBytes: number;
+  /** Entries walked in the merged order so far. */
+  readonly entriesProcessed: number;
+  readonly outputTables: number;
+  readonly outputEntries: number;
+  readonly outputBytes: number;
+}
+
+export interface CompactionEnv {
+  /** A reader for an input table. Closed by the executor unless `releaseReader` is given. */
+  openReader(meta: TableMeta): TableReader | Promise<TableReader>;
+  /** Called instead of `reader.close()` when the readers are shared (a table cache). */
+  releaseReader?(reader: TableReader, meta: TableMeta): void;
+  /** A builder for a new output table, with a freshly allocated file number. */
+  newTableBuilder(): Promise<TableBuilder>;
+  /** The file system the builders write to: finished outputs are unlinked from it on failure or abort. */
+  readonly vfs: Vfs;
+  /** Sequence numbers of the live snapshots, in any order. Default none. */
+  readonly snapshots?: readonly number[];
+  /**
+   * Whether no level below the output level can hold `userKey` (see `bottommostChecker`). Called
+   * in ascending key order, only for keys whose oldest kept version is a tombstone. Default: never
+   * bottommost, so tombstones are kept.
+   */
+  isBottommost?(userKey: Uint8Array): boolean;
+  /** The accelerator for `mergeRuns`. Default: the process-wide `accel`. */
+  readonly accelerator?: Accelerator;
+  readonly signal?: AbortSignal;
+  onProgress?(progress: CompactionProgress): void;
+}
+
+export interface CompactionStats {
+  readonly inputTables: number;
+  readonly inputEntries: number;
+  readonly inputBytes: number;
+  readonly outputTables: number;
+  readonly outputEntries: number;
+  readonly outputBytes: number;
+  /** Versions no read point can see. */
+  readonly droppedShadowed: number;
+  /** Tombstones dropped at the bottommost level. */
+  readonly droppedTombstones: number;
+  readonly elapsedMs: number;
+}
+
+export interface CompactionResult {
+  /** The outputs, each at `job.outputLevel` (for a trivial move: the moved table). */
+  readonly added: readonly AddedTable[];
+  readonly removed: readonly RemovedTable[];
+  /** `{ added, removed }`, ready for `ManifestStore.logAndApply`. */
+  readonly edit: VersionEdit;
+  /** The finished output files (path and properties), in key order. Empty for a trivial move. */
+  readonly outputs: readonly BuiltTable[];
+  readonly stats: CompactionStats;
+}
+
+/** How many merged entries are walked between abort checks. */
+const ABORT_CHECK_INTERVAL = 4096;
+
+function abortError(signal: AbortSignal): DOMException {
+  const error = new DOMException('compaction aborted', 'AbortError');
+  Object.defineProperty(error, 'cause', { value: signal.reason, configurable: true, writable: true });
+  return error;
+}
+
+function checkAbort(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError(signal);
+}
+
+/** Several packed batches, in order, as one (one copy of the bytes). */
+export function concatEntries(parts: readonly BlockEntries[]): BlockEntries {
+  if (parts.length === 1) return parts[0]!;
+  let count = 0;
+  let keyBytes = 0;
+  let valueBytes = 0;
+  for (const part of parts) {
+    const n = part.tags.length;
+    count += n;
+    keyBytes += part.keys.offsets[n]! - part.keys.offsets[0]!;
+    valueBytes += part.values.offsets[n]! - part.values.offsets[0]!;
+  }
+  if (keyBytes > 0xffffffff || valueBytes > 0xffffffff) {
+    throw siltError(ErrorCodes.INVALID_ARGUMENT, 'a compaction level holds over 4 GiB of keys or values: too large for one merge job');
+  }
+  const keys = concatPacked(parts.map((p) => p.keys), parts.map((p) => p.tags.length), count, keyBytes);
+  const values = concatPacked(parts.map((p) => p.values), parts.map((p) => p.tags.length), count, valueBytes);
+  const tags = new Uint8Array(count);
+  let at = 0;
+  for (const part of parts) {
+    tags.set(part.tags, at);
+    at += part.tags.length;
+  }
+  return { keys, values, tags };
+}
+
+function concatPacked(parts: readonly PackedBytes[], counts: readonly number[], count: number, bytes: number): PackedBytes {
+  const data = new Uint8Array(bytes);
+  const offsets = new Uint32Array(count + 1);
+  let item = 0;
+  let position = 0;
+  parts.forEach((part, p) => {
+    const n = counts[p]!;
+    const from = part.offsets[0]!;
+    const to = part.offsets[n]!;
+    data.set(part.data.subarray(from, to), position);
+    const shift = position - from;
+    for (let i = 1; i <= n; i++) offsets[item + i] = part.offsets[i]! + shift;
+    item += n;
+    position += to - from;
+  });
+  return { data, offsets };
+}
+
+/** Index of the first snapshot ≥ seq (`snapshots` ascending), or `snapshots.length`: the stripe of seq. */
+function stripeOf(snapshots: readonly number[], seq: number): number {
+  let low = 0;
+  let high = snapshots.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (snapshots[middle]! < seq) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+function checkEnv(job: CompactionJob, env: CompactionEnv): readonly number[] {
+  if (job === null || typeof job !== 'object' || !Array.isArray(job.inputs) || !Array.isArray(job.nextInputs)) {
+    throw siltError(ErrorCodes.INVALID_ARGUMENT, 'job must be a CompactionJob from the planner');
+  }
+  if (env === null || typeof env !== 'object' || typeof env.openReader !== 'function' || typeof env.newTableBuilder !== 'function' || env.vfs === undefined) {
+    throw siltError(ErrorCodes.INVALID_ARGUMENT, 'env needs openReader, newTableBuilder and vfs');
+  }
+  const snapshots = [...(env.snapshots ?? [])];
+  for (const seq of snapshots) {
+    if (!Number.isSafeInteger(seq) || seq < 0) throw siltError(ErrorCodes.INVALID_ARGUMENT, `snapshot sequence numbers must be non-negative integers, got ${String(seq)}`);
+  }
+  snapshots.sort((a, b) => a - b);
+  return snapshots.filter((seq, i) => i === 0 || seq !== snapshots[i - 1]);
+}
+
+/** Run `job`; see the module comment. Rejects with `AbortError` on abort, leaving no output behind. */
+export async function runCompaction(job: CompactionJob, env: CompactionEnv): Promise<CompactionResult> {
+  const started = performance.now();
+  const snapshots = checkEnv(job, env);
+  const signal = env.signal;
+  checkAbort(signal);
+  const removed: RemovedTable[] = [
+    ...job.inputs.map((t) => ({ level: job.level, fileNumber: t.fileNumber })),
+    ...job.nextInputs.map((t) => ({ level: job.outputLevel, fileNumber: t.fileNumber })),
+  ];
+
+  if (job.trivialMove && job.inputs.length === 1 && job.nextInputs.length === 0) {
+    const added: AddedTable[] = [{ level: job.outputLevel, table: job.inputs[0]! }];
+    const entries = job.inputs[0]!.entries;
+    const bytes = job.inputs[0]!.size;
+    const stats: CompactionStats = {
+      inputTables: 1, inputEntries: entries, inputBytes: bytes, outputTables: 1, outputEntries: entries,
+      outputBytes: bytes, droppedShadowed: 0, droppedTombstones: 0, elapsedMs: performance.now() - started,
+    };
+    env.onProgress?.({ phase: 'done', inputTables: 1, inputEntries: entries, inputBytes: bytes, entriesProcessed: entries, outputTables: 1, outputEntries: entries, outputBytes: bytes });
+    return { added, removed, edit: { added, removed }, outputs: [], stats };
+  }
+
+  const progress = {
+    phase: 'read' as CompactionProgress['phase'],
+    inputTables: job.inputs.length + job.nextInputs.length,
+    inputEntries: 0,
+    inputBytes: 0,
+    entriesProcessed: 0,
+    outputTables: 0,
+    outputEntries: 0,
+    outputBytes: 0,
+  };
+  const report = (): void => env.onProgress?.({ ...progress });
+
+  // 1. Runs: each L0 table alone; a level ≥ 1 as one concatenated run.
+  const read = async (meta: TableMeta): Promise<BlockEntries> => {
+    checkAbort(signal);
+    const reader = await env.openReader(meta);
+    try {
+      const entries = reader.readAllEntries();
+      progress.inputEntries += entries.tags.length;
+      progress.inputBytes += meta.size;
+      return entries;
+    } finally {
+      if (env.releaseReader !== undefined) env.releaseReader(reader, meta);
+      else reader.close();
+    }
+  };
+  const runs: BlockEntries[] = [];
+  if (job.level === 0) {
+    for (const meta of job.inputs) runs.push(await read(meta));
+  } else if (job.inputs.length > 0) {
+    const parts: BlockEntries[] = [];
+    for (const meta of job.inputs) parts.push(await read(meta));
+    runs.push(concatEntries(parts));
+  }
+  if (job.nextInputs.length > 0) {
+    const parts: BlockEntries[] = [];
+    for (const meta of job.nextInputs) parts.push(await read(meta));
+    runs.push(concatEntries(parts));
+  }
+  report();
+  checkAbort(signal);
+
+  // 2. One merge.
+  progress.phase = 'merge';
+  const merged = (env.accelerator ?? accel).mergeRuns(
+    runs.map((r) => r.keys),
+    { trailerBytes: TRAILER_BYTES },
+  );
+  report();
+  checkAbort(signal);
+
+  // 3–4. Walk and write.
+  progress.phase = 'write';
+  const outputs: BuiltTable[] = [];
+  let builder: TableBuilder | null = null;
+  let droppedShadowed = 0;
+  let droppedTombstones = 0;
+  const isBottommost = env.isBottommost;
+  const target = job.targetFileBytes;
+  const runOf = merged.run;
+  const indexOf = merged.index;
+  const total = runOf.length;
+  // The kept versions of the current user key: positions in the merged order.
+  const kept: number[] = [];
+
+  const keyData = runs.map((r) => r.keys.data);
+  const keyOffsets = runs.map((r) => r.keys.offsets);
+
+  const finishTable = async (): Promise<void> => {
+    const b = builder!;
+    builder = null;
+    const built = await b.finish();
+    outputs.push(built);
+    progress.outputTables++;
+    progress.outputBytes += built.fileSize;
+    report();
+    await turn();
+    checkAbort(signal);
+  };
+
+  /** Write kept versions `start…count − 1`; a promise only when the builder makes us wait. */
+  const writeKept = (start: number, count: number): Promise<void> | undefined => {
+    for (let k = start; k < count; k++) {
+      const current = builder as TableBuilder | null;
+      if (current === null) {
+        return env.newTableBuilder().then((created) => {
+          builder = created;
+          return writeKept(k, count);
+        });
+      }
+      const j = kept[k]!;
+      const run = runs[runOf[j]!]!;
+      const i = indexOf[j]!;
+      const pending = current.add(
+        run.keys.data.subarray(run.keys.offsets[i]!, run.keys.offsets[i + 1]!),
+        run.tags[i]! as Kind,
+        run.values.data.subarray(run.values.offsets[i]!, run.values.offsets[i + 1]!),
+      );
+      progress.outputEntries++;
+      if (pending !== undefined) return pending.then(() => writeKept(k + 1, count));
+    }
+    const current = builder as TableBuilder | null;
+    if (current !== null && current.estimatedFileSize >= target) return finishTable();
+    return undefined;
+  };
+
+  /** Write the kept versions of one user key (between user keys is the only place a table is cut). */
+  const emitKey = (): Promise<void> | undefined => {
+    let count = kept.length;
+    if (isBottommost !== undefined) {
+      const oldest = kept[count - 1]!;
+      if (runs[runOf[oldest]!]!.tags[indexOf[oldest]!] === Kind.Delete) {
+        const r = runOf[oldest]!;
+        const i = indexOf[oldest]!;
+        const userKey = keyData[r]!.subarray(keyOffsets[r]![i]!, keyOffsets[r]![i + 1]! - TRAILER_BYTES);
+        if (isBottommost(userKey)) {
+          while (count > 0) {
+            const j = kept[count - 1]!;
+            if (runs[runOf[j]!]!.tags[indexOf[j]!] !== Kind.Delete) break;
+            count--;
+            droppedTombstones++;
+          }
+        }
+      }
+    }
+    return writeKept(0, count);
+  };
+
+  try {
+    let prevRun = -1;
+    let prevFrom = 0;
+    let prevUserEnd = 0;
+    let lastStripe = -1;
+    for (let j = 0; j < total; j++) {
+      const r = runOf[j]!;
+      const i = indexOf[j]!;
+      const data = keyData[r]!;
+      const from = keyOffsets[r]![i]!;
+      const userEnd = keyOffsets[r]![i + 1]! - TRAILER_BYTES;
+      const sameKey = prevRun >= 0 && compareBytes(keyData[prevRun]!, prevFrom, prevUserEnd, data, from, userEnd) === 0;
+      if (!sameKey) {
+        if (kept.length > 0) {
+          const wait = emitKey();
+          if (wait !== undefined) await wait;
+          kept.length = 0;
+        }
+        lastStripe = -1;
+        prevRun = r;
+        prevFrom = from;
+        prevUserEnd = userEnd;
+      }
+      const stripe = snapshots.length === 0 ? 0 : stripeOf(snapshots, readTrailer(data, userEnd));
+      if (stripe !== lastStripe) {
+        kept.push(j);
+        lastStripe = stripe;
+      } else {
+        droppedShadowed++;
+      }
+      if ((j & (ABORT_CHECK_INTERVAL - 1)) === ABORT_CHECK_INTERVAL - 1) {
+        progress.entriesProcessed = j + 1;
+        checkAbort(signal);
+      }
+    }
+    if (kept.length > 0) {
+      const wait = emitKey();
+      if (wait !== undefined) await wait;
+    }
+    progress.entriesProcessed = total;
+    if (builder !== null) await finishTable();
+  } catch (error) {
+    const open = builder as TableBuilder | null;
+    if (open !== null) await open.abandon().catch(() => {});
+    for (const built of outputs) await env.vfs.unlink(built.path).catch(() => {});
+    throw error;
+  }
+
+  progress.phase = 'done';
+  report();
+  const added: AddedTable[] = outputs.map((built) => ({ level: job.outputLevel, table: manifestMetaOf(built) }));
+  const stats: CompactionStats = {
+    inputTables: progress.inputTables,
+    inputEntries: progress.inputEntries,
+    inputBytes: progress.inputBytes,
+    outputTables: outputs.length,
+    outputEntries: progress.outputEntries,
+    outputBytes: progress.outputBytes,
+    droppedShadowed,
+    droppedTombstones,
+    elapsedMs: performance.now() - started,
+  };
+  return { added, removed, edit: { added, removed }, outputs, stats };
+}
