@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Quick start, command 1: install, build, run the main job (`silt doctor` for now).
+# Quick start, command 1: install, build, run the main job (`silt doctor`, then `silt demo`).
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 if [ "$HAVE_CARGO" = yes ]; then
   echo "> pnpm build"
@@ -9,4 +9,6 @@ else
   pnpm build:ts
 fi
 echo "> silt doctor"
-node packages/cli/dist/silt.js doctor "$@"
+node packages/cli/dist/silt.js doctor
+echo "> silt demo"
+node packages/cli/dist/silt.js demo "$@"

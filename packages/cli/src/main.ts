@@ -1,10 +1,16 @@
 /** The `silt` command line: parses arguments and dispatches to a command. */
+import { formatDemo, parseDemoArgs, runDemo } from './demo.js';
 import { doctor, formatDoctor } from './doctor.js';
 
 export const USAGE = `Usage: silt <command> [options]
 
 Commands:
   doctor [--json]   platform, Node version, accelerator in use, native load error, self-test timings
+  demo [--keys N] [--seconds S] [--dir PATH] [--json]
+                    load N keys (default 200000) into a temporary database (or the missing or empty
+                    directory PATH, which is kept), churn it for S seconds (default 4: overwrites,
+                    deletes, getSync reads checked against a model, then a range scan), flush and
+                    compact; print ops/s per phase, files per level, disk bytes and the accelerator
   help              this text
 
 Environment:
@@ -34,6 +40,23 @@ export async function main(argv: readonly string[], io: Io = processIo, env: Nod
       const report = doctor(env);
       io.out(rest.includes('--json') ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
       return report.ok ? 0 : 1;
+    }
+    case 'demo': {
+      const options = parseDemoArgs(rest);
+      if (typeof options === 'string') {
+        io.err(`silt demo: ${options}\n\n${USAGE}`);
+        return 2;
+      }
+      try {
+        const report = await runDemo(options, env);
+        io.out(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDemo(report)}\n`);
+        return 0;
+      } catch (error) {
+        const e = error as { code?: unknown; message?: unknown };
+        const code = typeof e?.code === 'string' ? e.code : 'ERROR';
+        io.err(`silt demo: [${code}] ${String(e?.message ?? error)}\n`);
+        return 1;
+      }
     }
     case undefined:
     case 'help':
