@@ -138,8 +138,39 @@ describe('NodeVfs', () => {
     const lock = await vfs.lock(path);
     assert.match(readFileSync(path, 'utf8'), new RegExp(`^${process.pid} `));
     await lock.release();
+    // Our pid with a start time long before ours: also an earlier process.
+    const ourStart = Math.round(Date.now() - process.uptime() * 1000);
+    writeFileSync(path, `${process.pid} ${hostname()} earlier-incarnation ${ourStart - 3_600_000}\n`);
+    await (await vfs.lock(path)).release();
+    // Our pid and our start time: another thread of this very process holds it.
+    writeFileSync(path, `${process.pid} ${hostname()} sibling-thread ${ourStart}\n`);
+    await rejectsWithCode(vfs.lock(path), 'LOCKED');
     writeFileSync(path, `1 some-other-host token\n`);
     await rejectsWithCode(vfs.lock(path), 'LOCKED');
+  });
+
+  test('a lock held by one worker thread is LOCKED for another thread of the process', async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'LOCK');
+    const lock = await new NodeVfs().lock(path);
+    try {
+      const { Worker } = await import('node:worker_threads');
+      const worker = new Worker(
+        `const { parentPort, workerData } = require('node:worker_threads');
+         const { register } = require('tsx/cjs/api');
+         register();
+         const { NodeVfs } = require(workerData.vfs);
+         new NodeVfs().lock(workerData.path).then(
+           (l) => l.release().then(() => parentPort.postMessage('acquired')),
+           (e) => parentPort.postMessage(String(e.code)));`,
+        { eval: true, workerData: { path, vfs: join(dirname(fileURLToPath(import.meta.url)), '../src/vfs/node-vfs.ts') } },
+      );
+      const answer = await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+      await worker.terminate();
+      assert.equal(answer, 'LOCKED');
+    } finally {
+      await lock.release();
+    }
   });
 });
 

@@ -1,10 +1,12 @@
 /**
  * An exclusive lock made of a lock file, for `NodeVfs.lock`. Node has no flock(2), so exclusion
  * comes from creating the file with O_EXCL: exactly one creator wins, in any process. The file
- * holds `pid host token`; a later process that finds it checks whether the owner still runs, so a
- * writer that crashed (and could not remove its file) does not lock the directory forever.
+ * holds `pid host token started`; a later process that finds it checks whether the owner still
+ * runs, so a writer that crashed (and could not remove its file) does not lock the directory
+ * forever. `started` (the owner process's start time, ms since the epoch) tells our own process —
+ * another `worker_threads` thread of it — from an earlier process that had the same pid.
  *
- * Inside one process a registry of held paths answers first: a second `lock` of the same path
+ * Inside one thread a registry of held paths answers first: a second `lock` of the same path
  * fails at once, even before the first one's file exists.
  */
 import { randomUUID } from 'node:crypto';
@@ -17,6 +19,14 @@ import type { VfsLock } from './types.js';
 
 const heldInThisProcess = new Set<string>();
 
+/**
+ * When this process started. `process.uptime()` is process-wide, so every thread computes the
+ * same instant (to within a millisecond or two of clock reading).
+ */
+const processStartedMs = Math.round(Date.now() - process.uptime() * 1000);
+/** Start times this close belong to one process; a pid is never reused within a second. */
+const SAME_PROCESS_START_TOLERANCE_MS = 1000;
+
 /** A lock file with no owner line this old was left by a writer that died while creating it. */
 const UNWRITTEN_LOCK_FILE_GRACE_MS = 10_000;
 
@@ -24,6 +34,8 @@ interface LockOwner {
   readonly pid: number;
   readonly host: string;
   readonly token: string;
+  /** The owner process's start time; absent in lock files of older versions. */
+  readonly started?: number;
 }
 
 export async function acquireLockFile(path: string): Promise<VfsLock> {
@@ -33,7 +45,7 @@ export async function acquireLockFile(path: string): Promise<VfsLock> {
   heldInThisProcess.add(key);
   try {
     const token = randomUUID();
-    await createLockFile(key, { pid: process.pid, host: hostname(), token });
+    await createLockFile(key, { pid: process.pid, host: hostname(), token, started: processStartedMs });
     return new LockFileHandle(key, token);
   } catch (error) {
     heldInThisProcess.delete(key);
@@ -70,7 +82,7 @@ async function createLockFile(path: string, owner: LockOwner): Promise<void> {
     try {
       const handle = await fsp.open(path, 'wx');
       try {
-        await handle.writeFile(`${owner.pid} ${owner.host} ${owner.token}\n`);
+        await handle.writeFile(`${owner.pid} ${owner.host} ${owner.token} ${owner.started ?? ''}`.trimEnd() + '\n');
       } finally {
         await handle.close();
       }
@@ -110,9 +122,13 @@ async function staleReason(path: string): Promise<string | null> {
   }
   // A process on another host cannot be probed; only an operator can declare it dead.
   if (owner.host !== hostname()) return null;
-  // Our pid, but not in our registry: a previous process that had the same pid (common in
-  // containers, where the engine often runs as the same small pid after every restart).
-  if (owner.pid === process.pid) return 'its owner was an earlier process with this pid';
+  if (owner.pid === process.pid) {
+    // Our pid and our start time: another thread of this process holds it.
+    if (owner.started !== undefined && Math.abs(owner.started - processStartedMs) <= SAME_PROCESS_START_TOLERANCE_MS) return null;
+    // Our pid, another start: a previous process that had the same pid (common in containers,
+    // where the engine often runs as the same small pid after every restart).
+    return 'its owner was an earlier process with this pid';
+  }
   try {
     process.kill(owner.pid, 0);
     return null;
@@ -124,9 +140,10 @@ async function staleReason(path: string): Promise<string | null> {
 
 async function readOwner(path: string): Promise<LockOwner | null> {
   const text = await fsp.readFile(path, 'utf8');
-  const match = /^(\d+) (\S+) (\S+)\n?$/.exec(text);
+  const match = /^(\d+) (\S+) (\S+)(?: (\d+))?\n?$/.exec(text);
   if (match === null) return null;
-  return { pid: Number(match[1]), host: match[2]!, token: match[3]! };
+  const owner = { pid: Number(match[1]), host: match[2]!, token: match[3]! };
+  return match[4] === undefined ? owner : { ...owner, started: Number(match[4]) };
 }
 
 function lockedError(path: string, why: string): SiltError {
