@@ -1,8 +1,6 @@
 /**
- * SiltDB — an embedded, versioned key-value storage engine for Node.js.
- *
- * The engine itself arrives with the engine issue; for now this entry exposes the accelerator
- * that every part of the engine runs on, and the error vocabulary the engine shares with it.
+ * SiltDB — an embedded, versioned key-value storage engine for Node.js: `open` a database, the
+ * accelerator every part of the engine runs on, and the error vocabulary they share.
  */
 export {
   accel,
@@ -24,6 +22,8 @@ export {
   DbIterator,
   Snapshot,
   type BatchOp,
+  type CompactionCounters,
+  type CompactOptions,
   type DbIteratorOptions,
   type DbStats,
   type Durability,
@@ -32,5 +32,6 @@ export {
   type LevelStats,
   type OpenOptions,
   type ReadOptions,
+  type StallCounters,
   type WriteOptions,
 } from './db/index.js';

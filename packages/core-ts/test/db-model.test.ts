@@ -1,7 +1,8 @@
 /**
- * Model-based histories: random put/del/batch/snapshot/iterator/flush/reopen checked against an
- * in-memory map, under several option sets (tiny memtable and blocks, each durability mode, both
- * accelerators). The same seed gives the same observations in every set.
+ * Model-based histories: random put/del/batch/snapshot/iterator/flush/compact/reopen checked
+ * against an in-memory map, under several option sets (tiny memtable and blocks, each durability
+ * mode, both accelerators). Small compaction triggers and output tables make background
+ * compactions run throughout. The same seed gives the same observations in every set.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -24,11 +25,21 @@ async function runHistory(dir: string, seed: number, durability: Durability, acc
   const random = rng(seed);
   const pick = (n: number) => Math.floor(random() * n);
   const key = () => `k${String(pick(80)).padStart(2, '0')}`;
-  const opts = { durability, accelerator, memtableBytes: 700 + pick(800), blockSize: 64 };
+  const opts = {
+    durability,
+    accelerator,
+    memtableBytes: 700 + pick(800),
+    blockSize: 64,
+    l0CompactionTrigger: 2 + pick(2),
+    baseLevelBytes: 2048 + pick(4096),
+    levelMultiplier: 2 + pick(3),
+    targetFileBytes: 512 + pick(1024),
+  };
   let db: Db = await open(dir, opts);
   const model = new Map<string, string>();
   const snaps: { snap: Snapshot; model: Map<string, string> }[] = [];
   const trace: string[] = [];
+  let compactions = 0;
   for (let step = 0; step < 400; step++) {
     const r = random();
     if (r < 0.45) {
@@ -63,11 +74,21 @@ async function runHistory(dir: string, seed: number, durability: Durability, acc
       const got = s(db.getSync(k, useSnap === null ? undefined : { snapshot: useSnap.snap }));
       assert.equal(got, (useSnap?.model ?? model).get(k), `seed ${seed} step ${step} get ${k}`);
       trace.push(`${k}=${got}`);
-    } else if (r < 0.94) {
+    } else if (r < 0.925) {
       await db.flush();
+    } else if (r < 0.94) {
+      if (random() < 0.5) {
+        await db.compact();
+      } else {
+        const a = key();
+        const c = key();
+        await db.compact({ start: a < c ? a : c, end: a < c ? c : a });
+      }
+      trace.push('compact');
     } else if (r < 0.97 && snaps.length > 0) {
       snaps.splice(pick(snaps.length), 1)[0]!.snap.release();
     } else {
+      compactions += sessionCompactions(db);
       await db.close();
       snaps.length = 0;
       db = await open(dir, opts);
@@ -75,8 +96,17 @@ async function runHistory(dir: string, seed: number, durability: Durability, acc
   }
   assert.deepEqual(strings(db.iterator()), modelRange(model, {}));
   trace.push(JSON.stringify(strings(db.iterator())));
+  compactions += sessionCompactions(db);
   await db.close();
+  assert.ok(compactions > 0, `seed ${seed}: compactions ran during the history`);
   return trace;
+}
+
+/** Compactions a session ran; it must have had no failure. */
+function sessionCompactions(db: Db): number {
+  const { compaction } = db.stats();
+  assert.equal(compaction.failures, 0, String(compaction.lastError));
+  return compaction.compactions;
 }
 
 describe('db model', () => {

@@ -7,9 +7,10 @@
  * fsynced by a group commit; `relaxed`: written), so a read never sees a write its caller could
  * still lose, and a crash leaves a prefix of the acknowledged writes.
  *
- * Compaction plugs in through `addFlushListener` (called after every flush), `installEdit` (log
- * and install a version edit, opening the tables it adds) and `snapshotSeqs` (the seqs a
- * compaction must keep a version for).
+ * Compaction (compaction-scheduler.ts) plugs in through `addFlushListener` (called after every
+ * flush), `installEdit` (log and install a version edit, opening the tables it adds) and
+ * `snapshotSeqs` (the seqs a compaction must keep a version for). Writes wait in arrival order
+ * behind a write stall (L0 backed up), so a stalled write never lets a later one overtake it.
  */
 import { ErrorCodes, siltError } from '../errors.js';
 import { Kind, MAX_SEQ, toUserKey } from '../keys/internal-key.js';
@@ -19,6 +20,7 @@ import { Memtable } from '../memtable/index.js';
 import type { VfsLock } from '../vfs/types.js';
 import { delOp, lastSeqOf, putOp, toWriteOps, type WriteAheadLog, type WriteBatch, type WriteOp } from '../wal/index.js';
 import { tablePath } from './files.js';
+import { CompactionScheduler } from './compaction-scheduler.js';
 import { buildTableFromMemtable } from './flush.js';
 import { DbIterator, resolveIteratorOptions, type Entry, type IteratorHost, type IteratorOptions, type Projection } from './iterator.js';
 import { MemSlot } from './mem-slot.js';
@@ -46,6 +48,12 @@ export type BatchOp =
   | { readonly type: 'del'; readonly key: Uint8Array | string };
 
 export type DbIteratorOptions = IteratorOptions<Snapshot>;
+
+/** The user-key range of `db.compact`; either bound may be omitted (both inclusive). */
+export interface CompactOptions {
+  readonly start?: Uint8Array | string;
+  readonly end?: Uint8Array | string;
+}
 
 /** What a flush listener hears: the L0 table the flush added. */
 export interface FlushInfo {
@@ -94,6 +102,11 @@ export class Db implements IteratorHost {
   private readonly unlinks = new Set<Promise<void>>();
   private readonly flushListeners = new Set<(info: FlushInfo) => void>();
   private readonly counts = { puts: 0, dels: 0, batches: 0, gets: 0, iterators: 0, flushes: 0 };
+  /** Null for read-only databases. */
+  private readonly compaction: CompactionScheduler | null;
+  /** Writes waiting behind a write stall, and the tail of their queue. */
+  private stalledWrites = 0;
+  private stallTail: Promise<void> = RESOLVED;
 
   /** @internal Made by `open`. */
   constructor(
@@ -107,6 +120,32 @@ export class Db implements IteratorHost {
     public wal: WriteAheadLog | null,
   ) {
     this.slots = [new MemSlot(this.newMemtable())];
+    if (manifest === null) {
+      this.compaction = null;
+    } else {
+      this.compaction = new CompactionScheduler(
+        {
+          location,
+          vfs: options.vfs,
+          accelerator: options.accelerator,
+          blockSize: options.blockSize,
+          tables,
+          currentVersion: () => this.versions.current,
+          newFileNumber: () => manifest.newFileNumber(),
+          snapshotSeqs: () => this.snapshotSeqs(),
+          installEdit: (edit) => this.installEdit(edit),
+          manifestPoisoned: () => manifest.poisoned,
+        },
+        { compaction: options.compaction, disableAutoCompaction: options.disableAutoCompaction },
+      );
+      const scheduler = this.compaction;
+      this.addFlushListener(() => scheduler.maybeSchedule());
+    }
+  }
+
+  /** @internal Called by `open` once the database is ready: background compaction may start. */
+  startBackgroundWork(): void {
+    this.compaction?.start();
   }
 
   get closed(): boolean {
@@ -151,6 +190,37 @@ export class Db implements IteratorHost {
   private write(ops: WriteOp[], sync: boolean): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (ops.length === 0) return RESOLVED;
+    const compaction = this.compaction;
+    if (compaction !== null && (this.stalledWrites > 0 || compaction.writeStall() !== 'none')) {
+      return this.stalledWrite(compaction, copyOps(ops), sync);
+    }
+    return this.writeNow(ops, sync);
+  }
+
+  /**
+   * A write that arrived during a stall (or behind writes that did): it waits its turn in a FIFO,
+   * then for the stall to ease, then takes the normal path.
+   */
+  private stalledWrite(compaction: CompactionScheduler, ops: WriteOp[], sync: boolean): Promise<void> {
+    this.stalledWrites++;
+    const turn = this.stallTail.then(() => compaction.awaitStall());
+    // Registered before the tail below: this write takes its seqs before the next one waits.
+    const done = turn.then(
+      () => {
+        this.stalledWrites--;
+        if (this.failure !== null) throw this.failure;
+        return this.writeNow(ops, sync);
+      },
+      (error: unknown) => {
+        this.stalledWrites--;
+        throw error;
+      },
+    );
+    this.stallTail = turn.catch(() => {});
+    return done;
+  }
+
+  private writeNow(ops: WriteOp[], sync: boolean): Promise<void> {
     if (ops.length - 1 > MAX_SEQ - (this.lastSeq + 1)) throw siltError(ErrorCodes.OUT_OF_RANGE, 'sequence numbers are exhausted');
     const firstSeq = this.lastSeq + 1;
     const wal = this.wal;
@@ -357,6 +427,26 @@ export class Db implements IteratorHost {
     await this.flushAll();
   }
 
+  /**
+   * Flush, then compact the user-key range [start, end] (default: everything) level by level down
+   * to the deepest level holding data in it: shadowed versions no snapshot needs go, and so do
+   * tombstones with nothing below them. Waits for (and holds off) background compaction.
+   */
+  compact(options?: CompactOptions): Promise<void> {
+    this.checkWritable();
+    if (options !== undefined && (options === null || typeof options !== 'object')) {
+      throw siltError(ErrorCodes.INVALID_ARGUMENT, 'compact options must be an object');
+    }
+    const start = options?.start === undefined ? undefined : toUserKey(options.start, 'options.start');
+    const end = options?.end === undefined ? undefined : toUserKey(options.end, 'options.end');
+    return this.compactNow(start?.slice(), end?.slice());
+  }
+
+  private async compactNow(start: Uint8Array | undefined, end: Uint8Array | undefined): Promise<void> {
+    await this.flushNow();
+    await this.compaction!.compactRange(start, end);
+  }
+
   /** Make every acknowledged write durable: a WAL sync, or a flush without a WAL. */
   sync(): Promise<void> {
     this.checkWritable();
@@ -549,6 +639,11 @@ export class Db implements IteratorHost {
       openSnapshots: this.snapshots.size,
       openIterators: this.iterators.size,
       backgroundError: this.failure === null ? null : String((this.failure as Error)?.message ?? this.failure),
+      compaction: this.compaction?.stats() ?? {
+        compactions: 0, trivialMoves: 0, manualCompactions: 0, failures: 0, bytesRead: 0, bytesWritten: 0, entriesRead: 0,
+        entriesWritten: 0, droppedShadowed: 0, droppedTombstones: 0, running: false, retryPending: false, lastError: null,
+      },
+      stalls: this.compaction?.stallStats() ?? { slowdowns: 0, stops: 0, stallMs: 0 },
     };
   }
 
@@ -561,7 +656,11 @@ export class Db implements IteratorHost {
     this.isClosed = true;
     this.closing = (async () => {
       let failure: unknown = null;
+      // Stalls end at close (the scheduler stops): writes waiting behind one go through first.
+      const compactionClosed = this.compaction?.close();
+      await this.stallTail;
       await this.lastWrite;
+      await compactionClosed;
       for (const iterator of [...this.iterators]) iterator.closeForDb();
       for (const snapshot of [...this.snapshots]) snapshot.release();
       try {

@@ -1,7 +1,8 @@
 /** The database: `open` and the types of its API (docs/ENGINE.md). */
 export { open } from './open.js';
-export { Db, type BatchOp, type DbIteratorOptions, type FlushInfo, type ReadOptions, type WriteOptions } from './db.js';
+export { Db, type BatchOp, type CompactOptions, type DbIteratorOptions, type FlushInfo, type ReadOptions, type WriteOptions } from './db.js';
 export { DbIterator, type Entry } from './iterator.js';
 export { Snapshot } from './snapshot.js';
 export type { Durability, OpenOptions } from './options.js';
 export type { DbStats, LevelStats } from './stats.js';
+export type { CompactionCounters, StallCounters } from './compaction-scheduler.js';

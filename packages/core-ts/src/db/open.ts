@@ -68,6 +68,7 @@ export async function open(path: string, options?: OpenOptions): Promise<Db> {
         db.wal = null;
       }
     }
+    db.startBackgroundWork();
     return db;
   } catch (error) {
     await wal?.close().catch(() => {});

@@ -3,6 +3,7 @@
  * `INVALID_ARGUMENT` before any file is touched.
  */
 import { accel, type Accelerator } from '@siltdb/bindings';
+import { resolveCompactionOptions, type ResolvedCompactionOptions } from '../compaction/index.js';
 import { ErrorCodes, siltError } from '../errors.js';
 import { DEFAULT_BLOCK_SIZE } from '../table/index.js';
 import { nodeVfs } from '../vfs/node-vfs.js';
@@ -34,6 +35,23 @@ export interface OpenOptions {
   readonly vfs?: Vfs;
   /** The accelerator for sorting, blocks and file views. Default: the process-wide `accel`. */
   readonly accelerator?: Accelerator;
+  /** L0 compacts into L1 once it holds this many tables. Default 4. */
+  readonly l0CompactionTrigger?: number;
+  /** Writes are delayed a little while L0 holds at least this many tables. Default 20. */
+  readonly l0SlowdownTrigger?: number;
+  /** Writes wait for compaction while L0 holds at least this many tables. Default 36. */
+  readonly l0StopTrigger?: number;
+  /** Target size of L1; level n ≥ 1 targets `baseLevelBytes × levelMultiplier^(n − 1)`. Default 64 MiB. */
+  readonly baseLevelBytes?: number;
+  /** Growth factor from one level's target to the next. Default 10. */
+  readonly levelMultiplier?: number;
+  /** Compaction output tables are cut at this size (between user keys). Default 64 MiB. */
+  readonly targetFileBytes?: number;
+  /**
+   * No background compaction and no write stalls (for tests and bulk loads); `db.compact()` still
+   * works. Default `false`.
+   */
+  readonly disableAutoCompaction?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -47,6 +65,8 @@ export interface ResolvedOptions {
   readonly relaxedSyncMs: number;
   readonly vfs: Vfs;
   readonly accelerator: Accelerator;
+  readonly compaction: ResolvedCompactionOptions;
+  readonly disableAutoCompaction: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -61,6 +81,13 @@ const KNOWN = new Set([
   'relaxedSyncMs',
   'vfs',
   'accelerator',
+  'l0CompactionTrigger',
+  'l0SlowdownTrigger',
+  'l0StopTrigger',
+  'baseLevelBytes',
+  'levelMultiplier',
+  'targetFileBytes',
+  'disableAutoCompaction',
 ]);
 
 function invalid(message: string) {
@@ -107,5 +134,39 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     relaxedSyncMs: int(o.relaxedSyncMs, 'relaxedSyncMs', 1000, 1, 3_600_000),
     vfs,
     accelerator,
+    compaction: compactionOptions(o),
+    disableAutoCompaction: bool(o.disableAutoCompaction, 'disableAutoCompaction', false),
   };
+}
+
+function compactionOptions(o: Record<string, unknown>): ResolvedCompactionOptions {
+  const pick = (name: string): number | undefined => {
+    const value = o[name];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number') throw invalid(`options.${name} must be an integer, got ${String(value)}`);
+    return value;
+  };
+  const given = {
+    l0CompactionTrigger: pick('l0CompactionTrigger'),
+    l0SlowdownTrigger: pick('l0SlowdownTrigger'),
+    l0StopTrigger: pick('l0StopTrigger'),
+    baseLevelBytes: pick('baseLevelBytes'),
+    levelMultiplier: pick('levelMultiplier'),
+    targetFileBytes: pick('targetFileBytes'),
+  };
+  // Triggers given partly: keep the defaults ordered around them (compaction ≤ slowdown ≤ stop).
+  const d = resolveCompactionOptions();
+  let { l0CompactionTrigger, l0SlowdownTrigger, l0StopTrigger } = given;
+  if (l0CompactionTrigger !== undefined) {
+    if (l0SlowdownTrigger === undefined && l0CompactionTrigger > d.l0SlowdownTrigger) l0SlowdownTrigger = l0CompactionTrigger;
+  }
+  const slowdown = l0SlowdownTrigger ?? d.l0SlowdownTrigger;
+  if (l0StopTrigger === undefined && Number.isInteger(slowdown) && slowdown > d.l0StopTrigger) l0StopTrigger = slowdown;
+  const resolved: Record<string, number> = {};
+  for (const [name, value] of Object.entries({ ...given, l0SlowdownTrigger, l0StopTrigger })) if (value !== undefined) resolved[name] = value;
+  try {
+    return resolveCompactionOptions(resolved);
+  } catch (error) {
+    throw invalid(`options: ${(error as Error).message}`);
+  }
 }

@@ -1,5 +1,6 @@
 /** What `db.stats()` reports. */
 import type { BlockCacheStats } from '../table/index.js';
+import type { CompactionCounters, StallCounters } from './compaction-scheduler.js';
 import type { Durability } from './options.js';
 
 export interface LevelStats {
@@ -35,4 +36,8 @@ export interface DbStats {
   readonly openIterators: number;
   /** The message of the background failure that stopped writes, or null. */
   readonly backgroundError: string | null;
+  /** Compactions run (background and manual), their bytes, and the last failure. */
+  readonly compaction: CompactionCounters;
+  /** Writes delayed or held because L0 backed up. */
+  readonly stalls: StallCounters;
 }
