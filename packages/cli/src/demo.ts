@@ -61,8 +61,6 @@ export interface DemoReport {
   readonly scan: { readonly from: number; readonly to: number; readonly entries: number; readonly expected: number };
   /** Keys the model says are live at the end. */
   readonly liveKeys: number;
-  /** Whether `db.compact()` exists in this build and ran. */
-  readonly compacted: boolean;
   readonly levels: readonly { readonly level: number; readonly files: number; readonly bytes: number }[];
   readonly tableFiles: number;
   readonly tableBytes: number;
@@ -328,14 +326,9 @@ export async function runDemo(options: DemoOptions, env: NodeJS.ProcessEnv = pro
     await db.flush();
     phases.push(phase('flush', null, (performance.now() - t0) / 1000));
 
-    // Compaction may not be part of this build's Db yet: call it when it exists.
-    const compact = (db as unknown as { compact?: unknown }).compact;
-    const compacted = typeof compact === 'function';
-    if (compacted) {
-      t0 = performance.now();
-      await (compact as (this: Db) => Promise<void>).call(db);
-      phases.push(phase('compact', null, (performance.now() - t0) / 1000));
-    }
+    t0 = performance.now();
+    await db.compact();
+    phases.push(phase('compact', null, (performance.now() - t0) / 1000));
 
     const stats = db.stats();
     const bytes = await diskBytes(path);
@@ -358,7 +351,6 @@ export async function runDemo(options: DemoOptions, env: NodeJS.ProcessEnv = pro
       reads: { ops: reads, found, expectedFound, missing: reads - found },
       scan: { from, to, entries: scanned, expected: expectedScan },
       liveKeys: live,
-      compacted,
       levels: stats.levels.map(({ level, files, bytes: levelBytes }) => ({ level, files, bytes: levelBytes })),
       tableFiles: stats.tableFiles,
       tableBytes: stats.tableBytes,
@@ -392,7 +384,6 @@ export function formatDemo(report: DemoReport): string {
     const rate = p.opsPerSec === null ? '-' : formatCount(p.opsPerSec);
     lines.push(`  ${p.name.padEnd(10)}${ops.padStart(12)}${p.seconds.toFixed(3).padStart(10)}${rate.padStart(14)}`);
   }
-  if (!report.compacted) lines.push(`  ${'compact'.padEnd(10)}  (db.compact() is not in this build)`);
   lines.push(
     '',
     `  reads found ${formatCount(report.reads.found)} of ${formatCount(report.reads.ops)} (the model expected ${formatCount(report.reads.expectedFound)}); scan ${formatCount(report.scan.entries)} entries in [${report.scan.from}, ${report.scan.to}); ${formatCount(report.liveKeys)} live keys`,
