@@ -23,6 +23,8 @@ export {
 export { runSelfTest, type SelfTestReport } from './self-test.js';
 export { tsAccelerator } from './ts/index.js';
 export { packBytes, unpackBytes } from './packed.js';
+/** FORMAT.md's 32-bit varints, shared by every format built on the accelerator's blocks. */
+export { varintLength, writeVarint, VarintReader } from './ts/varint.js';
 
 import { acceleratorSelection } from './select.js';
 import type { Accelerator } from './accelerator.js';

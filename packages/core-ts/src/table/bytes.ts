@@ -37,59 +37,9 @@ export function readU64(source: Uint8Array, at: number, what: string): number {
   return value;
 }
 
-export function varintLength(value: number): number {
-  if (value < 0x80) return 1;
-  if (value < 0x4000) return 2;
-  if (value < 0x200000) return 3;
-  if (value < 0x10000000) return 4;
-  return 5;
-}
-
-/** Write `value` (0 ≤ value < 2^32) at `at`; returns the position after it. */
-export function writeVarint(target: Uint8Array, at: number, value: number): number {
-  while (value >= 0x80) {
-    target[at++] = (value & 0x7f) | 0x80;
-    value >>>= 7;
-  }
-  target[at++] = value;
-  return at;
-}
-
-/**
- * A cursor over `data[pos, end)` reading FORMAT's 32-bit varints. A varint that runs past `end`,
- * a 5th byte above 0x0f, or a 6th byte is corruption, exactly as in the accelerator.
- */
-export class VarintCursor {
-  pos: number;
-
-  constructor(
-    readonly data: Uint8Array,
-    pos: number,
-    readonly end: number,
-  ) {
-    this.pos = pos;
-  }
-
-  read(what: string): number {
-    const { data, end } = this;
-    let pos = this.pos;
-    let result = 0;
-    for (let shift = 0; shift < 28; shift += 7) {
-      if (pos >= end) throw new SiltError(ErrorCodes.CORRUPTION, `${what}: varint runs past the end`);
-      const byte = data[pos++]!;
-      result |= (byte & 0x7f) << shift;
-      if (byte < 0x80) {
-        this.pos = pos;
-        return result >>> 0;
-      }
-    }
-    if (pos >= end) throw new SiltError(ErrorCodes.CORRUPTION, `${what}: varint runs past the end`);
-    const last = data[pos++]!;
-    if (last > 0x0f) throw new SiltError(ErrorCodes.CORRUPTION, `${what}: varint longer than 32 bits`);
-    this.pos = pos;
-    return (result >>> 0) + last * 0x10000000;
-  }
-}
+// FORMAT's 32-bit varints: the accelerator's own reader and writer, so tables and blocks agree on
+// every corruption rule.
+export { varintLength, writeVarint, VarintReader as VarintCursor } from '@siltdb/bindings';
 
 /**
  * An append-only byte buffer that doubles when full. The builder packs each block's keys and values
