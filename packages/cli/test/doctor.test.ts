@@ -3,24 +3,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main, type Io } from '../src/index.js';
+import { main } from '../src/index.js';
+import { capture } from './capture-io.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const mode = process.env.SILTDB_NATIVE;
-
-function capture(): Io & { stdout: string; stderr: string } {
-  const io = {
-    stdout: '',
-    stderr: '',
-    out(text: string) {
-      io.stdout += text;
-    },
-    err(text: string) {
-      io.stderr += text;
-    },
-  };
-  return io;
-}
 
 test('doctor --json reports platform, node, accelerator and passing self-tests', async () => {
   const io = capture();
