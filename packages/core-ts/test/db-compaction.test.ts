@@ -9,6 +9,7 @@ import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { open, type Db } from '../src/index.js';
+import { MAX_IMMUTABLE_MEMTABLES } from '../src/db/db.js';
 import { nodeVfs } from '../src/vfs/node-vfs.js';
 import type { Vfs } from '../src/vfs/types.js';
 import { modelRange, rejectsCode, rng, s, strings, tempDir, throwsCode } from './db-helpers.js';
@@ -363,4 +364,21 @@ describe('db compaction', () => {
     checkModel(reopened, model, 200, 'reopened after an aborted compaction');
     await reopened.close();
   });
+});
+
+test('writes wait for flushes when memtables pile up, even without a WAL', async (t) => {
+  // Without a WAL an awaited write resolves in a microtask; a tight loop of them must still let
+  // the flushes run instead of stacking frozen memtables without bound.
+  const db = await open(tempDir(t), { durability: 'none', memtableBytes: 4096, disableAutoCompaction: true });
+  let most = 0;
+  const value = 'v'.repeat(100);
+  for (let i = 0; i < 3000; i++) {
+    await db.put(`key-${String(i).padStart(6, '0')}`, value);
+    most = Math.max(most, db.stats().immutableMemtables);
+  }
+  assert.ok(most <= MAX_IMMUTABLE_MEMTABLES, `at most ${MAX_IMMUTABLE_MEMTABLES} immutable memtables, saw ${most}`);
+  assert.ok(db.stats().operations.memtableStalls > 0, 'the limit was reached and writes waited');
+  assert.equal(db.getSync('key-000000')?.length, 100);
+  assert.equal(db.getSync('key-002999')?.length, 100);
+  await db.close();
 });

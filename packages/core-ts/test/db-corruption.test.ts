@@ -114,7 +114,7 @@ function walRecords(bytes: Uint8Array): [number, number][] {
   return records;
 }
 
-describe('a flipped byte is CORRUPTION, never wrong data', { timeout: 60_000 }, () => {
+describe('a flipped byte is CORRUPTION, never wrong data', { timeout: 300_000 }, () => {
   let root = '';
   let pristine = '';
   after(() => rmSync(root, { recursive: true, force: true }));

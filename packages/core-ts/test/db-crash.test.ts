@@ -107,7 +107,7 @@ async function checkRecovered(dir: string, durability: Durability, oracle: Oracl
   }
 }
 
-describe('SIGKILL mid-write', { timeout: 60_000 }, () => {
+describe('SIGKILL mid-write', { timeout: 300_000 }, () => {
   const rounds: { durability: Durability; seed: number }[] = [
     { durability: 'sync', seed: 0xc0ffee },
     { durability: 'sync', seed: 0x5eed02 },

@@ -76,7 +76,7 @@ async function runMain(dir: string, seed: number): Promise<WorkerResult> {
   return { kind: accel.kind, mode: acceleratorSelection().mode, written: COUNT, readBack, reopened: keys.length, tables };
 }
 
-describe('worker_threads', { timeout: 60_000 }, () => {
+describe('worker_threads', { timeout: 300_000 }, () => {
   test('two workers and the main thread, each on its own database, with the same accelerator', async (t) => {
     const root = tempDir(t, 'silt-worker-');
     const mainKind = accel.kind;

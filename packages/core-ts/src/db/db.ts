@@ -72,6 +72,13 @@ interface PendingWrite {
 
 const RESOLVED = Promise.resolve();
 
+/**
+ * Immutable memtables waiting for their flush at which writes wait for a flush, so memory stays
+ * bounded when writes outrun the disk — without a WAL, awaited writes resolve in microtasks and
+ * would otherwise never let a flush's I/O run.
+ */
+export const MAX_IMMUTABLE_MEMTABLES = 4;
+
 function copyOps(ops: readonly WriteOp[]): WriteOp[] {
   return ops.map((op) => ({ kind: op.kind, key: op.key.slice(), value: op.value.slice() }));
 }
@@ -101,7 +108,7 @@ export class Db implements IteratorHost {
   private readonly iterators = new Set<DbIterator<unknown>>();
   private readonly unlinks = new Set<Promise<void>>();
   private readonly flushListeners = new Set<(info: FlushInfo) => void>();
-  private readonly counts = { puts: 0, dels: 0, batches: 0, gets: 0, iterators: 0, flushes: 0 };
+  private readonly counts = { puts: 0, dels: 0, batches: 0, gets: 0, iterators: 0, flushes: 0, memtableStalls: 0 };
   /** Null for read-only databases. */
   private readonly compaction: CompactionScheduler | null;
   /** Writes waiting behind a write stall, and the tail of their queue. */
@@ -191,7 +198,11 @@ export class Db implements IteratorHost {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (ops.length === 0) return RESOLVED;
     const compaction = this.compaction;
-    if (compaction !== null && (this.stalledWrites > 0 || compaction.writeStall() !== 'none')) {
+    if (
+      this.stalledWrites > 0 ||
+      this.slots.length - 1 >= MAX_IMMUTABLE_MEMTABLES ||
+      (compaction !== null && compaction.writeStall() !== 'none')
+    ) {
       return this.stalledWrite(compaction, copyOps(ops), sync);
     }
     return this.writeNow(ops, sync);
@@ -199,11 +210,12 @@ export class Db implements IteratorHost {
 
   /**
    * A write that arrived during a stall (or behind writes that did): it waits its turn in a FIFO,
-   * then for the stall to ease, then takes the normal path.
+   * then for the memtables to be flushed below the limit and for L0 to ease, then takes the
+   * normal path.
    */
-  private stalledWrite(compaction: CompactionScheduler, ops: WriteOp[], sync: boolean): Promise<void> {
+  private stalledWrite(compaction: CompactionScheduler | null, ops: WriteOp[], sync: boolean): Promise<void> {
     this.stalledWrites++;
-    const turn = this.stallTail.then(() => compaction.awaitStall());
+    const turn = this.stallTail.then(() => this.awaitMemtableRoom()).then(() => compaction?.awaitStall());
     // Registered before the tail below: this write takes its seqs before the next one waits.
     const done = turn.then(
       () => {
@@ -218,6 +230,15 @@ export class Db implements IteratorHost {
     );
     this.stallTail = turn.catch(() => {});
     return done;
+  }
+
+  /** Wait while `MAX_IMMUTABLE_MEMTABLES` memtables wait for their flush. */
+  private async awaitMemtableRoom(): Promise<void> {
+    while (this.slots.length - 1 >= MAX_IMMUTABLE_MEMTABLES) {
+      if (this.failure !== null) throw this.failure;
+      this.counts.memtableStalls++;
+      await this.runFlushes();
+    }
   }
 
   private writeNow(ops: WriteOp[], sync: boolean): Promise<void> {

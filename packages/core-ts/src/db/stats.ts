@@ -31,6 +31,8 @@ export interface DbStats {
     readonly gets: number;
     readonly iterators: number;
     readonly flushes: number;
+    /** Times a write waited because too many memtables were waiting for their flush. */
+    readonly memtableStalls: number;
   };
   readonly openSnapshots: number;
   readonly openIterators: number;
