@@ -4,6 +4,7 @@
  * found at or below the read's seq decides, a tombstone meaning "absent". Values are copies.
  */
 import { compareBytes, Kind, TRAILER_BYTES } from '../keys/internal-key.js';
+import { bloomHash } from '../table/bloom.js';
 import { NUM_LEVELS, type TableMeta, type Version } from '../manifest/index.js';
 import type { MemSlot } from './mem-slot.js';
 import type { TableSet } from './table-set.js';
@@ -34,14 +35,18 @@ export function findInLevel(tables: readonly TableMeta[], key: Uint8Array): Tabl
 export function readValue(slots: readonly MemSlot[], version: Version, tables: TableSet, key: Uint8Array, seq: number): Uint8Array | undefined {
   for (let i = 0; i < slots.length; i++) {
     const mem = slots[i]!.mem;
+    if (mem.entryCount === 0) continue;
     const entry = mem.find(key, seq);
     if (entry >= 0) return mem.kindAt(entry) === Kind.Delete ? undefined : mem.valueAt(entry).slice();
   }
+  // The bloom hash of the key, computed once for every table the read visits (-1: not yet).
+  let hash = -1;
   const level0 = version.tables(0);
   for (let i = 0; i < level0.length; i++) {
     const table = level0[i]!;
     if (table.minSeq > seq || !inRange(table, key)) continue;
-    const found = tables.get(table.fileNumber).get(key, seq);
+    if (hash < 0) hash = bloomHash(key);
+    const found = tables.get(table.fileNumber).get(key, seq, hash);
     if (found !== undefined) return found.kind === Kind.Delete ? undefined : found.value;
   }
   for (let level = 1; level < NUM_LEVELS; level++) {
@@ -49,7 +54,8 @@ export function readValue(slots: readonly MemSlot[], version: Version, tables: T
     if (levelTables.length === 0) continue;
     const table = findInLevel(levelTables, key);
     if (table === undefined) continue;
-    const found = tables.get(table.fileNumber).get(key, seq);
+    if (hash < 0) hash = bloomHash(key);
+    const found = tables.get(table.fileNumber).get(key, seq, hash);
     if (found !== undefined) return found.kind === Kind.Delete ? undefined : found.value;
   }
   return undefined;

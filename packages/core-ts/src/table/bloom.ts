@@ -51,6 +51,11 @@ export function murmur3(data: Uint8Array, from: number, to: number, seed: number
   return h >>> 0;
 }
 
+/** The filter hash of a user key (the same for every table). */
+export function bloomHash(userKey: Uint8Array): number {
+  return murmur3(userKey, 0, userKey.length, BLOOM_SEED);
+}
+
 /** k = round(bitsPerKey · ln 2), the count that minimises the false-positive rate, within [1, 30]. */
 export function probesFor(bitsPerKey: number): number {
   return Math.min(MAX_PROBES, Math.max(1, Math.round(bitsPerKey * Math.LN2)));
@@ -121,7 +126,12 @@ export class BloomFilter {
   }
 
   mayContain(userKey: Uint8Array): boolean {
-    let h = murmur3(userKey, 0, userKey.length, BLOOM_SEED);
+    return this.mayContainHash(bloomHash(userKey));
+  }
+
+  /** `mayContain` for a key whose `bloomHash` is `hash`: one hash serves every table a read visits. */
+  mayContainHash(hash: number): boolean {
+    let h = hash >>> 0;
     const delta = ((h >>> 17) | (h << 15)) >>> 0;
     const { bits, bitCount } = this;
     for (let j = 0; j < this.probes; j++) {

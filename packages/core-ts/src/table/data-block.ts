@@ -35,7 +35,9 @@ export function decodeDataBlock(
   where: string,
 ): DataBlock {
   const entries = accelerator.decodeBlock(bytes);
-  const { keys, values, tags } = entries;
+  const keys = plainPacked(entries.keys);
+  const values = plainPacked(entries.values);
+  const tags = entries.tags;
   const count = tags.length;
   if (count === 0) throw corruption(`data block ${where} is empty`);
   if (!isStrictlyAscending(keys, count)) throw corruption(`data block ${where} keys are out of order`);
@@ -58,4 +60,17 @@ export function decodeDataBlock(
   const charge =
     keys.data.byteLength + values.data.byteLength + keys.offsets.byteLength + values.offsets.byteLength + count;
   return { keys, values, tags, count, charge };
+}
+
+/**
+ * `bytes` as a plain Uint8Array over the same memory. The accelerator hands out Buffers; searches
+ * and value copies over plain arrays stay monomorphic (the search target is a plain array) and can
+ * copy with `Uint8Array#slice`, which on a Buffer would return a view instead.
+ */
+export function plainBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function plainPacked(packed: PackedBytes): PackedBytes {
+  return packed.data.constructor === Uint8Array ? packed : { data: plainBytes(packed.data), offsets: packed.offsets };
 }

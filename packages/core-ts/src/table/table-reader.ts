@@ -8,11 +8,11 @@
  */
 import { accel, type Accelerator, type BlockEntries, type FileView, type PackedBytes } from '@siltdb/bindings';
 import { ErrorCodes, SiltError } from '../errors.js';
-import { encodeInternalKey, Kind, MAX_SEQ, readTrailer, TRAILER_BYTES } from '../keys/internal-key.js';
+import { Kind, MAX_SEQ, readTrailer, TRAILER_BYTES, writeTrailer } from '../keys/internal-key.js';
 import type { BlockCache } from './block-cache.js';
 import { copyBytes } from './bytes.js';
-import { BloomFilter } from './bloom.js';
-import { decodeDataBlock, type DataBlock } from './data-block.js';
+import { BloomFilter, bloomHash } from './bloom.js';
+import { decodeDataBlock, plainBytes, type DataBlock } from './data-block.js';
 import {
   BLOCK_TRAILER_BYTES,
   corruption,
@@ -43,6 +43,12 @@ export interface TableGetResult {
   readonly kind: Kind;
   readonly value: Uint8Array;
 }
+
+/**
+ * The search target of `get`, reused across calls (and tables) while the key length stays the same:
+ * `get` is synchronous and keeps no reference to it, so one buffer serves every point read.
+ */
+let getTarget = new Uint8Array(16 + TRAILER_BYTES);
 
 /** Smallest possible FORMAT §3 block: an empty payload (`00 00 00 00`) and its trailer. */
 const MIN_BLOCK_BYTES = 4 + BLOCK_TRAILER_BYTES;
@@ -82,7 +88,7 @@ export class TableReader {
     this.fileSize = view.length;
     this.properties = properties;
     this.filter = filter;
-    this.indexKeys = index.keys;
+    this.indexKeys = { data: plainBytes(index.keys.data), offsets: index.keys.offsets };
     this.dataEnd = footer.index.offset;
     const count = index.tags.length;
     this.blockCount = count;
@@ -166,17 +172,22 @@ export class TableReader {
   /**
    * The newest entry for `userKey` with seq ≤ `snapshotSeq` (default: the newest of all), or
    * `undefined`. A tombstone is returned as such (kind DELETE): it hides older tables' versions.
+   * `hash`, when given, must be `bloomHash(userKey)`: a read that visits several tables hashes once.
    */
-  get(userKey: Uint8Array, snapshotSeq: number = MAX_SEQ): TableGetResult | undefined {
+  get(userKey: Uint8Array, snapshotSeq: number = MAX_SEQ, hash?: number): TableGetResult | undefined {
     this.checkOpen();
     if (!(userKey instanceof Uint8Array)) throw new SiltError(ErrorCodes.INVALID_ARGUMENT, 'userKey must be a Uint8Array');
     if (!Number.isSafeInteger(snapshotSeq) || snapshotSeq < 0) {
       throw new SiltError(ErrorCodes.INVALID_ARGUMENT, 'snapshotSeq must be a safe integer ≥ 0');
     }
-    if (!this.filter.mayContain(userKey)) return undefined;
+    if (!this.filter.mayContainHash(hash === undefined ? bloomHash(userKey) : hash)) return undefined;
     // (userKey, S) sorts before every older version of userKey and after every newer one, so the
     // first entry at or after it is the answer when it still has this user key.
-    const target = encodeInternalKey(userKey, snapshotSeq);
+    const targetLength = userKey.length + TRAILER_BYTES;
+    if (getTarget.length !== targetLength) getTarget = new Uint8Array(targetLength);
+    const target = getTarget;
+    target.set(userKey, 0);
+    writeTrailer(target, userKey.length, snapshotSeq);
     const b = lowerBound(this.indexKeys, this.blockCount, target);
     if (b === this.blockCount) return undefined;
     const block = this.block(b);
@@ -189,7 +200,7 @@ export class TableReader {
     return {
       seq: readTrailer(data, to - TRAILER_BYTES),
       kind: block.tags[i]! as Kind,
-      value: copyBytes(values.data, values.offsets[i]!, values.offsets[i + 1]!),
+      value: copyValue(values.data, values.offsets[i]!, values.offsets[i + 1]!),
     };
   }
 
@@ -273,6 +284,34 @@ export class TableReader {
   private checkOpen(): void {
     if (this.closedFlag) throw new SiltError(ErrorCodes.CLOSED, `table ${this.path} is closed`);
   }
+}
+
+/**
+ * Small values are copied into views of a shared slab, as Node pools small Buffers: a typed array
+ * of more than 64 bytes otherwise gets its own off-heap backing store, which costs more than the
+ * rest of a cached point read. The bytes of each view are the caller's alone; only `.buffer` is
+ * shared (as with `Buffer.allocUnsafe`).
+ */
+const VALUE_SLAB_BYTES = 16 * 1024;
+const MAX_POOLED_VALUE = 512;
+let valueSlab = new ArrayBuffer(VALUE_SLAB_BYTES);
+let valueSlabBytes = new Uint8Array(valueSlab);
+let valueSlabUsed = 0;
+
+/** A copy of `data[from, to)` as a plain Uint8Array. */
+function copyValue(data: Uint8Array, from: number, to: number): Uint8Array {
+  const length = to - from;
+  if (length > MAX_POOLED_VALUE || data.constructor !== Uint8Array) return copyBytes(data, from, to);
+  if (valueSlabUsed + length > VALUE_SLAB_BYTES) {
+    valueSlab = new ArrayBuffer(VALUE_SLAB_BYTES);
+    valueSlabBytes = new Uint8Array(valueSlab);
+    valueSlabUsed = 0;
+  }
+  const at = valueSlabUsed;
+  // Keep views 8-byte aligned, so a caller may still lay wider typed arrays over its value.
+  valueSlabUsed = (at + length + 7) & ~7;
+  valueSlabBytes.set(data.subarray(from, to), at);
+  return new Uint8Array(valueSlab, at, length);
 }
 
 function sameBytes(data: Uint8Array, from: number, to: number, other: Uint8Array): boolean {
