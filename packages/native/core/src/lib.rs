@@ -15,6 +15,8 @@ pub mod lz4;
 pub mod merge;
 pub mod packed;
 pub mod sort;
+#[cfg(test)]
+mod test_rng;
 pub mod varint;
 
 pub use error::{Error, Result};

@@ -649,21 +649,7 @@ pub(crate) mod tests {
         }
     }
 
-    /// A deterministic xorshift stream for the randomized tests.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::test_rng::Rng;
 
     /// FORMAT.md §1's decoding rules transcribed literally, one byte at a time: `None` for
     /// corruption.

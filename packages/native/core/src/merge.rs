@@ -383,21 +383,7 @@ mod tests {
         }
     }
 
-    /// A deterministic xorshift stream for the randomized tests.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::test_rng::Rng;
 
     fn merge_keys(runs: &[Vec<Vec<u8>>]) -> Result<Vec<(u32, u32)>> {
         let bufs: Vec<PackedBuf> = runs

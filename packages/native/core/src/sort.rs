@@ -779,21 +779,7 @@ mod tests {
         assert_eq!(sorted(&small_refs), reference(&small_refs));
     }
 
-    /// A deterministic xorshift stream for the randomized tests.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::test_rng::Rng;
 
     fn check(keys: &[Vec<u8>]) {
         let items: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
