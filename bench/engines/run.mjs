@@ -603,18 +603,34 @@ async function main() {
   const report = { meta, results, targets: targets(results) };
   const outDir = process.env.SILT_BENCH_OUT ? resolve(process.env.SILT_BENCH_OUT) : join(ROOT, 'bench');
   writeFileSync(join(outDir, 'engines.json'), JSON.stringify(report, null, 2) + '\n');
-  writeFileSync(join(outDir, 'RESULTS.md'), markdown(report));
+  writeFileSync(join(outDir, 'RESULTS.md'), withFragments(markdown(report), outDir));
   if (Object.values(results).some((r) => r.ok)) writeFileSync(join(outDir, 'engines.svg'), svg(report));
   console.log('\ntargets:');
   for (const t of report.targets) console.log(`  ${t.text}: ${fmtRatio(t.actual)} ${t.met === null ? '(n/a)' : t.met ? 'met' : 'NOT met'}`);
   console.log(`wrote ${join(outDir, 'engines.json')}, RESULTS.md, engines.svg`);
 }
 
+/**
+ * RESULTS.md is one page for every benchmark, but each benchmark runs on its own: the other
+ * benchmarks (value log churn, versioned store, …) write their markdown section to
+ * `bench/results/<name>.md`, and this page appends those sections, sorted by file name, after the
+ * peer comparison. `--render` rebuilds the page from the stored JSON and sections alone.
+ */
+function withFragments(page, outDir) {
+  const dir = join(outDir, 'results');
+  if (!existsSync(dir)) return page;
+  const sections = readdirSync(dir)
+    .filter((name) => name.endsWith('.md'))
+    .sort()
+    .map((name) => readFileSync(join(dir, name), 'utf8').trim());
+  return sections.length === 0 ? page : `${page.trimEnd()}\n\n${sections.join('\n\n')}\n`;
+}
+
 /** `--render`: rewrite RESULTS.md and engines.svg from an existing engines.json (no benchmark). */
 function render() {
   const outDir = process.env.SILT_BENCH_OUT ? resolve(process.env.SILT_BENCH_OUT) : join(ROOT, 'bench');
   const report = JSON.parse(readFileSync(join(outDir, 'engines.json'), 'utf8'));
-  writeFileSync(join(outDir, 'RESULTS.md'), markdown(report));
+  writeFileSync(join(outDir, 'RESULTS.md'), withFragments(markdown(report), outDir));
   writeFileSync(join(outDir, 'engines.svg'), svg(report));
   console.log(`rendered ${join(outDir, 'RESULTS.md')} and engines.svg from engines.json`);
 }
