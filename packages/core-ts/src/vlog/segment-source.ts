@@ -1,0 +1,72 @@
+/**
+ * Synchronous byte access to one segment, so `getSync` can resolve a pointer without awaiting.
+ * On the real file system: the accelerator's file view (an mmap natively, positional reads in
+ * TypeScript), one coarse `read` per frame. Any other `Vfs` (the fault-injecting one in tests) has no
+ * descriptor to map, so the segment's bytes are kept in memory, read once at open and mirrored on
+ * every append.
+ */
+import type { Accelerator, FileView } from '@siltdb/bindings';
+
+export interface SegmentSource {
+  /** A copy (or stable view) of `[offset, offset + length)`; the range lies within `readable`. */
+  read(offset: number, length: number, readable: number): Uint8Array;
+  /** Bytes were written at `offset` (the in-memory mirror keeps them). */
+  appended(data: Uint8Array, offset: number): void;
+  close(): void;
+}
+
+export class FileViewSource implements SegmentSource {
+  private view: FileView | null = null;
+
+  constructor(
+    private readonly path: string,
+    private readonly accelerator: Accelerator,
+  ) {}
+
+  read(offset: number, length: number, readable: number): Uint8Array {
+    let view = this.view;
+    // A view covers the file as it was when opened: bytes appended later need a fresh one.
+    if (view === null || offset + length > view.length) {
+      view?.close();
+      this.view = view = this.accelerator.openFileView(this.path, { expectedLength: readable });
+    }
+    return view.read(offset, length);
+  }
+
+  appended(): void {}
+
+  close(): void {
+    this.view?.close();
+    this.view = null;
+  }
+}
+
+export class MemorySource implements SegmentSource {
+  private bytes: Uint8Array;
+  private length: number;
+
+  constructor(initial: Uint8Array) {
+    this.bytes = initial.slice();
+    this.length = initial.length;
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    return this.bytes.subarray(offset, offset + length);
+  }
+
+  appended(data: Uint8Array, offset: number): void {
+    const end = offset + data.length;
+    if (end > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(end, this.bytes.length * 2, 4096));
+      grown.set(this.bytes.subarray(0, this.length));
+      this.bytes = grown;
+    }
+    this.bytes.set(data, offset);
+    if (end > this.length) this.length = end;
+  }
+
+  close(): void {
+    this.bytes = new Uint8Array(0);
+    this.length = 0;
+  }
+}

@@ -1,0 +1,572 @@
+/**
+ * The value log (DESIGN §4, docs/ENGINE.md "Value log"): append-only segment files in lanes, each
+ * a run of checksummed frames of K records (key + value). Values the engine separates are appended
+ * here and replaced by a `ValuePointer` everywhere else.
+ *
+ * - **Lanes.** Each lane appends to one segment at a time and seals it once the next frame would
+ *   pass the target size. A lane only rotates when it appends, so an idle lane never makes a new
+ *   file (the TreeDB lane churn made hundreds of tiny files per lane). Foreground lanes take new
+ *   writes; the cold lane (255) takes rewrite output, so values that survived a rewrite die together.
+ * - **Appends** return pointers synchronously: the lane reserves the frame's offset and queues the
+ *   write. Until the write lands, reads of the frame are served from the queued bytes.
+ * - **Durability.** `sync()` makes every append issued before it durable (one datasync per lane,
+ *   shared by concurrent callers). Sealing a segment syncs it. Nothing after a segment's valid end
+ *   is trusted: open scans unsealed segments for the last whole, checksummed frame and truncates
+ *   what follows — never below a length the ledger or a checkpoint recorded, since a recorded
+ *   length is only ever taken from synced bytes.
+ * - **Reads** are synchronous (getSync): one coarse read per frame through the segment's source,
+ *   decoded and checked by the accelerator, then kept in a small frame cache.
+ */
+import { packBytes, type Accelerator, type DecodedFrame } from '@siltdb/bindings';
+import { join } from 'node:path';
+import { ErrorCodes, isSiltError, siltError } from '../errors.js';
+import { nodeVfs, NodeVfs } from '../vfs/node-vfs.js';
+import type { Vfs, VfsFile } from '../vfs/types.js';
+import { FrameCache } from './frame-cache.js';
+import { decodePointer, encodePointer, type ValuePointer } from './pointer.js';
+import {
+  checkSegmentHeader,
+  COLD_LANE,
+  encodeSegmentHeader,
+  frameLengthAt,
+  parseSegmentFileName,
+  SEGMENT_HEADER_BYTES,
+  segmentPath,
+  VLOG_DIR,
+} from './segment-file.js';
+import { FileViewSource, MemorySource, type SegmentSource } from './segment-source.js';
+
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_FRAME_BYTES = 16 * 1024;
+export const DEFAULT_FRAME_RECORDS = 64;
+export const DEFAULT_FRAME_CACHE_BYTES = 8 * 1024 * 1024;
+/** A segment offset is a u32 in pointers: segments stay well below 4 GiB. */
+export const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
+
+export interface ValueLogOptions {
+  readonly vfs?: Vfs;
+  readonly accelerator: Accelerator;
+  /** Seal a segment once the next frame would take it past this. Default 64 MiB. */
+  readonly segmentBytes?: number;
+  /** Lanes for new writes (0 … n − 1). Default 1. */
+  readonly foregroundLanes?: number;
+  /** Close a frame once its records reach this many raw bytes. Default 16 KiB. */
+  readonly frameBytes?: number;
+  /** At most this many records per frame. Default 64. */
+  readonly frameRecords?: number;
+  /** LZ4 per frame, kept when it saves ≥ 12.5 %. Default true. */
+  readonly compress?: boolean;
+  readonly frameCacheBytes?: number;
+  /**
+   * Lengths recorded by the ledger or a checkpoint, taken from synced bytes: nothing below one is
+   * ever truncated or scanned again. A `sealed` segment is complete at its length and is never
+   * appended to (a checkpoint seals everything it links: the source database may still append to
+   * the same file).
+   */
+  readonly recorded?: ReadonlyMap<number, RecordedSegment>;
+  /** Never write, truncate or delete (read-only opens). */
+  readonly readOnly?: boolean;
+}
+
+export interface RecordedSegment {
+  readonly length: number;
+  readonly sealed: boolean;
+}
+
+export interface SegmentInfo {
+  readonly segment: number;
+  readonly lane: number;
+  /** Bytes written and readable. */
+  readonly length: number;
+  /** Bytes known durable. */
+  readonly synced: number;
+  /** No more appends: the segment is complete at `length` (or its recorded length). */
+  readonly sealed: boolean;
+}
+
+export interface ValueLogStats {
+  readonly segments: number;
+  readonly bytes: number;
+  readonly lanes: readonly { readonly lane: number; readonly segments: number; readonly bytes: number; readonly active: number | null }[];
+  readonly frameCache: { readonly bytes: number; readonly hits: number; readonly misses: number };
+  readonly framesWritten: number;
+  readonly recordsWritten: number;
+}
+
+class Segment {
+  /** Readable bytes (landed writes). */
+  length = 0;
+  synced = 0;
+  sealed = false;
+  /** Frames reserved but not yet written, by offset. */
+  readonly pending = new Map<number, Uint8Array>();
+  file: VfsFile | null = null;
+  /** Whether the header was checked (sealed segments are opened without reading them). */
+  headerChecked = false;
+  syncing: Promise<void> | null = null;
+  constructor(
+    readonly lane: number,
+    readonly number: number,
+    readonly path: string,
+    readonly source: SegmentSource,
+  ) {}
+}
+
+class Lane {
+  current: Segment | null = null;
+  /** Where the next frame goes in `current`. */
+  end = 0;
+  chain: Promise<void> = Promise.resolve();
+  failure: unknown = null;
+  constructor(readonly id: number) {}
+}
+
+function varintLength(n: number): number {
+  let length = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    length++;
+  }
+  return length;
+}
+
+/** The raw length a record takes in a frame body, which the ledger charges its segment. */
+export function recordBytesOf(keyLength: number, valueLength: number): number {
+  return varintLength(keyLength) + keyLength + valueLength;
+}
+
+function integer(value: number | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw siltError(ErrorCodes.INVALID_ARGUMENT, `${name} must be an integer in [${min}, ${max}]`);
+  return value;
+}
+
+/** The end of the last whole, checksummed frame of a segment's bytes (its header checked first). */
+export function scanValidEnd(bytes: Uint8Array, accelerator: Accelerator, from = SEGMENT_HEADER_BYTES): number {
+  let at = from;
+  while (at + 20 <= bytes.length) {
+    const length = frameLengthAt(bytes.subarray(at, at + 20));
+    if (length < 0 || at + length > bytes.length) break;
+    try {
+      accelerator.decodeFrame(bytes.subarray(at, at + length), 0);
+    } catch (error) {
+      if (isSiltError(error) && error.code === ErrorCodes.CORRUPTION) break;
+      throw error;
+    }
+    at += length;
+  }
+  return at;
+}
+
+export class ValueLog {
+  private readonly segments = new Map<number, Segment>();
+  private readonly lanes = new Map<number, Lane>();
+  private readonly cache: FrameCache;
+  private nextSegment = 1;
+  private closed = false;
+  private framesWritten = 0;
+  private recordsWritten = 0;
+  readonly foregroundLanes: number;
+  private readonly segmentBytes: number;
+  private readonly frameBytes: number;
+  private readonly frameRecords: number;
+  private readonly compress: boolean;
+  private readonly direct: boolean;
+  private readonly readOnly: boolean;
+
+  private constructor(
+    readonly dir: string,
+    private readonly vfs: Vfs,
+    private readonly accelerator: Accelerator,
+    options: ValueLogOptions,
+  ) {
+    this.segmentBytes = integer(options.segmentBytes, 'valueLogSegmentBytes', DEFAULT_SEGMENT_BYTES, 4096, MAX_SEGMENT_BYTES);
+    this.foregroundLanes = integer(options.foregroundLanes, 'valueLogLanes', 1, 1, COLD_LANE);
+    this.frameBytes = integer(options.frameBytes, 'frameBytes', DEFAULT_FRAME_BYTES, 1, MAX_SEGMENT_BYTES);
+    this.frameRecords = integer(options.frameRecords, 'frameRecords', DEFAULT_FRAME_RECORDS, 1, 65535);
+    this.compress = options.compress ?? true;
+    this.cache = new FrameCache(integer(options.frameCacheBytes, 'frameCacheBytes', DEFAULT_FRAME_CACHE_BYTES, 0, Number.MAX_SAFE_INTEGER));
+    this.direct = vfs === nodeVfs || vfs instanceof NodeVfs;
+    this.readOnly = options.readOnly ?? false;
+  }
+
+  /**
+   * Open the value log of the database in `dbDir`: find its segments, scan the unsealed ones for
+   * their valid end (truncating a torn tail), and resume each lane's newest unsealed segment.
+   */
+  static async open(dbDir: string, options: ValueLogOptions): Promise<ValueLog> {
+    const vfs = options.vfs ?? nodeVfs;
+    const log = new ValueLog(dbDir, vfs, options.accelerator, options);
+    const recorded = options.recorded ?? new Map<number, RecordedSegment>();
+    const dir = join(dbDir, VLOG_DIR);
+    let names: string[] = [];
+    if (await vfs.exists(dir)) names = await vfs.readdir(dir);
+    else if (!log.readOnly) await vfs.mkdir(dir, { recursive: true, durable: true });
+    const unsealed: Segment[] = [];
+    for (const name of names) {
+      const parsed = parseSegmentFileName(name);
+      if (parsed === null) continue;
+      const { lane, segment: number } = parsed;
+      const path = segmentPath(dbDir, lane, number);
+      log.nextSegment = Math.max(log.nextSegment, number + 1);
+      const known = recorded.get(number);
+      if (known?.sealed === true) {
+        const bytes = log.direct ? null : await vfs.readFile(path);
+        if (bytes !== null && bytes.length < known.length) throw siltError(ErrorCodes.SHORT_FILE, `${path} has ${bytes.length} bytes; the manifest records ${known.length}`);
+        const segment = new Segment(lane, number, path, log.sourceFor(path, bytes?.subarray(0, known.length)));
+        segment.length = segment.synced = known.length;
+        segment.sealed = true;
+        log.segments.set(number, segment);
+        continue;
+      }
+      const bytes = await vfs.readFile(path);
+      const trusted = known?.length ?? 0;
+      if (bytes.length < trusted) throw siltError(ErrorCodes.SHORT_FILE, `${path} has ${bytes.length} bytes; the manifest records ${trusted}`);
+      let validEnd = 0;
+      try {
+        checkSegmentHeader(bytes, lane, number, log.accelerator, path);
+        validEnd = scanValidEnd(bytes, log.accelerator, Math.max(trusted, SEGMENT_HEADER_BYTES));
+      } catch (error) {
+        if (!isSiltError(error) || error.code !== ErrorCodes.CORRUPTION || trusted > 0) throw error;
+      }
+      if (validEnd === 0) {
+        // A segment whose header never became durable holds nothing anyone could point at.
+        if (!log.readOnly) await vfs.unlink(path);
+        continue;
+      }
+      if (validEnd < bytes.length && !log.readOnly) await vfs.truncate(path, validEnd);
+      const segment = new Segment(lane, number, path, log.sourceFor(path, bytes.subarray(0, validEnd)));
+      segment.length = segment.synced = validEnd;
+      segment.headerChecked = true;
+      log.segments.set(number, segment);
+      unsealed.push(segment);
+    }
+    for (const number of recorded.keys()) log.nextSegment = Math.max(log.nextSegment, number + 1);
+    // Each lane resumes its newest unsealed segment; older unsealed ones are complete.
+    unsealed.sort((a, b) => a.number - b.number);
+    for (const segment of unsealed) {
+      const lane = log.lane(segment.lane);
+      if (lane.current !== null) lane.current.sealed = true;
+      lane.current = segment;
+      lane.end = segment.length;
+    }
+    if (!log.readOnly) {
+      for (const lane of log.lanes.values()) {
+        const segment = lane.current;
+        if (segment !== null) segment.file = await vfs.open(segment.path, { mode: 'readwrite' });
+      }
+    }
+    return log;
+  }
+
+  private sourceFor(path: string, bytes: Uint8Array | null | undefined): SegmentSource {
+    return this.direct ? new FileViewSource(path, this.accelerator) : new MemorySource(bytes ?? new Uint8Array(0));
+  }
+
+  private lane(id: number): Lane {
+    let lane = this.lanes.get(id);
+    if (lane === undefined) this.lanes.set(id, (lane = new Lane(id)));
+    return lane;
+  }
+
+  /** The foreground lane for a write whose first separated key is `key` (stable per key). */
+  laneFor(key: Uint8Array): number {
+    if (this.foregroundLanes === 1) return 0;
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key[i]!, 0x01000193);
+    return (hash >>> 0) % this.foregroundLanes;
+  }
+
+  /**
+   * Append records (key i with value i) to `lane`, in frames of up to `frameRecords` records and
+   * about `frameBytes` raw bytes; returns their encoded pointers at once. The writes land in the
+   * background, in order; `sync()` waits for them and makes them durable.
+   */
+  append(laneId: number, keys: readonly Uint8Array[], values: readonly Uint8Array[]): Uint8Array[] {
+    if (this.readOnly) throw siltError(ErrorCodes.READ_ONLY, 'the value log was opened read-only');
+    if (this.closed) throw siltError(ErrorCodes.CLOSED, 'the value log is closed');
+    if (!Number.isInteger(laneId) || laneId < 0 || laneId > COLD_LANE) throw siltError(ErrorCodes.INVALID_ARGUMENT, `bad lane ${laneId}`);
+    const lane = this.lane(laneId);
+    if (lane.failure !== null) throw lane.failure;
+    const pointers: Uint8Array[] = [];
+    let start = 0;
+    while (start < keys.length) {
+      let end = start;
+      let raw = 0;
+      while (end < keys.length && end - start < this.frameRecords && (end === start || raw < this.frameBytes)) {
+        raw += recordBytesOf(keys[end]!.length, values[end]!.length);
+        end++;
+      }
+      this.appendFrame(lane, keys.slice(start, end), values.slice(start, end), pointers);
+      start = end;
+    }
+    return pointers;
+  }
+
+  private appendFrame(lane: Lane, keys: readonly Uint8Array[], values: readonly Uint8Array[], pointers: Uint8Array[]): void {
+    const packedKeys = packBytes(keys);
+    const packedValues = packBytes(values);
+    const frame = this.accelerator.encodeFrame(packedKeys, packedValues, { compress: this.compress });
+    if (lane.current === null || (lane.end > SEGMENT_HEADER_BYTES && lane.end + frame.length > this.segmentBytes)) this.rotate(lane);
+    const segment = lane.current!;
+    const offset = lane.end;
+    lane.end += frame.length;
+    segment.pending.set(offset, frame);
+    this.cache.set(segment.number, offset, { keys: packedKeys, values: packedValues, byteLength: frame.length, compressed: false });
+    this.enqueue(lane, async () => {
+      await segment.file!.write(frame, offset);
+      segment.source.appended(frame, offset);
+      segment.length = offset + frame.length;
+      segment.pending.delete(offset);
+    });
+    for (let i = 0; i < keys.length; i++) {
+      const pointer: ValuePointer = {
+        segment: segment.number,
+        frameOffset: offset,
+        frameLength: frame.length,
+        subIndex: i,
+        recordBytes: recordBytesOf(keys[i]!.length, values[i]!.length),
+      };
+      pointers.push(encodePointer(pointer));
+    }
+    this.framesWritten++;
+    this.recordsWritten += keys.length;
+  }
+
+  /** Seal the lane's segment (synced and closed in the background) and start the next one. */
+  private rotate(lane: Lane): void {
+    const old = lane.current;
+    if (old !== null) {
+      old.sealed = true;
+      this.enqueue(lane, () => this.closeSegmentFile(old));
+    }
+    const number = this.nextSegment++;
+    const path = segmentPath(this.dir, lane.id, number);
+    const segment = new Segment(lane.id, number, path, this.sourceFor(path, null));
+    this.segments.set(number, segment);
+    lane.current = segment;
+    lane.end = SEGMENT_HEADER_BYTES;
+    const header = encodeSegmentHeader(lane.id, number, this.accelerator);
+    segment.pending.set(0, header);
+    segment.headerChecked = true;
+    this.enqueue(lane, async () => {
+      segment.file = await this.vfs.open(path, { mode: 'exclusive', durable: true });
+      await segment.file.write(header, 0);
+      segment.source.appended(header, 0);
+      segment.length = SEGMENT_HEADER_BYTES;
+      segment.pending.delete(0);
+    });
+  }
+
+  private async closeSegmentFile(segment: Segment): Promise<void> {
+    const file = segment.file;
+    if (file === null) return;
+    const end = segment.length;
+    await file.datasync();
+    segment.synced = Math.max(segment.synced, end);
+    segment.file = null;
+    await file.close();
+  }
+
+  private enqueue(lane: Lane, step: () => Promise<void>): void {
+    lane.chain = lane.chain.then(async () => {
+      if (lane.failure !== null) return;
+      try {
+        await step();
+      } catch (error) {
+        lane.failure = error;
+      }
+    });
+  }
+
+  /** Make every append issued so far durable (and readable from disk). */
+  async sync(): Promise<void> {
+    await Promise.all([...this.lanes.values()].map((lane) => this.syncLane(lane)));
+  }
+
+  /** Wait until every append issued so far has landed (not necessarily durable). */
+  async written(): Promise<void> {
+    for (const lane of this.lanes.values()) {
+      await lane.chain;
+      if (lane.failure !== null) throw lane.failure;
+    }
+  }
+
+  private async syncLane(lane: Lane): Promise<void> {
+    await lane.chain;
+    if (lane.failure !== null) throw lane.failure;
+    const segment = lane.current;
+    if (segment === null || segment.file === null) return;
+    const target = segment.length;
+    while (segment.synced < target) {
+      if (segment.syncing !== null) {
+        await segment.syncing;
+        continue;
+      }
+      const file = segment.file;
+      if (file === null) break;
+      const end = segment.length;
+      segment.syncing = file
+        .datasync()
+        .then(() => {
+          segment.synced = Math.max(segment.synced, end);
+        })
+        .finally(() => {
+          segment.syncing = null;
+        });
+      await segment.syncing;
+    }
+  }
+
+  /** The value a pointer names (a copy). `key`, when given, must be the record's key. */
+  read(pointerBytes: Uint8Array, key?: Uint8Array): Uint8Array {
+    const pointer = decodePointer(pointerBytes);
+    const frame = this.frame(pointer.segment, pointer.frameOffset, pointer.frameLength);
+    const count = frame.keys.offsets.length - 1;
+    const i = pointer.subIndex;
+    if (i >= count) throw this.corrupt(pointer, `sub-index ${i} is past the frame's ${count} records`);
+    const keyOffsets = frame.keys.offsets;
+    const valueOffsets = frame.values.offsets;
+    const keyLength = keyOffsets[i + 1]! - keyOffsets[i]!;
+    const valueLength = valueOffsets[i + 1]! - valueOffsets[i]!;
+    if (recordBytesOf(keyLength, valueLength) !== pointer.recordBytes) throw this.corrupt(pointer, 'record length differs from the pointer');
+    if (key !== undefined) {
+      const data = frame.keys.data;
+      const from = keyOffsets[i]!;
+      let same = keyLength === key.length;
+      for (let j = 0; same && j < keyLength; j++) same = data[from + j] === key[j];
+      if (!same) throw this.corrupt(pointer, 'the record holds another key');
+    }
+    // A plain copy: the decoded frame may be a Buffer, whose `slice` would share its memory.
+    return new Uint8Array(frame.values.data.subarray(valueOffsets[i]!, valueOffsets[i + 1]!));
+  }
+
+  /** Whether a pointer resolves to an intact record (WAL replay stops at the first that does not). */
+  resolves(pointerBytes: Uint8Array, key: Uint8Array): boolean {
+    try {
+      this.read(pointerBytes, key);
+      return true;
+    } catch (error) {
+      if (isSiltError(error) && (error.code === ErrorCodes.CORRUPTION || error.code === ErrorCodes.SHORT_FILE || error.code === ErrorCodes.OUT_OF_RANGE)) return false;
+      throw error;
+    }
+  }
+
+  /** The decoded frame at `offset` of `segmentNumber` (checked: CRC, length). */
+  frame(segmentNumber: number, offset: number, length: number): DecodedFrame {
+    const cached = this.cache.get(segmentNumber, offset);
+    if (cached !== undefined) {
+      if (cached.byteLength !== length) throw siltError(ErrorCodes.CORRUPTION, `value-log frame ${segmentNumber}@${offset} is ${cached.byteLength} bytes, the pointer says ${length}`);
+      return cached;
+    }
+    const segment = this.segments.get(segmentNumber);
+    if (segment === undefined) throw siltError(ErrorCodes.CORRUPTION, `value-log segment ${segmentNumber} does not exist`);
+    if (!segment.headerChecked && segment.length >= SEGMENT_HEADER_BYTES) {
+      checkSegmentHeader(segment.source.read(0, SEGMENT_HEADER_BYTES, segment.length), segment.lane, segment.number, this.accelerator, segment.path);
+      segment.headerChecked = true;
+    }
+    let bytes = segment.pending.get(offset);
+    if (bytes === undefined) {
+      if (offset < SEGMENT_HEADER_BYTES || offset + length > segment.length) {
+        throw siltError(ErrorCodes.CORRUPTION, `value-log frame ${segmentNumber}@${offset}+${length} is outside the segment's ${segment.length} bytes`);
+      }
+      bytes = segment.source.read(offset, length, segment.length);
+    }
+    const frame = this.accelerator.decodeFrame(bytes, 0);
+    if (frame.byteLength !== length) throw siltError(ErrorCodes.CORRUPTION, `value-log frame ${segmentNumber}@${offset} is ${frame.byteLength} bytes, the pointer says ${length}`);
+    this.cache.set(segmentNumber, offset, frame);
+    return frame;
+  }
+
+  /** Every frame of a segment, in order, from its landed bytes: `{ offset, frame }`. */
+  *frames(segmentNumber: number): Generator<{ offset: number; frame: DecodedFrame }> {
+    const segment = this.segments.get(segmentNumber);
+    if (segment === undefined) throw siltError(ErrorCodes.CORRUPTION, `value-log segment ${segmentNumber} does not exist`);
+    let at = SEGMENT_HEADER_BYTES;
+    while (at < segment.length) {
+      if (at + 20 > segment.length) throw siltError(ErrorCodes.CORRUPTION, `value-log segment ${segmentNumber} ends inside a frame header at ${at}`);
+      const length = frameLengthAt(segment.source.read(at, 20, segment.length));
+      if (length < 0) throw siltError(ErrorCodes.CORRUPTION, `value-log segment ${segmentNumber} has no frame at ${at}`);
+      yield { offset: at, frame: this.frame(segmentNumber, at, length) };
+      at += length;
+    }
+  }
+
+  private corrupt(pointer: ValuePointer, why: string) {
+    return siltError(ErrorCodes.CORRUPTION, `value pointer to segment ${pointer.segment} frame @${pointer.frameOffset} record ${pointer.subIndex}: ${why}`);
+  }
+
+  info(segmentNumber: number): SegmentInfo | undefined {
+    const s = this.segments.get(segmentNumber);
+    return s === undefined ? undefined : { segment: s.number, lane: s.lane, length: s.length, synced: s.synced, sealed: s.sealed };
+  }
+
+  /** Every segment, by number. */
+  segmentInfos(): SegmentInfo[] {
+    return [...this.segments.values()]
+      .sort((a, b) => a.number - b.number)
+      .map((s) => ({ segment: s.number, lane: s.lane, length: s.length, synced: s.synced, sealed: s.sealed }));
+  }
+
+  /** The segments lanes are appending to (never deleted by GC). */
+  activeSegments(): Set<number> {
+    const active = new Set<number>();
+    for (const lane of this.lanes.values()) if (lane.current !== null && !lane.current.sealed) active.add(lane.current.number);
+    return active;
+  }
+
+  /** Delete a sealed segment's file (GC; the caller knows nothing reaches it). */
+  async remove(segmentNumber: number): Promise<void> {
+    const segment = this.segments.get(segmentNumber);
+    if (segment === undefined) return;
+    if (!segment.sealed) throw siltError(ErrorCodes.INVALID_ARGUMENT, `value-log segment ${segmentNumber} is still being appended to`);
+    if (this.readOnly) throw siltError(ErrorCodes.READ_ONLY, 'the value log was opened read-only');
+    this.segments.delete(segmentNumber);
+    this.cache.evictSegment(segmentNumber);
+    segment.source.close();
+    await this.vfs.unlink(segment.path);
+  }
+
+  stats(): ValueLogStats {
+    const lanes = new Map<number, { lane: number; segments: number; bytes: number; active: number | null }>();
+    let bytes = 0;
+    for (const s of this.segments.values()) {
+      const entry = lanes.get(s.lane) ?? { lane: s.lane, segments: 0, bytes: 0, active: null };
+      entry.segments++;
+      entry.bytes += s.length;
+      if (!s.sealed) entry.active = s.number;
+      lanes.set(s.lane, entry);
+      bytes += s.length;
+    }
+    return {
+      segments: this.segments.size,
+      bytes,
+      lanes: [...lanes.values()].sort((a, b) => a.lane - b.lane),
+      frameCache: { bytes: this.cache.size, hits: this.cache.hits, misses: this.cache.misses },
+      framesWritten: this.framesWritten,
+      recordsWritten: this.recordsWritten,
+    };
+  }
+
+  /** Land and sync every append, close the files. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    let failure: unknown = null;
+    for (const lane of this.lanes.values()) {
+      await lane.chain;
+      failure ??= lane.failure;
+      const segment = lane.current;
+      if (segment !== null && segment.file !== null) {
+        try {
+          if (lane.failure === null) await this.closeSegmentFile(segment);
+          else await segment.file.close();
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+    }
+    for (const segment of this.segments.values()) segment.source.close();
+    if (failure !== null) throw failure;
+  }
+}

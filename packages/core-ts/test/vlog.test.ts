@@ -1,0 +1,286 @@
+/**
+ * The value log on its own: pointer encoding, append/read round trips (before the writes land,
+ * after sync, after reopen), frames and segment rotation, idle lanes, every byte of a small segment
+ * flipped (CORRUPTION, never other data), torn tails, and files of one accelerator read by the other.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync, truncateSync, writeFileSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { accel, loadNativeAccelerator, tsAccelerator, type Accelerator } from '@siltdb/bindings';
+import { FaultVfs, NodeVfs } from '../src/vfs/index.js';
+import {
+  decodePointer,
+  encodePointer,
+  parseSegmentFileName,
+  POINTER_BYTES,
+  recordBytesOf,
+  SEGMENT_HEADER_BYTES,
+  segmentFileName,
+  ValueLog,
+  VLOG_DIR,
+  type ValueLogOptions,
+} from '../src/vlog/index.js';
+import { rejectsWithCode, tempDir } from './helpers/log-fixtures.js';
+
+const utf8 = new TextEncoder();
+
+function prng(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+}
+
+/** Record i: a distinct key, a value of varying size and compressibility. */
+function record(i: number, random: () => number): { key: Uint8Array; value: Uint8Array } {
+  const key = utf8.encode(`key-${String(i).padStart(6, '0')}`);
+  const size = random() < 0.1 ? 20_000 + Math.floor(random() * 30_000) : 1 + Math.floor(random() * 2000);
+  const value = new Uint8Array(size);
+  if (random() < 0.5) for (let j = 0; j < size; j++) value[j] = Math.floor(random() * 256);
+  else value.fill(i & 0xff);
+  return { key, value };
+}
+
+function open(dir: string, options: Partial<ValueLogOptions> & { vfs?: ValueLogOptions['vfs'] } = {}): Promise<ValueLog> {
+  return ValueLog.open(dir, { accelerator: accel, ...options });
+}
+
+describe('value pointers', () => {
+  test('round trip, fixed size', () => {
+    const pointer = { segment: 2 ** 40 + 7, frameOffset: 0xfffff000, frameLength: 4000, subIndex: 65535, recordBytes: 123456 };
+    const bytes = encodePointer(pointer);
+    assert.equal(bytes.length, POINTER_BYTES);
+    assert.deepEqual(decodePointer(bytes), pointer);
+    assert.deepEqual([...encodePointer({ segment: 1, frameOffset: 20, frameLength: 25, subIndex: 2, recordBytes: 3 })], [
+      1, 1, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 25, 0, 0, 0, 2, 0, 3, 0, 0, 0,
+    ]);
+  });
+
+  test('malformed pointers are CORRUPTION', () => {
+    const good = encodePointer({ segment: 1, frameOffset: 20, frameLength: 25, subIndex: 0, recordBytes: 3 });
+    const cases: Uint8Array[] = [good.subarray(0, 22), new Uint8Array(24)];
+    const version = good.slice();
+    version[0] = 2;
+    cases.push(version);
+    const zeroSegment = good.slice();
+    zeroSegment[1] = 0;
+    cases.push(zeroSegment);
+    const huge = good.slice();
+    huge[8] = 0xff;
+    cases.push(huge);
+    for (const bytes of cases) assert.throws(() => decodePointer(bytes), { code: 'CORRUPTION' });
+  });
+});
+
+describe('segment file names', () => {
+  test('canonical names only', () => {
+    assert.equal(segmentFileName(3, 12), '003-000012.vlog');
+    assert.deepEqual(parseSegmentFileName('255-1234567.vlog'), { lane: 255, segment: 1234567 });
+    for (const bad of ['3-000012.vlog', '003-12.vlog', '256-000001.vlog', '000-000000.vlog', '000-000001.vlog.tmp', '000-0000012.vlog']) {
+      assert.equal(parseSegmentFileName(bad), null, bad);
+    }
+  });
+});
+
+for (const fsName of ['node:fs', 'FaultVfs'] as const) {
+  describe(`value log on ${fsName}`, () => {
+    const setup = (t: TestContext) => (fsName === 'node:fs' ? { vfs: new NodeVfs(), dir: tempDir(t, 'silt-vlog-') } : { vfs: new FaultVfs(), dir: '/db' });
+
+    test('records read back before landing, after sync and after reopen; segments rotate at the target', async (t) => {
+      const { vfs, dir } = setup(t);
+      const random = prng(1);
+      const log = await open(dir, { vfs, segmentBytes: 256 * 1024, frameBytes: 8192 });
+      const written: { key: Uint8Array; value: Uint8Array; pointer: Uint8Array }[] = [];
+      for (let batch = 0; batch < 60; batch++) {
+        const records = Array.from({ length: 1 + Math.floor(random() * 20) }, (_, j) => record(batch * 100 + j, random));
+        const pointers = log.append(0, records.map((r) => r.key), records.map((r) => r.value));
+        assert.equal(pointers.length, records.length);
+        records.forEach((r, j) => {
+          written.push({ ...r, pointer: pointers[j]! });
+          assert.equal(decodePointer(pointers[j]!).recordBytes, recordBytesOf(r.key.length, r.value.length));
+        });
+        // Readable at once: served from the queued frame until it lands.
+        const probe = written[Math.floor(random() * written.length)]!;
+        assert.deepEqual(log.read(probe.pointer, probe.key), probe.value);
+      }
+      await log.sync();
+      for (const w of written) assert.deepEqual(log.read(w.pointer, w.key), w.value);
+      const infos = log.segmentInfos();
+      assert.ok(infos.length > 3, `${infos.length} segments`);
+      for (const info of infos.slice(0, -1)) {
+        assert.equal(info.sealed, true);
+        // Sealed once the next frame would not fit (a frame may be larger than what is left).
+        assert.ok(info.length <= 256 * 1024 || info.length - 60_000 < 256 * 1024, `segment of ${info.length} bytes`);
+      }
+      assert.equal(infos.at(-1)!.sealed, false);
+      const pointersBySubIndex = new Set(written.map((w) => decodePointer(w.pointer).subIndex));
+      assert.ok(pointersBySubIndex.size > 5, 'frames hold several records with explicit sub-indexes');
+      await log.close();
+
+      const again = await open(dir, { vfs, segmentBytes: 256 * 1024, frameCacheBytes: 0 });
+      for (const w of written) assert.deepEqual(again.read(w.pointer, w.key), w.value);
+      // Appends resume in the lane's last segment, not a new file.
+      const before = again.segmentInfos().length;
+      const more = again.append(0, [utf8.encode('later')], [utf8.encode('v')]);
+      await again.sync();
+      assert.equal(again.segmentInfos().length, before);
+      assert.deepEqual(again.read(more[0]!, utf8.encode('later')), utf8.encode('v'));
+      await again.close();
+    });
+
+    test('a record read with another key, or past its frame, is CORRUPTION', async (t) => {
+      const { vfs, dir } = setup(t);
+      const log = await open(dir, { vfs });
+      const [p0, p1] = log.append(0, [utf8.encode('a'), utf8.encode('b')], [utf8.encode('x'.repeat(300)), utf8.encode('y'.repeat(300))]);
+      await log.sync();
+      assert.throws(() => log.read(p0!, utf8.encode('b')), { code: 'CORRUPTION' });
+      const pointer = decodePointer(p1!);
+      assert.throws(() => log.read(encodePointer({ ...pointer, subIndex: 2 })), { code: 'CORRUPTION' });
+      assert.throws(() => log.read(encodePointer({ ...pointer, subIndex: 0 }), utf8.encode('b')), { code: 'CORRUPTION' });
+      assert.throws(() => log.read(encodePointer({ ...pointer, frameOffset: pointer.frameOffset + 1 })), { code: 'CORRUPTION' });
+      assert.throws(() => log.read(encodePointer({ ...pointer, segment: 99 })), { code: 'CORRUPTION' });
+      assert.equal(log.resolves(p1!, utf8.encode('b')), true);
+      assert.equal(log.resolves(encodePointer({ ...pointer, frameLength: pointer.frameLength + 100 }), utf8.encode('b')), false);
+      await log.close();
+    });
+
+    test('idle lanes never make files; the cold lane is separate', async (t) => {
+      const { vfs, dir } = setup(t);
+      const log = await open(dir, { vfs, foregroundLanes: 4, segmentBytes: 64 * 1024 });
+      for (let i = 0; i < 200; i++) log.append(1, [utf8.encode(`k${i}`)], [new Uint8Array(1000).fill(i)]);
+      log.append(255, [utf8.encode('cold')], [new Uint8Array(500)]);
+      await log.sync();
+      const lanes = new Set(log.segmentInfos().map((s) => s.lane));
+      assert.deepEqual([...lanes].sort((a, b) => a - b), [1, 255]);
+      const names = await vfs.readdir(join(dir, VLOG_DIR));
+      assert.ok(names.every((n) => n.startsWith('001-') || n.startsWith('255-')), names.join());
+      // Reopening and closing without writes creates nothing either.
+      await log.close();
+      const again = await open(dir, { vfs, foregroundLanes: 4, segmentBytes: 64 * 1024 });
+      await again.close();
+      assert.deepEqual(await vfs.readdir(join(dir, VLOG_DIR)), names);
+    });
+  });
+}
+
+describe('damage', () => {
+  async function smallSegment(t: TestContext): Promise<{ dir: string; path: string; records: { key: Uint8Array; value: Uint8Array; pointer: Uint8Array }[] }> {
+    const dir = tempDir(t, 'silt-vlog-');
+    const log = await open(dir);
+    const random = prng(7);
+    const records: { key: Uint8Array; value: Uint8Array; pointer: Uint8Array }[] = [];
+    for (let f = 0; f < 3; f++) {
+      const keys = [utf8.encode(`a${f}`), utf8.encode(`b${f}`)];
+      const values = [new Uint8Array(40).fill(f), Uint8Array.from({ length: 30 }, () => Math.floor(random() * 256))];
+      const pointers = log.append(0, keys, values);
+      keys.forEach((key, i) => records.push({ key, value: values[i]!, pointer: pointers[i]! }));
+    }
+    await log.close();
+    const name = readdirSync(join(dir, VLOG_DIR))[0]!;
+    return { dir, path: join(dir, VLOG_DIR, name), records };
+  }
+
+  test('every flipped byte of a sealed segment gives CORRUPTION, never other bytes', async (t) => {
+    const { dir, path, records } = await smallSegment(t);
+    const original = readFileSync(path);
+    const segment = parseSegmentFileName(path.slice(path.lastIndexOf('/') + 1))!.segment;
+    for (let at = 0; at < original.length; at++) {
+      const damaged = Buffer.from(original);
+      damaged[at]! ^= 0x10;
+      writeFileSync(path, damaged);
+      const log = await open(dir, { recorded: new Map([[segment, { length: original.length, sealed: true }]]), frameCacheBytes: 0 });
+      let failures = 0;
+      for (const r of records) {
+        try {
+          assert.deepEqual(log.read(r.pointer, r.key), r.value);
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'CORRUPTION') throw error;
+          failures++;
+        }
+      }
+      assert.ok(failures > 0, `flipping byte ${at} went unnoticed`);
+      await log.close();
+    }
+  });
+
+  test('a torn tail is cut at the last whole frame, and appends continue there', async (t) => {
+    const { dir, path, records } = await smallSegment(t);
+    const length = statSync(path).size;
+    const lastFrame = decodePointer(records.at(-1)!.pointer);
+    truncateSync(path, length - 3);
+    appendFileSync(path, Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22]));
+    const log = await open(dir);
+    assert.equal(statSync(path).size, lastFrame.frameOffset);
+    for (const r of records.slice(0, -2)) assert.deepEqual(log.read(r.pointer, r.key), r.value);
+    for (const r of records.slice(-2)) assert.equal(log.resolves(r.pointer, r.key), false);
+    const [p] = log.append(0, [utf8.encode('next')], [utf8.encode('value')]);
+    assert.equal(decodePointer(p!).frameOffset, lastFrame.frameOffset);
+    await log.close();
+    const again = await open(dir);
+    assert.deepEqual(again.read(p!, utf8.encode('next')), utf8.encode('value'));
+    await again.close();
+  });
+
+  test('a recorded length is never cut: a shorter file is SHORT_FILE', async (t) => {
+    const { dir, path } = await smallSegment(t);
+    const length = statSync(path).size;
+    const segment = parseSegmentFileName(path.slice(path.lastIndexOf('/') + 1))!.segment;
+    truncateSync(path, length - 1);
+    await rejectsWithCode(open(dir, { recorded: new Map([[segment, { length, sealed: false }]]) }), 'SHORT_FILE');
+    assert.equal(statSync(path).size, length - 1);
+  });
+
+  test('a segment whose header never landed is removed at open', async (t) => {
+    const dir = tempDir(t, 'silt-vlog-');
+    (await open(dir)).close();
+    writeFileSync(join(dir, VLOG_DIR, segmentFileName(0, 5)), Buffer.from([0x53, 0x4c]));
+    const log = await open(dir);
+    assert.deepEqual(log.segmentInfos(), []);
+    assert.deepEqual(readdirSync(join(dir, VLOG_DIR)), []);
+    await log.close();
+  });
+});
+
+describe('both accelerators', () => {
+  let native: Accelerator;
+  try {
+    native = loadNativeAccelerator().accelerator;
+  } catch (error) {
+    test('the native accelerator loads', () => {
+      throw error;
+    });
+    return;
+  }
+  for (const [writerName, writer, readerName, reader] of [
+    ['native', native, 'ts', tsAccelerator],
+    ['ts', tsAccelerator, 'native', native],
+  ] as const) {
+    test(`segments written by ${writerName} are byte-identical and read by ${readerName}`, async (t) => {
+      const dirs = [tempDir(t, 'silt-vlog-'), tempDir(t, 'silt-vlog-')];
+      const random = prng(11);
+      const records = Array.from({ length: 300 }, (_, i) => record(i, random));
+      const pointers: Uint8Array[][] = [];
+      for (const [i, accelerator] of [writer, reader].entries()) {
+        const log = await ValueLog.open(dirs[i]!, { accelerator, segmentBytes: 512 * 1024 });
+        const ps: Uint8Array[] = [];
+        for (let j = 0; j < records.length; j += 7) {
+          const slice = records.slice(j, j + 7);
+          ps.push(...log.append(0, slice.map((r) => r.key), slice.map((r) => r.value)));
+        }
+        await log.close();
+        pointers.push(ps);
+      }
+      assert.deepEqual(pointers[0], pointers[1]);
+      const names = readdirSync(join(dirs[0]!, VLOG_DIR));
+      assert.deepEqual(names, readdirSync(join(dirs[1]!, VLOG_DIR)));
+      for (const name of names) assert.deepEqual(readFileSync(join(dirs[0]!, VLOG_DIR, name)), readFileSync(join(dirs[1]!, VLOG_DIR, name)));
+      const log = await ValueLog.open(dirs[0]!, { accelerator: reader, frameCacheBytes: 0 });
+      records.forEach((r, i) => assert.deepEqual(log.read(pointers[0]![i]!, r.key), r.value));
+      await log.close();
+    });
+  }
+});
