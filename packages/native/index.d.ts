@@ -28,6 +28,9 @@ export declare class FileView {
   close(): void
 }
 
+/** BLAKE3 of `data` with `out_length` bytes of extendable output. */
+export declare function blake3(data: Uint8Array, outLength: number): Buffer
+
 /** CRC32C of `data`, extending `seed` (a previous result, 0 to start). */
 export declare function crc32c(data: Uint8Array, seed: number): number
 
@@ -58,6 +61,9 @@ export declare function encodeBlock(keys: PackedInput, values: PackedInput, tags
 
 /** Encode one value-log frame of `keys.offsets.length - 1` records (1..65535). */
 export declare function encodeFrame(keys: PackedInput, values: PackedInput, compress: boolean): Buffer
+
+/** LtHash: `lanes` with every (key, value) pair of a whole change set mixed in (or out). */
+export declare function ltHashMix(lanes: Uint8Array, keys: PackedInput, values: PackedInput, subtract: boolean): Buffer
 
 /** LZ4 block with a 4-byte little-endian size prefix (lz4-napi `compressSync` format). */
 export declare function lz4Compress(data: Uint8Array): Buffer

@@ -836,12 +836,14 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.FileView = nativeBinding.FileView
+module.exports.blake3 = nativeBinding.blake3
 module.exports.crc32c = nativeBinding.crc32c
 module.exports.crc32cMany = nativeBinding.crc32cMany
 module.exports.decodeBlock = nativeBinding.decodeBlock
 module.exports.decodeFrame = nativeBinding.decodeFrame
 module.exports.encodeBlock = nativeBinding.encodeBlock
 module.exports.encodeFrame = nativeBinding.encodeFrame
+module.exports.ltHashMix = nativeBinding.ltHashMix
 module.exports.lz4Compress = nativeBinding.lz4Compress
 module.exports.lz4Decompress = nativeBinding.lz4Decompress
 module.exports.mergeRuns = nativeBinding.mergeRuns

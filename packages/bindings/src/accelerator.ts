@@ -147,4 +147,16 @@ export interface Accelerator {
 
   /** Open a read-only view of a file. */
   openFileView(path: string, options?: FileViewOptions): FileView;
+
+  /** BLAKE3 of `data` with `outLength` bytes of extendable output (default 32, the plain hash; 0..2^24). */
+  blake3(data: Uint8Array, outLength?: number): Buffer;
+  /**
+   * LtHash (docs/FORMAT.md, "Versioned store"): the state `lanes` (1024 little-endian u16 lanes,
+   * 2048 bytes) with every pair (`keys[i]`, `values[i]`) mixed in — or out, with `subtract` — lane-wise
+   * mod 2^16; returns the new state and leaves `lanes` alone. A pair's element is the first 2048
+   * bytes of the BLAKE3 extendable output of `u32le(len key) ‖ key ‖ u32le(len value) ‖ value`; a
+   * pair with an empty key or value contributes nothing. One call per change set, never per key.
+   * Throws `INVALID_ARGUMENT` for a state that is not 2048 bytes or unequal key and value counts.
+   */
+  ltHashMix(lanes: Uint8Array, keys: PackedBytes, values: PackedBytes, subtract?: boolean): Buffer;
 }

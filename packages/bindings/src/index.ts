@@ -52,4 +52,6 @@ export const accel: Accelerator = {
   encodeBlock: (entries, options) => chosen().encodeBlock(entries, options),
   decodeBlock: (data) => chosen().decodeBlock(data),
   openFileView: (path, options) => chosen().openFileView(path, options),
+  blake3: (data, outLength) => chosen().blake3(data, outLength),
+  ltHashMix: (lanes, keys, values, subtract) => chosen().ltHashMix(lanes, keys, values, subtract),
 };

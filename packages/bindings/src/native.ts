@@ -47,6 +47,8 @@ export interface NativeBinding {
   ): Buffer;
   decodeBlock(data: Uint8Array): { keys: NativePackedBytes; values: NativePackedBytes; tags: Buffer };
   readonly FileView: { open(path: string, expectedLength?: number | null): NativeFileView };
+  blake3(data: Uint8Array, outLength: number): Buffer;
+  ltHashMix(lanes: Uint8Array, keys: PackedBytes, values: PackedBytes, subtract: boolean): Buffer;
 }
 
 const siltCodes: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
@@ -204,6 +206,20 @@ export function createNativeAccelerator(binding: NativeBinding): Accelerator {
       if (expectedLength === null) throw invalidArgument('options.expectedLength must be a number, got null');
       try {
         return adaptFileView(binding.FileView.open(path, expectedLength));
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    blake3(data, outLength) {
+      try {
+        return binding.blake3(data, outLength === undefined ? 32 : outLength);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    ltHashMix(lanes, keys, values, subtract) {
+      try {
+        return binding.ltHashMix(lanes, keys, values, subtract === undefined ? false : subtract);
       } catch (error) {
         rethrow(error);
       }

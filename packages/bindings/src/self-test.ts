@@ -100,6 +100,12 @@ export function runSelfTest(candidate: Accelerator): SelfTestReport {
     const back = candidate.decodeBlock(block);
     return (equalBytes(back.keys.data, sorted.data) && equalBytes(back.tags, entries.tags)) || 'decoded block differs';
   });
+  check('lthash', () => {
+    // Reference vector (shared/reference/seidb.md §4): the root hash of the set {key=value}.
+    const lanes = candidate.ltHashMix(new Uint8Array(2048), packBytes([enc.encode('key')]), packBytes([enc.encode('value')]));
+    const root = Buffer.from(candidate.blake3(lanes)).toString('hex');
+    return root === 'b3437b8894c2310230f8da14288ce6d64339735ceb01c2cf98130670288f9ae6' || `lthash root ${root}`;
+  });
 
   const failures = checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail ?? 'failed'}`);
   return {

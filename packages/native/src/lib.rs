@@ -125,6 +125,29 @@ pub fn crc32c_many(items: PackedInput) -> Result<Uint32Array> {
     Ok(Uint32Array::new(silt::crc32c::crc32c_many(items.packed()?)))
 }
 
+/// The longest BLAKE3 output one `blake3` call returns (16 MiB), as in the TypeScript twin.
+const MAX_BLAKE3_OUTPUT: f64 = (1u32 << 24) as f64;
+
+/// BLAKE3 of `data` with `out_length` bytes of extendable output.
+#[napi(catch_unwind)]
+pub fn blake3(data: &[u8], out_length: f64) -> Result<Buffer> {
+    let out_length = integer("outLength", out_length, MAX_BLAKE3_OUTPUT)? as usize;
+    Ok(silt::lthash::blake3_xof(data, out_length).into())
+}
+
+/// LtHash: `lanes` with every (key, value) pair of a whole change set mixed in (or out).
+#[napi(catch_unwind)]
+pub fn lt_hash_mix(
+    lanes: &[u8],
+    keys: PackedInput,
+    values: PackedInput,
+    subtract: bool,
+) -> Result<Buffer> {
+    silt::lthash::mix(lanes, keys.packed()?, values.packed()?, subtract)
+        .map(Buffer::from)
+        .map_err(to_js)
+}
+
 /// LZ4 block with a 4-byte little-endian size prefix (lz4-napi `compressSync` format).
 #[napi(catch_unwind)]
 pub fn lz4_compress(data: &[u8]) -> Result<Buffer> {

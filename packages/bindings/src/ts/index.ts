@@ -3,11 +3,13 @@
  * This module validates arguments and delegates; the formats live in the modules it imports.
  */
 import type { Accelerator, BlockEntries, FileView, MergeResult, PackedBytes } from '../accelerator.js';
+import { blake3 } from './blake3.js';
 import { DEFAULT_RESTART_INTERVAL, MAX_RESTART_INTERVAL, decodeBlock, encodeBlock } from './block.js';
 import { crc32c, crc32cMany } from './crc32c.js';
 import { invalidArgument } from './fail.js';
 import { openFileView } from './file-view.js';
 import { FRAME_MAX_RECORDS, decodeFrame, encodeFrame } from './frame.js';
+import { LT_HASH_BYTES, ltHashMix } from './lthash.js';
 import { lz4Compress, lz4Decompress } from './lz4.js';
 import { mergeRuns } from './merge.js';
 import { sortKeysWithTrailer } from './sort.js';
@@ -21,6 +23,9 @@ import {
   requireTrailers,
   trailerBytesOption,
 } from './validate.js';
+
+/** The longest BLAKE3 output one call returns (16 MiB). */
+const MAX_BLAKE3_OUTPUT = 1 << 24;
 
 export const tsAccelerator: Accelerator = {
   kind: 'ts',
@@ -104,5 +109,22 @@ export const tsAccelerator: Accelerator = {
 
   openFileView(path: string, options?): FileView {
     return openFileView(path, options);
+  },
+
+  blake3(data: Uint8Array, outLength?: number): Buffer {
+    requireBytes(data, 'data');
+    const length = outLength === undefined ? 32 : requireInteger(outLength, 'outLength', 0, MAX_BLAKE3_OUTPUT);
+    const digest = blake3(data, length);
+    return Buffer.from(digest.buffer, digest.byteOffset, digest.length);
+  },
+
+  ltHashMix(lanes: Uint8Array, keys: PackedBytes, values: PackedBytes, subtract?: boolean): Buffer {
+    requireBytes(lanes, 'lanes');
+    if (lanes.length !== LT_HASH_BYTES) throw invalidArgument(`an LtHash state is ${LT_HASH_BYTES} bytes, got ${lanes.length}`);
+    const count = requirePacked(keys, 'keys');
+    const valueCount = requirePacked(values, 'values');
+    if (count !== valueCount) throw invalidArgument(`${count} keys but ${valueCount} values`);
+    const mixed = ltHashMix(lanes, keys, values, optionalBoolean(subtract, 'subtract', false));
+    return Buffer.from(mixed.buffer, mixed.byteOffset, mixed.length);
   },
 };
