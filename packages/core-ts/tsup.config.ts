@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/log.ts'],
+  entry: ['src/index.ts', 'src/log.ts', 'src/level.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   shims: true,
