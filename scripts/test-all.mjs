@@ -3,9 +3,11 @@
 // package's node:test suite once with SILTDB_NATIVE=require and once with SILTDB_NATIVE=off, and
 // the repository-level checks under test/ (packaging). Each step's counts come from its runner
 // (cargo's "test result" lines, node's TAP summary), and the last line printed is the total, so a
-// run that executed nothing cannot pass unnoticed.
+// run that executed nothing cannot pass unnoticed. In both accelerator modes it also runs
+// abstract-level's own compliance suite against SiltLevel (tape; its `# pass` / `# fail` counts
+// are added like the others).
 //
-//   node scripts/test-all.mjs [--only=cargo,require,off,repo]
+//   node scripts/test-all.mjs [--only=cargo,require,off,level,repo]   (level: only the abstract-level suites)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,17 +66,50 @@ function runNodeTests(label, cwd, runner, env) {
   results.push({ step: label, ...counts, seconds: (Date.now() - started) / 1000 });
 }
 
+/**
+ * A tape suite: the console gets its failures (with their diagnostics) and tape's closing counts,
+ * not every one of its 5,000 `ok` lines, so CI logs stay readable.
+ */
+function runTapeSuite(label, cwd, args, env) {
+  const started = Date.now();
+  const run = spawnSync(process.execPath, args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const lines = (run.stdout ?? '').split('\n');
+  let inFailure = false;
+  for (const line of lines) {
+    if (line.startsWith('not ok ')) inFailure = true;
+    else if (!line.startsWith(' ')) inFailure = false;
+    if (inFailure || /^# (SiltLevel|tests|pass|fail|ok)\b/.test(line) || /^1\.\.\d+$/.test(line)) console.log(line);
+  }
+  process.stderr.write(run.stderr ?? '');
+  const count = (label) => {
+    const all = [...(run.stdout ?? '').matchAll(new RegExp(`^# ${label}\\s+(\\d+)$`, 'gm'))];
+    return all.length === 0 ? 0 : Number(all[all.length - 1][1]);
+  };
+  const counts = { passed: count('pass'), failed: count('fail'), skipped: count('skip') + count('todo') };
+  if (run.status !== 0 && counts.failed === 0) counts.failed = 1;
+  results.push({ step: label, ...counts, seconds: (Date.now() - started) / 1000 });
+}
+
 if (wants('cargo')) {
   console.log('\n=== cargo test (packages/native) ===');
   runCargo();
 }
 for (const mode of ['require', 'off']) {
-  if (!wants(mode)) continue;
-  for (const pkg of tsPackages) {
+  if (!wants(mode) && !wants('level')) continue;
+  for (const pkg of wants(mode) ? tsPackages : []) {
     const label = `${pkg} [SILTDB_NATIVE=${mode}]`;
     console.log(`\n=== ${label} ===`);
     runNodeTests(label, join(root, 'packages', pkg), join(root, 'scripts/run-tests.mjs'), { SILTDB_NATIVE: mode });
   }
+  const suite = `abstract-level suite on SiltLevel [SILTDB_NATIVE=${mode}]`;
+  console.log(`\n=== ${suite} ===`);
+  runTapeSuite(suite, join(root, 'packages/core-ts'), ['--import', 'tsx', 'test/level/abstract-level-suite.ts'], { SILTDB_NATIVE: mode });
 }
 if (wants('repo')) {
   console.log('\n=== repository checks (test/) ===');
