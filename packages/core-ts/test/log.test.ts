@@ -355,13 +355,22 @@ describe('IndexedLog durability modes', () => {
     await reopened.close();
   });
 
-  test('none: a long run of appends is synced in the background every few MiB', async () => {
+  test('none with bytesPerSync: a long run of appends is synced in the background every few MiB', async () => {
     const vfs = new FaultVfs();
-    const log = await openLog(vfs, '/db', { durability: 'none' });
+    const log = await openLog(vfs, '/db', { durability: 'none', bytesPerSync: 8 * 1024 * 1024 });
     const chunk = 'z'.repeat(256 * 1024);
     for (let i = 0; i < 80; i += 8) await Promise.all(Array.from({ length: 8 }, () => log.append(chunk)));
     // 20 MiB written: at least two background fdatasyncs, none of them awaited by an append.
     assert.ok(vfs.calls('sync') >= 2, `${vfs.calls('sync')} syncs`);
+    await log.close();
+  });
+
+  test('none without bytesPerSync (the default): a long run of appends in one segment is never synced', async () => {
+    const vfs = new FaultVfs();
+    const log = await openLog(vfs, '/db', { durability: 'none' });
+    const chunk = 'z'.repeat(256 * 1024);
+    for (let i = 0; i < 80; i += 8) await Promise.all(Array.from({ length: 8 }, () => log.append(chunk)));
+    assert.equal(vfs.calls('sync'), 0);
     await log.close();
   });
 

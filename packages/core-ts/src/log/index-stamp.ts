@@ -8,25 +8,54 @@ import { readU32, readU64, writeU32, writeU64 } from './bytes-le.js';
 
 export const INDEX_STAMP_BYTES = 20;
 export const LOG_FORMAT_VERSION = 1;
+/**
+ * The version of a segment created before its predecessor was synced (`none` durability): the
+ * predecessor may have lost a tail in a crash, and recovery verifies it before trusting it.
+ * Version 1 segments promise that their predecessor was synced whole before they were created.
+ */
+export const LAZY_SEAL_VERSION = 2;
 
 /** "SLOG": the header of a segment file. */
 export const SEGMENT_MAGIC = 0x474f4c53;
 /** "SLFI": the first-index file. */
 export const FIRST_INDEX_MAGIC = 0x49464c53;
 
-export function encodeIndexStamp(magic: number, index: number): Uint8Array {
+export function encodeIndexStamp(magic: number, index: number, version: number = LOG_FORMAT_VERSION): Uint8Array {
   const bytes = new Uint8Array(INDEX_STAMP_BYTES);
   writeU32(bytes, 0, magic);
-  writeU32(bytes, 4, LOG_FORMAT_VERSION);
+  writeU32(bytes, 4, version);
   writeU64(bytes, 8, index);
   writeU32(bytes, 16, accel.crc32c(bytes.subarray(0, 16)));
   return bytes;
 }
 
-/** The index in a well-formed stamp with this magic, or null when the bytes are not one. */
+/**
+ * The index in a well-formed stamp with this magic, or null when the bytes are not one. Segment
+ * stamps may have either version; the first-index file has only version 1.
+ */
 export function decodeIndexStamp(bytes: Uint8Array, magic: number): number | null {
   if (bytes.length < INDEX_STAMP_BYTES) return null;
-  if (readU32(bytes, 0) !== magic || readU32(bytes, 4) !== LOG_FORMAT_VERSION) return null;
+  if (readU32(bytes, 0) !== magic || !knownVersion(magic, readU32(bytes, 4))) return null;
   if (readU32(bytes, 16) !== accel.crc32c(bytes.subarray(0, 16))) return null;
   return readU64(bytes, 8);
+}
+
+/** Whether a segment stamp (already accepted by `decodeIndexStamp`) says its predecessor may be unsynced. */
+export function sealsPredecessorLazily(stamp: Uint8Array): boolean {
+  return readU32(stamp, 4) === LAZY_SEAL_VERSION;
+}
+
+/**
+ * Why a stamp with this magic was refused, when the reason is a version this build does not know
+ * (a file written by a newer SiltDB), for an error that says so; null for any other defect.
+ */
+export function unknownStampVersion(bytes: Uint8Array, magic: number): number | null {
+  if (bytes.length < INDEX_STAMP_BYTES || readU32(bytes, 0) !== magic) return null;
+  if (readU32(bytes, 16) !== accel.crc32c(bytes.subarray(0, 16))) return null;
+  const version = readU32(bytes, 4);
+  return knownVersion(magic, version) ? null : version;
+}
+
+function knownVersion(magic: number, version: number): boolean {
+  return version === LOG_FORMAT_VERSION || (magic === SEGMENT_MAGIC && version === LAZY_SEAL_VERSION);
 }

@@ -10,17 +10,23 @@
  *   (they survive a crash of the process, not of the machine). Appends made in the same tick, or
  *   while a write is in flight, share one write call.
  *
- * Sealing a segment (moving on to the next one) always syncs it, in every mode: a sealed segment
- * must be whole, or recovery could not tell a lost tail from corruption. In `none` mode the pump
- * also starts an fdatasync in the background every few MiB written, without waiting for it, so
- * that the disk keeps up with the page cache and the sync at sealing has little left to do.
+ * Sealing a segment (moving on to the next one): in `sync` and `group` mode the pump syncs it before
+ * it creates the next file, so every segment but the last is whole on disk. In `none` mode the pump
+ * does not wait for that sync: it starts it (an fdatasync of the sealed segment, then of the
+ * directory) in the background and goes on writing the next segment, whose stamp says so (format
+ * version 2, docs/FORMAT.md §4), so that recovery verifies the predecessor of such a segment and
+ * cuts the log back to it if a crash cost it a tail. One rule bounds what recovery has to check:
+ * a segment is created only after the background seal of the segment two before it has finished,
+ * so everything before a lazily sealed segment's predecessor is synced, directory entries included.
+ * With `bytesPerSync`, `none` mode also starts an fdatasync of the segment being written every so
+ * many bytes, never waited for by appends.
  *
  * A failed write or fsync poisons the log. The kernel may have dropped the data it could not write
  * and will report the next fsync as a success, so nothing written after the failure can be
  * trusted: the failed batches reject with the I/O error, everything queued behind them rejects with
  * `POISONED`, and the in-memory state rolls back to before the first failed batch.
  */
-import { encodeIndexStamp, INDEX_STAMP_BYTES, SEGMENT_MAGIC } from './index-stamp.js';
+import { encodeIndexStamp, INDEX_STAMP_BYTES, LAZY_SEAL_VERSION, LOG_FORMAT_VERSION, SEGMENT_MAGIC } from './index-stamp.js';
 import type { LogState } from './log-state.js';
 import { RECORD_HEADER_BYTES } from './record.js';
 import { Segment } from './segment.js';
@@ -31,14 +37,14 @@ export type Durability = 'sync' | 'group' | 'none';
 
 /** Batch buffers a log keeps for reuse once written. */
 const SPARE_BATCH_BUFFERS = 8;
-/** In `none` mode, bytes written to a segment between background fdatasyncs. */
-const BACKGROUND_SYNC_BYTES = 8 * 1024 * 1024;
 
 export interface WriterConfig {
   readonly durability: Durability;
   readonly segmentBytes: number;
   readonly maxBatchBytes: number;
   readonly groupWindowMs: number;
+  /** `none` mode: bytes between background fdatasyncs of the segment being written (0: never). */
+  readonly bytesPerSync: number;
 }
 
 export class LogWriter {
@@ -64,6 +70,8 @@ export class LogWriter {
   /** `none` mode: bytes written since the last background fdatasync started, and that sync. */
   private bytesSinceBackgroundSync = 0;
   private backgroundSync: Promise<void> | null = null;
+  /** `none` mode: the background seal of the segment written before the current one, until it settles. */
+  private sealing: Promise<void> | null = null;
   private readonly pool: BufferPool;
   /**
    * Where each payload of the open batch starts and ends in its buffer (two u32 per record), for
@@ -157,11 +165,12 @@ export class LogWriter {
 
   /** Resolves when every batch framed so far is written and settled. */
   async drain(): Promise<void> {
-    while (this.pumping || this.open !== null || this.queued.length > 0 || this.backgroundSync !== null) {
+    while (this.pumping || this.open !== null || this.queued.length > 0 || this.backgroundSync !== null || this.sealing !== null) {
       this.urgent = true;
       this.kick();
       await this.pumpFinished;
       await this.backgroundSync;
+      await this.sealing;
     }
   }
 
@@ -197,7 +206,10 @@ export class LogWriter {
     const capacity = Math.max(header + recordBytes, Math.min(this.config.maxBatchBytes, this.batchBytesHint));
     const batch = new WriteBatch(segment, position, index, this.pool.take(capacity), this.pool);
     if (createsFile) {
-      batch.buffer.set(encodeIndexStamp(SEGMENT_MAGIC, segment.start), 0);
+      // In `none` mode the predecessor (if any) is sealed without waiting for its sync: say so.
+      segment.sealsPredecessorLazily = this.config.durability === 'none' && this.state.segments.length > 1;
+      const version = segment.sealsPredecessorLazily ? LAZY_SEAL_VERSION : LOG_FORMAT_VERSION;
+      batch.buffer.set(encodeIndexStamp(SEGMENT_MAGIC, segment.start, version), 0);
       batch.length = INDEX_STAMP_BYTES;
       batch.recordsFrom = INDEX_STAMP_BYTES;
     }
@@ -269,7 +281,12 @@ export class LogWriter {
         const segment = batches[first]!.segment;
         let end = first + 1;
         while (end < batches.length && batches[end]!.segment === segment) end++;
-        if (this.lastWritten !== null && this.lastWritten !== segment) {
+        if (segment.sealsPredecessorLazily && !segment.onDisk) {
+          // (The predecessor may be a segment this writer never wrote: the last one of the log as
+          // it was opened, possibly left unsynced by a process that died.)
+          const predecessor = this.state.segments[this.state.segments.indexOf(segment) - 1];
+          if (predecessor !== undefined) await this.sealInBackground(predecessor);
+        } else if (this.lastWritten !== null && this.lastWritten !== segment) {
           if (this.lastWritten.unsynced) await this.syncSegment(this.lastWritten);
           // Sealed and synced: the writer will not touch it again.
           if (this.lastWritten.start < segment.start) this.lastWritten.retire();
@@ -311,9 +328,38 @@ export class LogWriter {
     return file;
   }
 
+  /**
+   * `none` mode, moving on from `sealed` to a new segment: start syncing `sealed` (data, then the
+   * directory, which covers its entry and every earlier one) without waiting for it. Waits only
+   * for the previous background seal, so that the file about to be created never exists before
+   * the segment two before it is durable (the rule recovery relies on).
+   */
+  private async sealInBackground(sealed: Segment): Promise<void> {
+    if (this.sealing !== null) await this.sealing;
+    this.state.throwIfPoisoned();
+    const entries = this.state.segments.filter((segment) => segment.onDisk && segment.start <= sealed.start);
+    const job = (async () => {
+      // The bytesPerSync sync of the same file: its failure must be known before this one reports.
+      if (this.backgroundSync !== null) await this.backgroundSync;
+      this.state.throwIfPoisoned();
+      sealed.unsynced = false;
+      await sealed.withFile(this.state.vfs, (file) => file.datasync());
+      await this.state.vfs.syncDir(this.state.dir);
+      for (const segment of entries) segment.entryDurable = true;
+    })().then(
+      () => sealed.retire(),
+      (error) => this.poison(error, []),
+    );
+    this.sealing = job;
+    void job.then(() => {
+      if (this.sealing === job) this.sealing = null;
+    });
+  }
+
   private maybeSyncInBackground(segment: Segment, written: readonly WriteBatch[]): void {
+    if (this.config.bytesPerSync === 0) return;
     for (const batch of written) this.bytesSinceBackgroundSync += batch.length;
-    if (this.bytesSinceBackgroundSync < BACKGROUND_SYNC_BYTES || this.backgroundSync !== null) return;
+    if (this.bytesSinceBackgroundSync < this.config.bytesPerSync || this.backgroundSync !== null) return;
     this.bytesSinceBackgroundSync = 0;
     // `unsynced` stays set: writes made while this sync runs are not covered by it.
     const sync = segment.file!.datasync().then(

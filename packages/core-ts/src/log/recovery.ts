@@ -10,6 +10,9 @@
  * - segments wholly before the stored first index (a truncation removed them from the index, then
  *   crashed before unlinking them): unlinked.
  * - a leftover FIRST.tmp: unlinked.
+ * - a last segment whose predecessor was sealed lazily (`none` durability, stamp version 2) and lost
+ *   a tail, or its whole file: the predecessor is cut to its whole records and the segments after
+ *   it are unlinked, since the log can only keep a prefix. A predecessor found whole is synced.
  *
  * Anything else is corruption and fails the open with `CORRUPTION`: a damaged record followed by
  * data, a damaged header, a gap between the first index and the first segment. Sealed segments are
@@ -20,7 +23,16 @@ import { ErrorCodes, siltError } from '../errors.js';
 import type { Vfs, VfsFile } from '../vfs/types.js';
 import { FIRST_INDEX_TEMP_FILE, parseSegmentFileName, segmentFileName } from './file-names.js';
 import { readFirstIndexFile } from './first-index-file.js';
-import { decodeIndexStamp, encodeIndexStamp, INDEX_STAMP_BYTES, SEGMENT_MAGIC } from './index-stamp.js';
+import {
+  decodeIndexStamp,
+  encodeIndexStamp,
+  INDEX_STAMP_BYTES,
+  LAZY_SEAL_VERSION,
+  LOG_FORMAT_VERSION,
+  sealsPredecessorLazily,
+  SEGMENT_MAGIC,
+  unknownStampVersion,
+} from './index-stamp.js';
 import { LogState } from './log-state.js';
 import { OffsetList } from './offset-list.js';
 import { RECORD_HEADER_BYTES, recordPayloadLength, scanRecords, type RecordDefect } from './record.js';
@@ -42,7 +54,8 @@ export async function recoverLog(vfs: Vfs, dir: string): Promise<LogState> {
     segments.push(new Segment(dir, start, { offsets: null, count: starts[i + 1]! - start, end: 0, onDisk: true }));
   }
   const lastStart = starts[starts.length - 1];
-  if (lastStart !== undefined) segments.push(await recoverLastSegment(vfs, dir, lastStart));
+  if (lastStart !== undefined) segments.push(await recoverLastSegment(vfs, dir, lastStart, starts.length > 1));
+  await settleLazySeals(vfs, dir, segments, storedFirst);
 
   const tail = segments[segments.length - 1];
   let nextIndex = tail?.endIndex ?? storedFirst ?? 0;
@@ -73,8 +86,46 @@ export async function recoverLog(vfs: Vfs, dir: string): Promise<LogState> {
   return new LogState(dir, vfs, firstIndex, nextIndex, segments);
 }
 
+/**
+ * While the last segment says its predecessor was sealed without a sync, verify the predecessor
+ * (read whole, torn tail cut as for a last segment): whole, it is synced and the check stops (the
+ * writer created the last segment only once everything before the predecessor was durable);
+ * short or missing, the crash cost it entries, so the last segment cannot follow it and is
+ * unlinked, and the predecessor, now last, is checked the same way.
+ */
+async function settleLazySeals(vfs: Vfs, dir: string, segments: Segment[], storedFirst: number | null): Promise<void> {
+  for (;;) {
+    const tail = segments[segments.length - 1];
+    // Entries before the first index are dropped anyway (and their files may already be gone).
+    if (tail === undefined || !tail.sealsPredecessorLazily || (storedFirst !== null && storedFirst >= tail.start)) return;
+    const previous = segments[segments.length - 2];
+    if (previous !== undefined) {
+      const predecessor = await recoverLastSegment(vfs, dir, previous.start, segments.length > 2);
+      segments[segments.length - 2] = predecessor;
+      const expected = tail.start - predecessor.start;
+      if (predecessor.count > expected) {
+        await predecessor.closeFile().catch(() => {});
+        throw siltError(
+          ErrorCodes.CORRUPTION,
+          `${predecessor.path} is corrupt: it holds ${predecessor.count} records but the next segment starts at index ${tail.start}`,
+        );
+      }
+      if (predecessor.count === expected) {
+        // From now on this segment is relied on as sealed: make it durable, with its entry.
+        await predecessor.file!.datasync();
+        await vfs.syncDir(dir);
+        await predecessor.closeFile();
+        return;
+      }
+    }
+    await tail.closeFile();
+    await vfs.unlink(tail.path, { durable: true });
+    segments.pop();
+  }
+}
+
 /** Open the last segment for appending, cutting a torn tail or rewriting a torn header. */
-async function recoverLastSegment(vfs: Vfs, dir: string, start: number): Promise<Segment> {
+async function recoverLastSegment(vfs: Vfs, dir: string, start: number, hasPredecessor: boolean): Promise<Segment> {
   const path = join(dir, segmentFileName(start));
   const file = await vfs.open(path, { mode: 'readwrite' });
   try {
@@ -83,12 +134,20 @@ async function recoverLastSegment(vfs: Vfs, dir: string, start: number): Promise
     segment.file = file;
     segment.fileWritable = true;
     if (decodeIndexStamp(bytes, SEGMENT_MAGIC) !== start) {
+      const version = unknownStampVersion(bytes, SEGMENT_MAGIC);
+      if (version !== null) {
+        throw siltError(ErrorCodes.CORRUPTION, `${path} has segment format version ${version}, which this version of SiltDB cannot read`);
+      }
       if (!isTornHeader(bytes, start)) {
         throw siltError(ErrorCodes.CORRUPTION, `${path} is corrupt: its header is not a valid segment header for index ${start}`);
       }
-      await rewrite(file, 0, encodeIndexStamp(SEGMENT_MAGIC, start));
+      // Whether the lost stamp said its predecessor was sealed lazily is unknown: assume it did
+      // (always safe; it costs a read of the predecessor at open).
+      segment.sealsPredecessorLazily = hasPredecessor;
+      await rewrite(file, 0, encodeIndexStamp(SEGMENT_MAGIC, start, hasPredecessor ? LAZY_SEAL_VERSION : LOG_FORMAT_VERSION));
       return segment;
     }
+    segment.sealsPredecessorLazily = sealsPredecessorLazily(bytes);
     const scan = scanRecords(bytes, INDEX_STAMP_BYTES, bytes.length);
     if (scan.defect !== null) {
       if (!isTornTail(bytes, scan.end, scan.defect)) {
@@ -114,14 +173,16 @@ async function rewrite(file: VfsFile, length: number, data?: Uint8Array): Promis
 }
 
 /**
- * A header a crash interrupted: a prefix of the header it should be (possibly empty), or zeros
+ * A header a crash interrupted: a prefix of the header it should be (either version, possibly empty), or zeros
  * that were never written, with no records after it.
  */
 function isTornHeader(bytes: Uint8Array, start: number): boolean {
   if (allZero(bytes, 0)) return true;
   if (bytes.length >= INDEX_STAMP_BYTES) return false;
-  const expected = encodeIndexStamp(SEGMENT_MAGIC, start);
-  return bytes.every((byte, i) => byte === expected[i]);
+  return [LOG_FORMAT_VERSION, LAZY_SEAL_VERSION].some((version) => {
+    const expected = encodeIndexStamp(SEGMENT_MAGIC, start, version);
+    return bytes.every((byte, i) => byte === expected[i]);
+  });
 }
 
 /**

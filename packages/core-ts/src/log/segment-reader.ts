@@ -6,7 +6,7 @@
 import { ErrorCodes, siltError, type SiltError } from '../errors.js';
 import type { Vfs, VfsFile } from '../vfs/types.js';
 import type { Codec } from './codec.js';
-import { decodeIndexStamp, INDEX_STAMP_BYTES, SEGMENT_MAGIC } from './index-stamp.js';
+import { decodeIndexStamp, INDEX_STAMP_BYTES, SEGMENT_MAGIC, unknownStampVersion } from './index-stamp.js';
 import { OffsetList } from './offset-list.js';
 import { RECORD_HEADER_BYTES, firstBadChecksum, headerDefect, recordPayloadLength, scanRecords, type RecordDefect } from './record.js';
 import type { Segment } from './segment.js';
@@ -50,6 +50,8 @@ export function loadSealedSegment(vfs: Vfs, segment: Segment): Promise<Uint8Arra
 function verifySealedSegment(segment: Segment, bytes: Uint8Array): void {
   if (segment.offsets !== null) return;
   if (decodeIndexStamp(bytes, SEGMENT_MAGIC) !== segment.start) {
+    const version = unknownStampVersion(bytes, SEGMENT_MAGIC);
+    if (version !== null) throw corruption(segment, `it has segment format version ${version}, which this version of SiltDB cannot read`);
     throw corruption(segment, `its header is not a valid segment header for index ${segment.start}`);
   }
   const scan = scanRecords(bytes, INDEX_STAMP_BYTES, bytes.length);

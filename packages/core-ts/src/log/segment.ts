@@ -27,6 +27,11 @@ export class Segment {
   onDisk: boolean;
   /** Whether the file's directory entry is durable (the directory was synced after creating it). */
   entryDurable: boolean;
+  /**
+   * Whether the segment's stamp says its predecessor was sealed without waiting for a sync
+   * (format version 2): set by the writer when it frames the stamp, and by recovery from the file.
+   */
+  sealsPredecessorLazily = false;
   /** Whether bytes were written since the last fsync. */
   unsynced = false;
   /** A read of a sealed segment's whole file in progress, shared by concurrent readers. */

@@ -1,0 +1,247 @@
+/**
+ * Lazy sealing (`none` durability): a segment is created before its predecessor's sync has
+ * finished, and its stamp (format version 2) says so. Recovery verifies the predecessor of such a
+ * segment and cuts the log back to a prefix when a crash cost the predecessor a tail or its file —
+ * never CORRUPTION for what a crash can do — while segments written with a synced seal (version 1)
+ * keep their promise of being whole, and damage to them stays CORRUPTION.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { FaultVfs, SeededRandom, type OpenOptions, type Vfs, type VfsFile } from '../src/log.js';
+import { segmentFileName } from '../src/log/file-names.js';
+import { encodeIndexStamp, INDEX_STAMP_BYTES, SEGMENT_MAGIC } from '../src/log/index-stamp.js';
+import { entries, openLog, rejectsWithCode, turns } from './helpers/log-fixtures.js';
+
+const DIR = '/db';
+/** Small segments: every few entries start a new one. */
+const SEGMENT_BYTES = 160;
+
+const segmentPath = (start: number): string => join(DIR, segmentFileName(start));
+
+async function segmentStarts(vfs: Vfs): Promise<number[]> {
+  return (await vfs.readdir(DIR)).filter((name) => name.endsWith('.seg')).map((name) => Number(name.slice(0, -4)));
+}
+
+function stampVersion(vfs: FaultVfs, start: number): number {
+  const bytes = vfs.contentOf(segmentPath(start));
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
+}
+
+/** A closed log of `count` entries in small segments, written with `durability`; its segment starts. */
+async function writeLog(vfs: FaultVfs, durability: 'none' | 'sync', count: number): Promise<number[]> {
+  const log = await openLog(vfs, DIR, { durability, segmentBytes: SEGMENT_BYTES });
+  await log.appendMany(entries(0, count));
+  await log.close();
+  const starts = await segmentStarts(vfs);
+  assert.ok(starts.length >= 4, `${starts.length} segments`);
+  return starts;
+}
+
+/** Replace the file's content from `from` on by `length` bytes of `fill` (or cut it there). */
+async function damageTail(vfs: FaultVfs, start: number, from: number, fill?: { length: number; byte: number }): Promise<void> {
+  await vfs.truncate(segmentPath(start), from);
+  if (fill !== undefined) {
+    const file = await vfs.open(segmentPath(start), { mode: 'readwrite' });
+    await file.write(new Uint8Array(fill.length).fill(fill.byte), from);
+    await file.close();
+  }
+}
+
+describe('lazy sealing in none mode', () => {
+  test('segments after the first are stamped version 2 in none mode, version 1 in sync mode', async () => {
+    const lazy = new FaultVfs();
+    const lazyStarts = await writeLog(lazy, 'none', 40);
+    assert.deepEqual(
+      lazyStarts.map((start) => stampVersion(lazy, start)),
+      lazyStarts.map((_, i) => (i === 0 ? 1 : 2)),
+    );
+    const synced = new FaultVfs();
+    const syncedStarts = await writeLog(synced, 'sync', 40);
+    assert.deepEqual(
+      syncedStarts.map((start) => stampVersion(synced, start)),
+      syncedStarts.map(() => 1),
+    );
+    // Both read back whole, by either accelerator (the stamp is the only difference).
+    for (const vfs of [lazy, synced]) {
+      const log = await openLog(vfs, DIR);
+      assert.deepEqual(await log.readAll(), entries(0, 40));
+      await log.close();
+    }
+  });
+
+  test('a predecessor that lost a tail: the log is cut back to its whole records', async () => {
+    for (const damage of ['cut inside a record', 'zeros over its last records'] as const) {
+      const vfs = new FaultVfs();
+      const starts = await writeLog(vfs, 'none', 40);
+      const last = starts[starts.length - 1]!;
+      const predecessor = starts[starts.length - 2]!;
+      // Keep the stamp and the first record (12-byte header + payload) and part of the next one.
+      const firstRecordEnd = INDEX_STAMP_BYTES + 12 + entries(predecessor, predecessor + 1)[0]!.length;
+      const size = vfs.contentOf(segmentPath(predecessor)).length;
+      if (damage === 'cut inside a record') await damageTail(vfs, predecessor, firstRecordEnd + 5);
+      else await damageTail(vfs, predecessor, firstRecordEnd, { length: size - firstRecordEnd, byte: 0 });
+      const log = await openLog(vfs, DIR, { segmentBytes: SEGMENT_BYTES });
+      assert.equal(log.nextIndex, predecessor + 1, damage);
+      assert.deepEqual(await log.readAll(), entries(0, predecessor + 1), damage);
+      assert.equal(await vfs.exists(segmentPath(last)), false, `${damage}: the segment after the cut is gone`);
+      // It is a working log again: appends continue from the cut, and survive reopening.
+      assert.equal(await log.append('after'), predecessor + 1);
+      await log.close();
+      const again = await openLog(vfs, DIR);
+      assert.deepEqual(await again.readAll(), [...entries(0, predecessor + 1), 'after']);
+      await again.close();
+    }
+  });
+
+  test('a predecessor whose file was lost: the log ends with the segment before it', async () => {
+    const vfs = new FaultVfs();
+    const starts = await writeLog(vfs, 'none', 40);
+    const last = starts[starts.length - 1]!;
+    const predecessor = starts[starts.length - 2]!;
+    await vfs.unlink(segmentPath(predecessor));
+    const log = await openLog(vfs, DIR);
+    assert.deepEqual(await log.readAll(), entries(0, predecessor));
+    assert.equal(await vfs.exists(segmentPath(last)), false);
+    await log.close();
+  });
+
+  test('a lazily sealed segment whose only predecessor was lost: the log is empty', async () => {
+    const vfs = new FaultVfs();
+    const log = await openLog(vfs, DIR, { durability: 'none', segmentBytes: SEGMENT_BYTES });
+    await log.appendMany(entries(0, 8));
+    await log.close();
+    const starts = await segmentStarts(vfs);
+    assert.equal(starts.length, 2);
+    await vfs.unlink(segmentPath(0));
+    const reopened = await openLog(vfs, DIR);
+    assert.equal(reopened.firstIndex, 0);
+    assert.equal(reopened.nextIndex, 0);
+    assert.deepEqual(await segmentStarts(vfs), []);
+    await reopened.close();
+  });
+
+  test('a predecessor cut back past the first index: the log is empty at the first index', async () => {
+    const vfs = new FaultVfs();
+    const starts = await writeLog(vfs, 'none', 40);
+    const predecessor = starts[starts.length - 2]!;
+    const log = await openLog(vfs, DIR);
+    await log.truncateBefore(predecessor + 2);
+    await log.close();
+    await damageTail(vfs, predecessor, INDEX_STAMP_BYTES + 3);
+    const reopened = await openLog(vfs, DIR);
+    assert.equal(reopened.firstIndex, predecessor + 2);
+    assert.equal(reopened.nextIndex, predecessor + 2);
+    await reopened.close();
+  });
+
+  test('damage a crash cannot cause is still CORRUPTION: a bad record followed by good ones', async () => {
+    const vfs = new FaultVfs();
+    const starts = await writeLog(vfs, 'none', 40);
+    const predecessor = starts[starts.length - 2]!;
+    vfs.corrupt(segmentPath(predecessor), INDEX_STAMP_BYTES + 14);
+    await rejectsWithCode(openLog(vfs, DIR), 'CORRUPTION');
+  });
+
+  test('segments sealed with a sync (version 1) promise to be whole: a short one is CORRUPTION when read', async () => {
+    const vfs = new FaultVfs();
+    const starts = await writeLog(vfs, 'sync', 40);
+    const predecessor = starts[starts.length - 2]!;
+    const firstRecordEnd = INDEX_STAMP_BYTES + 12 + entries(predecessor, predecessor + 1)[0]!.length;
+    await damageTail(vfs, predecessor, firstRecordEnd);
+    const log = await openLog(vfs, DIR);
+    await rejectsWithCode(log.readAll(), 'CORRUPTION');
+    await log.close();
+  });
+
+  test('a segment of a newer format version is refused with a clear CORRUPTION', async () => {
+    const vfs = new FaultVfs();
+    const starts = await writeLog(vfs, 'none', 40);
+    const last = starts[starts.length - 1]!;
+    const file = await vfs.open(segmentPath(last), { mode: 'readwrite' });
+    await file.write(encodeIndexStamp(SEGMENT_MAGIC, last, 3), 0);
+    await file.close();
+    const error = await rejectsWithCode(openLog(vfs, DIR), 'CORRUPTION');
+    assert.match(error.message, /format version 3/);
+  });
+
+  test('a segment is created only once the segment two before it is synced', async () => {
+    const fault = new FaultVfs();
+    const violations: string[] = [];
+    let created = 0;
+    const checking = slowSyncs(fault, 3, async (path) => {
+      if (!path.endsWith('.seg')) return;
+      created++;
+      const starts = await segmentStarts(fault);
+      const earlier = starts.filter((start) => join(DIR, segmentFileName(start)) !== path).sort((a, b) => a - b);
+      // Every segment but the newest existing one (the new file's predecessor) must be durable.
+      for (const start of earlier.slice(0, -1)) {
+        const current = fault.contentOf(segmentPath(start));
+        if (Buffer.compare(current, fault.durableContentOf(segmentPath(start))) !== 0) violations.push(`${start} before ${path}`);
+      }
+    });
+    const log = await openLog(checking, DIR, { durability: 'none', segmentBytes: SEGMENT_BYTES });
+    // Many appends in flight at once, across many rotations.
+    await Promise.all(entries(0, 200).map((value) => log.append(value)));
+    await log.close();
+    assert.ok(created >= 10, `${created} segments`);
+    assert.deepEqual(violations, []);
+  });
+
+  test('power loss at any point of a run of rotations recovers a prefix, never CORRUPTION', async () => {
+    for (let seed = 1; seed <= 120; seed++) {
+      const random = new SeededRandom(seed);
+      let vfs = new FaultVfs();
+      const log = await openLog(slowSyncs(vfs, random.int(0, 2)), DIR, { durability: 'none', segmentBytes: SEGMENT_BYTES + random.int(0, 3) * 48 });
+      const written = entries(0, random.int(10, 120));
+      const pending = [log.appendMany(written.slice(0, 5)), ...written.slice(5).map((value) => log.append(value))];
+      let synced = 0;
+      if (random.chance(0.3)) {
+        await Promise.allSettled(pending);
+        await log.sync();
+        synced = written.length;
+      }
+      if (random.chance(0.5)) await turns(random.int(0, 12));
+      else await pause(random.int(0, 8));
+      vfs = vfs.crash(random.chance(0.8) ? { seed } : {});
+      await Promise.allSettled(pending);
+      const recovered = await openLog(vfs, DIR);
+      const values = await recovered.readAll();
+      assert.ok(values.length >= synced, `seed ${seed}: a synced entry was lost`);
+      assert.deepEqual(values, written.slice(0, values.length), `seed ${seed}: not a prefix`);
+      await recovered.append('next');
+      await recovered.close();
+    }
+  });
+});
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A Vfs over `vfs` whose file and directory syncs take `syncMs` (so background seals are still
+ * running while the writer goes on), and that runs `onCreate` (awaited) before each file it creates.
+ */
+function slowSyncs(vfs: Vfs, syncMs: number, onCreate: (path: string) => Promise<void> = async () => {}): Vfs {
+  const delayed = <T extends object>(target: T, names: readonly string[], wrap?: Record<string, unknown>): T =>
+    new Proxy(target, {
+      get(object, property, receiver) {
+        if (wrap !== undefined && typeof property === 'string' && property in wrap) return wrap[property];
+        const value = Reflect.get(object, property, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        const bound = (value as (...args: unknown[]) => unknown).bind(object);
+        if (typeof property === 'string' && names.includes(property)) {
+          return async (...args: unknown[]) => {
+            await pause(syncMs);
+            return bound(...args);
+          };
+        }
+        return bound;
+      },
+    });
+  return delayed(vfs, ['syncDir'], {
+    open: async (path: string, options: OpenOptions): Promise<VfsFile> => {
+      if (options.mode === 'exclusive') await onCreate(path);
+      return delayed(await vfs.open(path, options), ['sync', 'datasync']);
+    },
+  });
+}
