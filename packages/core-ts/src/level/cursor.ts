@@ -8,6 +8,7 @@
  * snapshot), or the caller's explicit one — and opens a fresh engine iterator on it when a seek
  * follows the end. The limit is counted by abstract-level, across seeks; the engine gets none.
  */
+import { Buffer } from 'node:buffer';
 import type { Db, DbIterator, Snapshot } from '../db/index.js';
 import type { Entry } from '../db/index.js';
 import { LevelCodes, abortError, levelError, translated } from './errors.js';
@@ -55,6 +56,18 @@ export function engineRange(options: PrivateRangeOptions): EngineRange {
 }
 
 type Item = Entry | Uint8Array;
+
+const asBytes = (key: Bound): Uint8Array => (typeof key === 'string' ? Buffer.from(key, 'utf8') : key);
+
+/** Whether `target` lies within `range` (byte order, as the engine orders keys). */
+function inRange(range: EngineRange, target: Bound): boolean {
+  const key = asBytes(target);
+  if (range.gte !== undefined && Buffer.compare(key, asBytes(range.gte)) < 0) return false;
+  if (range.gt !== undefined && Buffer.compare(key, asBytes(range.gt)) <= 0) return false;
+  if (range.lte !== undefined && Buffer.compare(key, asBytes(range.lte)) > 0) return false;
+  if (range.lt !== undefined && Buffer.compare(key, asBytes(range.lt)) >= 0) return false;
+  return true;
+}
 
 export class Cursor {
   readonly #engine: Db;
@@ -127,6 +140,13 @@ export class Cursor {
   seek(target: Bound): void {
     const snapshot = this.#snapshot;
     if (snapshot === null || snapshot.released) throw levelError(LevelCodes.SNAPSHOT_NOT_OPEN, 'the snapshot of this iterator is closed');
+    // abstract-level: a target outside the range ends the iterator (the engine's seek would clamp
+    // it into the range instead); a later seek may resume it.
+    if (!inRange(this.#range, target)) {
+      this.#iterator?.close();
+      this.#iterator = null;
+      return;
+    }
     translated('iterator', () => {
       this.#iterator ??= this.#open(snapshot);
       this.#iterator.seek(target);

@@ -3,7 +3,8 @@
  * level transcodes every other encoding (json, hex, custom ones) to one of them. Keys and values
  * go into the engine as they come (it takes strings as UTF-8 and any Uint8Array); what comes out
  * of the engine is a fresh Uint8Array per key or value, which `buffer` and `view` wrap without
- * copying.
+ * copying. `view` data is a Buffer too (a Uint8Array, as the format asks), as classic-level
+ * returns it, so code that calls Buffer methods on it keeps working after the switch.
  */
 import { Buffer } from 'node:buffer';
 
@@ -14,12 +15,10 @@ export type Decoded = Buffer | Uint8Array | string;
 export type Decoder = (bytes: Uint8Array) => Decoded;
 
 const asBuffer: Decoder = (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-const asView: Decoder = (bytes) => bytes;
 const asUtf8: Decoder = (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 
 /** The decoder of `format`; abstract-level only ever asks for the formats `supports` lists. */
 export function decoderOf(format: unknown): Decoder {
   if (format === 'utf8') return asUtf8;
-  if (format === 'buffer') return asBuffer;
-  return asView;
+  return asBuffer;
 }
