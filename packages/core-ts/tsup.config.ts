@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/log.ts', 'src/level.ts'],
+  entry: ['src/index.ts', 'src/log.ts', 'src/level.ts', 'src/versioned.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   shims: true,

@@ -20,6 +20,7 @@ import { Memtable } from '../memtable/index.js';
 import type { VfsLock } from '../vfs/types.js';
 import { delOp, lastSeqOf, putOp, toWriteOps, type WriteAheadLog, type WriteBatch, type WriteOp } from '../wal/index.js';
 import { tablePath } from './files.js';
+import { linkOrCopy } from './link-or-copy.js';
 import { CompactionScheduler } from './compaction-scheduler.js';
 import { buildTableFromMemtable } from './flush.js';
 import { DbIterator, resolveIteratorOptions, type Entry, type IteratorHost, type IteratorOptions, type Projection } from './iterator.js';
@@ -610,7 +611,8 @@ export class Db implements IteratorHost {
       await vfs.mkdir(dir, { recursive: true, durable: true });
       if ((await vfs.readdir(dir)).length > 0) throw siltError(ErrorCodes.INVALID_ARGUMENT, `the checkpoint directory ${dir} is not empty`);
       const tables = [...version.allTables()];
-      for (const { table } of tables) await vfs.link(tablePath(this.location, table.fileNumber), tablePath(dir, table.fileNumber));
+      // Hard links where possible; a copy where the file system refuses one (EXDEV and the like).
+      for (const { table } of tables) await linkOrCopy(vfs, tablePath(this.location, table.fileNumber), tablePath(dir, table.fileNumber));
       await vfs.syncDir(dir);
       const store = await ManifestStoreClass.open(dir, { vfs });
       try {

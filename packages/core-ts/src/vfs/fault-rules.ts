@@ -19,7 +19,9 @@ export type FaultKind =
   | 'mkdir'
   | 'syncDir'
   | 'rmdir'
-  | 'lock';
+  | 'lock'
+  | 'symlink'
+  | 'readlink';
 
 export const FAULT_KINDS: readonly FaultKind[] = [
   'open',
@@ -37,6 +39,8 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'syncDir',
   'rmdir',
   'lock',
+  'symlink',
+  'readlink',
 ];
 
 export type InjectedErrorCode = 'EIO' | 'ENOSPC';

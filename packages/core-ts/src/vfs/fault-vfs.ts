@@ -30,7 +30,15 @@ class Directory {
   durableEntries = new Map<string, Node>();
 }
 
-type Node = Directory | MemoryFile;
+/** A symbolic link: only its target text; lookups through it resolve that against its directory. */
+class Symlink {
+  constructor(readonly target: string) {}
+}
+
+type Node = Directory | MemoryFile | Symlink;
+
+/** Links followed in one lookup before it fails with ELOOP, as Linux does. */
+const MAX_SYMLINK_HOPS = 40;
 
 export interface CrashOptions {
   /** Seed for the torn-write simulation; without it, all unsynced data is simply dropped. */
@@ -53,7 +61,7 @@ class FaultDisk {
         if (seen.has(node)) continue;
         seen.add(node);
         if (node instanceof Directory) restore(node);
-        else node.crash(random);
+        else if (node instanceof MemoryFile) node.crash(random);
       }
     };
     restore(this.root);
@@ -118,7 +126,9 @@ export class FaultVfs implements Vfs {
     this.check('open', path);
     const { parent, name } = this.parentOf(path, 'open');
     let node = parent.entries.get(name);
+    if (node instanceof Symlink) node = this.lookup(path);
     if (node instanceof Directory) throw systemError('EISDIR', 'open', path);
+    if (node instanceof Symlink) throw systemError('ENOENT', 'open', path);
     if (node === undefined) {
       if (options.mode === 'read' || options.mode === 'readwrite') throw systemError('ENOENT', 'open', path);
       node = new MemoryFile();
@@ -186,6 +196,23 @@ export class FaultVfs implements Vfs {
     if (parent.entries.has(name)) throw systemError('EEXIST', 'link', newPath);
     parent.entries.set(name, file);
     if (options?.durable) await this.syncDir(parentPath(newPath));
+  }
+
+  async symlink(target: string, path: string, options?: DurableOption): Promise<void> {
+    this.check('symlink', `${path} -> ${target}`);
+    const { parent, name } = this.parentOf(path, 'symlink');
+    if (parent.entries.has(name)) throw systemError('EEXIST', 'symlink', path);
+    parent.entries.set(name, new Symlink(target));
+    if (options?.durable) await this.syncDir(parentPath(path));
+  }
+
+  async readlink(path: string): Promise<string> {
+    this.check('readlink', path);
+    const { parent, name } = this.parentOf(path, 'readlink');
+    const node = parent.entries.get(name);
+    if (node === undefined) throw systemError('ENOENT', 'readlink', path);
+    if (!(node instanceof Symlink)) throw systemError('EINVAL', 'readlink', path);
+    return node.target;
   }
 
   async readdir(dir: string): Promise<string[]> {
@@ -266,11 +293,18 @@ export class FaultVfs implements Vfs {
     if (!this.alive) throw ioError(kind, path, systemErrorObject('EIO', kind, path, 'this process died in a crash'));
   }
 
-  private lookup(path: string): Node | undefined {
+  /** The node at `path`, following symbolic links (relative targets resolve in the link's directory). */
+  private lookup(path: string, hops = 0): Node | undefined {
     let node: Node = this.root;
-    for (const name of components(path)) {
+    const parts = components(path);
+    for (let i = 0; i < parts.length; i++) {
       if (!(node instanceof Directory)) return undefined;
-      const child: Node | undefined = node.entries.get(name);
+      let child: Node | undefined = node.entries.get(parts[i]!);
+      if (child instanceof Symlink) {
+        if (hops >= MAX_SYMLINK_HOPS) throw systemError('ELOOP', 'lookup', path);
+        const base = child.target.startsWith('/') ? '' : `/${parts.slice(0, i).join('/')}`;
+        child = this.lookup(`${base}/${child.target}`, hops + 1);
+      }
       if (child === undefined) return undefined;
       node = child;
     }
@@ -289,7 +323,7 @@ export class FaultVfs implements Vfs {
 
   private fileAt(path: string, syscall: string): MemoryFile {
     const node = this.lookup(path);
-    if (node === undefined) throw systemError('ENOENT', syscall, path);
+    if (node === undefined || node instanceof Symlink) throw systemError('ENOENT', syscall, path);
     if (node instanceof Directory) throw systemError('EISDIR', syscall, path);
     return node;
   }
@@ -397,7 +431,7 @@ function parentPath(path: string): string {
   return `/${components(path).slice(0, -1).join('/')}`;
 }
 
-const ERRNO: Record<string, number> = { ENOENT: -2, EIO: -5, EBADF: -9, EEXIST: -17, ENOTDIR: -20, EISDIR: -21 };
+const ERRNO: Record<string, number> = { ENOENT: -2, EIO: -5, EBADF: -9, EEXIST: -17, ENOTDIR: -20, EISDIR: -21, EINVAL: -22, ELOOP: -40 };
 
 function systemErrorObject(code: string, syscall: string, path: string, detail?: string): Error {
   const message = `${code}: ${detail ?? 'system error'}, ${syscall} '${path}'`;

@@ -95,6 +95,23 @@ export class NodeVfs implements Vfs {
     if (options?.durable) await this.syncDir(dirname(newPath));
   }
 
+  async symlink(target: string, path: string, options?: DurableOption): Promise<void> {
+    try {
+      await fs.promises.symlink(target, path);
+    } catch (error) {
+      throw ioError('symlink', `${path} -> ${target}`, error);
+    }
+    if (options?.durable) await this.syncDir(dirname(path));
+  }
+
+  async readlink(path: string): Promise<string> {
+    try {
+      return await fs.promises.readlink(path);
+    } catch (error) {
+      throw ioError('readlink', path, error);
+    }
+  }
+
   async readdir(dir: string): Promise<string[]> {
     try {
       return (await fs.promises.readdir(dir)).sort();

@@ -68,6 +68,15 @@ export interface Vfs {
   rmdir(dir: string, options?: DurableOption): Promise<void>;
   /** A second name (hard link) for an existing file. */
   link(existing: string, newPath: string, options?: DurableOption): Promise<void>;
+  /**
+   * Create a symbolic link at `path` whose content is `target` (stored as given: a relative target
+   * resolves against the link's directory). Fails (`EEXIST`) when `path` exists. Optional, so
+   * that file systems written before links existed still satisfy the interface; NodeVfs and
+   * FaultVfs have it, and the versioned store requires it.
+   */
+  symlink?(target: string, path: string, options?: DurableOption): Promise<void>;
+  /** The target of the symbolic link at `path` (`EINVAL` when `path` is not a link). Optional like `symlink`. */
+  readlink?(path: string): Promise<string>;
   /** Names in a directory (files and directories), sorted. */
   readdir(dir: string): Promise<string[]>;
   /** Create a directory; with `recursive`, its missing parents too, and no error when it exists. */

@@ -1,0 +1,6 @@
+/** The versioned commit store (DESIGN §5, docs/VERSIONED.md). */
+export { openCommitStore, CommitStore, type CommitResult, type CommitStoreInfo } from './commit-store.js';
+export { VersionView } from './version-view.js';
+export type { CommitStoreOptions } from './options.js';
+export type { ChangeInput, ChangeSetInput } from './change-set.js';
+export type { StoreEntry, StoreIteratorOptions } from './overlay-iterator.js';
