@@ -129,3 +129,89 @@ describe('versioned store: basics', () => {
     assert.equal(vfs.openFiles, 0);
   });
 });
+
+describe('versioned store: migration of a plain engine directory', () => {
+  test('the database becomes snapshot 0 with the hash of its content; the engine files leave home', async (t) => {
+    const { open } = await import('../src/index.js');
+    const home = tempDir(t, 'silt-versioned-');
+    const db = await open(home);
+    await db.batch(Array.from({ length: 50 }, (_, i) => ({ type: 'put' as const, key: `key-${i}`, value: `value-${i}` })));
+    await db.close();
+    const store = await openStore(home);
+    assert.equal(store.version, 0);
+    assert.equal(Object.keys(contents(store)).length, 50);
+    assert.equal(str(store.get('key-7')), 'value-7');
+    assert.equal(hex(store.rootHash()), scannedRoot(store));
+    const vfs = new (await import('../src/vfs/index.js')).NodeVfs();
+    assert.deepEqual(await vfs.readdir(home), ['LOCK', 'changelog', 'current', 'snapshot-00000000000000000000', 'working']);
+    store.applyChangeSets([{ name: 'x', changes: [{ key: 'key-7', delete: true }] }]);
+    await store.commit();
+    await store.close();
+    const reopened = await openStore(home);
+    assert.equal(reopened.version, 1);
+    assert.equal(reopened.has('key-7'), false);
+    await reopened.close();
+  });
+
+  test('an interrupted migration resumes on the next open', async () => {
+    const { open } = await import('../src/index.js');
+    const vfs = new FaultVfs();
+    const db = await open('/plain', { vfs });
+    await db.batch([{ type: 'put', key: 'a', value: '1' }, { type: 'put', key: 'b', value: '2' }]);
+    await db.close();
+    vfs.inject({ kind: 'symlink', times: Infinity });
+    await rejectsCode(() => openStore('/plain', { vfs }), 'IO_ERROR');
+    const rebooted = vfs.crash();
+    const store = await openStore('/plain', { vfs: rebooted });
+    assert.deepEqual(contents(store), { a: '1', b: '2' });
+    assert.equal(hex(store.rootHash()), scannedRoot(store));
+    assert.ok(!(await rebooted.readdir('/plain')).includes('migrating'));
+    await store.close();
+  });
+
+  test('a database holding an empty value is refused and left as it was', async () => {
+    const { open } = await import('../src/index.js');
+    const vfs = new FaultVfs();
+    const db = await open('/plain', { vfs });
+    await db.batch([{ type: 'put', key: 'a', value: '1' }, { type: 'put', key: 'empty', value: '' }]);
+    await db.close();
+    await rejectsCode(() => openStore('/plain', { vfs }), 'INVALID_ARGUMENT');
+    const names = await vfs.readdir('/plain');
+    assert.ok(names.includes('CURRENT'));
+    assert.ok(names.every((name) => !/^(migrating|current|working|changelog|snapshot-)/.test(name)), names.join());
+    const again = await open('/plain', { vfs });
+    assert.equal(str(again.getSync('a')), '1');
+    await again.close();
+  });
+});
+
+describe('VFS symbolic links', () => {
+  test('NodeVfs and FaultVfs create, read, follow and rename links; FaultVfs drops an unsynced one on a crash', async (t) => {
+    const { NodeVfs } = await import('../src/vfs/index.js');
+    const dir = tempDir(t, 'silt-vfs-');
+    for (const [vfs, root] of [[new NodeVfs(), dir], [new FaultVfs(), '/root']] as const) {
+      await vfs.mkdir(join(root, 'target'), { recursive: true });
+      const file = await vfs.open(join(root, 'target', 'f'), { mode: 'create' });
+      await file.write(b('hello'), 0);
+      await file.close();
+      await vfs.symlink('target', join(root, 'link'));
+      assert.equal(await vfs.readlink(join(root, 'link')), 'target');
+      assert.equal(str(await vfs.readFile(join(root, 'link', 'f'))), 'hello');
+      assert.equal(await vfs.exists(join(root, 'link', 'f')), true);
+      await vfs.symlink('elsewhere', join(root, 'link2'));
+      await vfs.rename(join(root, 'link2'), join(root, 'link'));
+      assert.equal(await vfs.readlink(join(root, 'link')), 'elsewhere');
+      await rejectsCode(() => vfs.readlink(join(root, 'target')), 'IO_ERROR');
+      await rejectsCode(() => vfs.symlink('x', join(root, 'link')), 'IO_ERROR');
+      await vfs.unlink(join(root, 'link'));
+      assert.equal(await vfs.exists(join(root, 'link')), false);
+    }
+    const fault = new FaultVfs();
+    await fault.mkdir('/d', { recursive: true, durable: true });
+    await fault.symlink('a', '/d/durable', { durable: true });
+    await fault.symlink('b', '/d/volatile');
+    const after = fault.crash();
+    assert.equal(await after.readlink('/d/durable'), 'a');
+    assert.equal(await after.exists('/d/volatile'), false);
+  });
+});

@@ -74,10 +74,14 @@ export async function migrateIfNeeded(vfs: Vfs, home: string, engine: EngineOpen
       version = 0;
       await db.put(META_KEY, encodeMeta(version, lanes));
     }
-    const tmp = join(home, snapshotName(version) + TMP_SUFFIX);
-    await removeTree(vfs, tmp);
-    await db.checkpoint(tmp);
-    await vfs.rename(tmp, join(home, snapshotName(version)), { durable: true });
+    // A snapshot directory only ever appears complete (renamed from -tmp): one from an
+    // interrupted migration is kept.
+    if (!(await vfs.exists(join(home, snapshotName(version))))) {
+      const tmp = join(home, snapshotName(version) + TMP_SUFFIX);
+      await removeTree(vfs, tmp);
+      await db.checkpoint(tmp);
+      await vfs.rename(tmp, join(home, snapshotName(version)), { durable: true });
+    }
   } catch (error) {
     await db.close().catch(() => {});
     if ((error as { code?: unknown }).code === ErrorCodes.INVALID_ARGUMENT) await moveBack(vfs, home, migrating);
