@@ -115,6 +115,38 @@ describe('versioned store: crashes', () => {
     await reopened.close();
   });
 
+  test('a commit whose engine write fails poisons the store; the reopened store has each version once', async () => {
+    const engine = { memtableBytes: 2048 };
+    const { vfs, model, store } = await built(3, { ...engine, snapshotInterval: 0 });
+    // The next memtable flush fails, and with it the engine writes after it.
+    vfs.inject({ kind: 'sync', path: /working/, times: Infinity });
+    let failedAt = 0;
+    for (let i = 0; i < 10 && failedAt === 0; i++) {
+      const version = store.version + 1;
+      await model.step(store).catch(() => (failedAt = version));
+    }
+    assert.ok(failedAt > 0, 'a commit failed');
+    await rejectsCode(() => store.commit(), 'POISONED');
+    assert.throws(() => store.get('k1'), { code: 'POISONED' });
+    await store.close().catch(() => {});
+    const reopened = await openStore(HOME, { vfs: vfs.crash(), ...engine, snapshotInterval: 0 });
+    // The changelog record is the commit point: the failed version is there iff its record is.
+    assert.ok(reopened.version === failedAt || reopened.version === failedAt - 1);
+    if (reopened.version === failedAt) {
+      const changes = model.changesFor(failedAt);
+      const next = { ...model.versions[failedAt - 1]! };
+      for (const c of changes) {
+        if (c.delete) delete next[c.key];
+        else next[c.key] = c.value!;
+      }
+      model.versions[failedAt] = next;
+    }
+    model.check(reopened, reopened.version);
+    const { changelog } = await reopened.info();
+    assert.deepEqual(changelog, { first: 1, last: reopened.version });
+    await reopened.close();
+  });
+
   test('a hole in the changelog is CORRUPTION, never skipped', async () => {
     const { vfs, store } = await built(10, { snapshotInterval: 0 });
     await store.close();

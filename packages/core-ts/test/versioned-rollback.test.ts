@@ -38,10 +38,16 @@ describe('versioned store: snapshots', () => {
   });
 
   test('keepRecent 0 keeps only current and may empty the changelog', async () => {
-    const { model, store } = await built(10, 5, 0);
+    const built10 = await built(10, 5, 0);
+    const { model, options } = built10;
+    let { store } = built10;
     const info = await store.info();
     assert.deepEqual(info.snapshots, [10]);
     assert.equal(info.changelog, null);
+    await store.close();
+    // Reopening over an emptied changelog, then writing to it again.
+    store = await openStore(HOME, options);
+    model.check(store, 10);
     await model.run(store, 2);
     assert.deepEqual((await store.info()).changelog, { first: 11, last: 12 });
     model.check(store, 12);
