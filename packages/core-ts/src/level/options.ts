@@ -1,14 +1,15 @@
 /**
  * From abstract-level's open options to the engine's. abstract-level hands `_open` everything the
- * constructor and `open()` were given (its own options removed); the engine rejects names it does
- * not know, so only the engine's options are forwarded, plus the classic-level names that mean the
- * same thing. classic-level tuning options with no counterpart (`compression`, `maxOpenFiles`,
- * `blockRestartInterval`, `multithreading`) are accepted and ignored, so the same options object
- * works for both.
+ * constructor and `open()` were given, less its own options (encodings, `passive`). The
+ * classic-level names that mean an engine option become that option; classic-level tuning options
+ * with no counterpart (`compression`, `maxOpenFiles`, `blockRestartInterval`, `multithreading`)
+ * are dropped, so the options object a classic-level project passes works unchanged; everything
+ * else goes to the engine, which rejects names it does not know (a typo fails the open instead of
+ * being ignored).
  */
 import type { OpenOptions } from '../db/index.js';
 
-/** SiltLevel's options: the engine's, the classic-level aliases, and what abstract-level adds. */
+/** SiltLevel's options: the engine's, plus the classic-level names it understands. */
 export interface SiltLevelOpenOptions extends OpenOptions {
   /** classic-level's name for `blockCacheBytes`. */
   readonly cacheSize?: number;
@@ -16,30 +17,20 @@ export interface SiltLevelOpenOptions extends OpenOptions {
   readonly writeBufferSize?: number;
   /** classic-level's name for `targetFileBytes`. */
   readonly maxFileSize?: number;
+  /** classic-level tuning options with no SiltDB counterpart: accepted and ignored. */
+  readonly compression?: boolean;
+  readonly maxOpenFiles?: number;
+  readonly blockRestartInterval?: number;
+  readonly multithreading?: boolean;
 }
 
-/** Every engine option, so a new one fails to compile here until it is forwarded. */
-const ENGINE_OPTIONS = {
-  createIfMissing: true,
-  errorIfExists: true,
-  readOnly: true,
-  durability: true,
-  memtableBytes: true,
-  blockCacheBytes: true,
-  blockSize: true,
-  relaxedSyncMs: true,
-  vfs: true,
-  accelerator: true,
-  l0CompactionTrigger: true,
-  l0SlowdownTrigger: true,
-  l0StopTrigger: true,
-  baseLevelBytes: true,
-  levelMultiplier: true,
-  targetFileBytes: true,
-  disableAutoCompaction: true,
-} as const satisfies Record<keyof OpenOptions, true>;
+const ALIASES: Readonly<Record<string, keyof OpenOptions>> = {
+  cacheSize: 'blockCacheBytes',
+  writeBufferSize: 'memtableBytes',
+  maxFileSize: 'targetFileBytes',
+};
 
-const ALIASES = { cacheSize: 'blockCacheBytes', writeBufferSize: 'memtableBytes', maxFileSize: 'targetFileBytes' } as const;
+const IGNORED = new Set(['compression', 'maxOpenFiles', 'blockRestartInterval', 'multithreading', 'passive']);
 
 /**
  * Writes are not fsynced one by one unless asked (`{ sync: true }`), as in classic-level, whose
@@ -50,11 +41,12 @@ export const DEFAULT_DURABILITY = 'relaxed';
 
 export function engineOpenOptions(options: Readonly<Record<string, unknown>>): OpenOptions {
   const out: Record<string, unknown> = { durability: DEFAULT_DURABILITY };
-  for (const [alias, name] of Object.entries(ALIASES)) {
-    if (options[alias] !== undefined) out[name] = options[alias];
-  }
-  for (const name of Object.keys(ENGINE_OPTIONS)) {
-    if (options[name] !== undefined) out[name] = options[name];
+  for (const [name, value] of Object.entries(options)) {
+    if (value === undefined || IGNORED.has(name)) continue;
+    const engineName = ALIASES[name];
+    if (engineName === undefined) out[name] = value;
+    // The engine's own name wins over the alias when both are given.
+    else if (options[engineName] === undefined) out[engineName] = value;
   }
   return out as OpenOptions;
 }

@@ -164,17 +164,24 @@ test('iterators read in batches and keep their snapshot across seeks past the en
 
 test('classic-level options: durability relaxed by default, sync writes, aliases, ignored tuning options', async (t) => {
   const dir = tempDir(t, 'silt-level-opt-');
-  const db = new SiltLevel(join(dir, 'a'), { cacheSize: 1 << 20, writeBufferSize: 8 * 1024, compression: false, maxOpenFiles: 100 } as never);
+  const db = new SiltLevel(join(dir, 'a'), { cacheSize: 1 << 20, writeBufferSize: 8 * 1024, compression: false, maxOpenFiles: 100 });
   await db.open();
   const stats = db.stats();
   assert.equal(stats.durability, 'relaxed');
   assert.equal(stats.blockCache.capacityBytes, 1 << 20, 'cacheSize is the block cache');
-  await db.batch(Array.from({ length: 300 }, (_, i) => ({ type: 'put' as const, key: `k${i}`, value: 'x'.repeat(64) })), { sync: true });
+  // `sync` is classic-level's write option; abstract-level's typings do not list it.
+  await db.batch(Array.from({ length: 300 }, (_, i) => ({ type: 'put' as const, key: `k${i}`, value: 'x'.repeat(64) })), { sync: true } as never);
   assert.ok(db.stats().immutableMemtables + db.stats().tableFiles > 0, 'writeBufferSize is the memtable size');
   await db.close();
 
+  const typo = new SiltLevel(join(dir, 'typo'), { memtableByte: 1024 } as never);
+  await rejectsWith(typo.open(), (error) => {
+    assert.equal(error.code, 'LEVEL_DATABASE_NOT_OPEN');
+    assert.equal(error.cause?.code, ErrorCodes.INVALID_ARGUMENT, 'an option no one knows fails the open');
+  });
+
   const synced = new SiltLevel(join(dir, 'b'), { durability: 'sync' });
-  await synced.put('k', 'v', { sync: true });
+  await synced.put('k', 'v', { sync: true } as never);
   assert.equal(synced.stats().durability, 'sync');
   await synced.close();
 });
