@@ -384,6 +384,41 @@ describe('IndexedLog durability modes', () => {
   });
 });
 
+describe('IndexedLog batched framing', () => {
+  for (const durability of ['sync', 'group', 'none'] as const) {
+    test(`${durability}: appendMany calls of mixed sizes across batch and segment limits read back exactly`, async (t) => {
+      for (const fs of FILE_SYSTEMS) {
+        const { vfs, dir } = fs.make(t);
+        const options = { durability, maxBatchBytes: 200, segmentBytes: 700 };
+        const log = await openLog(vfs, dir, options);
+        const written: string[] = [];
+        const calls: Promise<unknown>[] = [];
+        let seed = 7;
+        for (let call = 0; call < 40; call++) {
+          seed = (seed * 1103515245 + 12345) % 2147483648;
+          // Entries from empty to larger than a batch (a record that gets a batch of its own).
+          const values = Array.from({ length: 1 + (seed % 9) }, (_, k) => `${call}.${k}:${'p'.repeat((seed >> (k + 3)) % 260)}`);
+          const first = written.length;
+          written.push(...values);
+          calls.push(log.appendMany(values).then((indexes) => assert.deepEqual(indexes, values.map((_, k) => first + k))));
+          if (call % 3 === 0) {
+            const index = written.length;
+            written.push(`single-${call}`);
+            calls.push(log.append(`single-${call}`).then((got) => assert.equal(got, index)));
+          }
+        }
+        await Promise.all(calls);
+        assert.deepEqual(await log.readAll(), written, fs.name);
+        assert.deepEqual(await log.read(5, 60), written.slice(5, 60), fs.name);
+        await log.close();
+        const reopened = await openLog(vfs, dir, options);
+        assert.deepEqual(await reopened.readAll(), written, fs.name);
+        await reopened.close();
+      }
+    });
+  }
+});
+
 describe('IndexedLog behaviour', () => {
   test('the log keeps one file open however many segments it writes and reads', async () => {
     const vfs = new FaultVfs();

@@ -34,7 +34,6 @@ import { RECORD_HEADER_BYTES, scanRecords } from './record.js';
 import { recoverLog } from './recovery.js';
 import type { Segment } from './segment.js';
 import { decodeEntry, defectError, loadSealedSegment, readSegmentEntries, readWholeFile } from './segment-reader.js';
-import type { WriteBatch } from './write-batch.js';
 
 /**
  * Called by `truncateBefore(i, verify)` with entry `i` before anything is cut. Returning `false`
@@ -331,24 +330,15 @@ export class IndexedLog<T> implements AsyncIterable<T> {
     const count = payloads.length;
     if (count === 0) return Promise.resolve([]);
     const first = this.state.nextIndex;
-    const writer = this.writer;
-    // The batches that carry the entries: usually one, so an array only when there are more.
-    let batch = writer.add(payloads[0]!);
-    let batches: WriteBatch[] | null = null;
-    for (let i = 1; i < count; i++) {
-      const next = writer.add(payloads[i]!);
-      if (next !== batch) {
-        (batches ??= [batch]).push(next);
-        batch = next;
-      }
-    }
-    writer.endCall();
+    // The batches that carry the entries: usually one.
+    const batches = this.writer.addMany(payloads);
+    this.writer.endCall();
     const indexes = (): number[] => {
       const out: number[] = [];
       for (let i = 0; i < count; i++) out.push(first + i);
       return out;
     };
-    if (batches === null) return batch.done.then(indexes);
+    if (batches.length === 1) return batches[0]!.done.then(indexes);
     return Promise.all(batches.map((b) => b.done)).then(indexes);
   }
 
