@@ -1,11 +1,10 @@
 /**
  * From abstract-level's open options to the engine's. abstract-level hands `_open` everything the
- * constructor and `open()` were given, less its own options (encodings, `passive`). The
- * classic-level names that mean an engine option become that option; classic-level tuning options
- * with no counterpart (`compression`, `maxOpenFiles`, `blockRestartInterval`, `multithreading`)
- * are dropped, so the options object a classic-level project passes works unchanged; everything
- * else goes to the engine, which rejects names it does not know (a typo fails the open instead of
- * being ignored).
+ * constructor and `open()` were given, less its own options (encodings, `passive`), and expects an
+ * implementation to ignore what it does not know (plugins and hooks pass their own options the
+ * same way). So only engine options are forwarded, plus the classic-level names that mean an
+ * engine option; classic-level tuning options with no counterpart (`compression`, `maxOpenFiles`,
+ * `blockRestartInterval`, `multithreading`) are ignored like any other name.
  */
 import type { OpenOptions } from '../db/index.js';
 
@@ -24,13 +23,32 @@ export interface SiltLevelOpenOptions extends OpenOptions {
   readonly multithreading?: boolean;
 }
 
+/** The engine options SiltLevel forwards (an engine option added later is forwarded once listed here). */
+const ENGINE_OPTIONS: readonly (keyof OpenOptions)[] = [
+  'createIfMissing',
+  'errorIfExists',
+  'readOnly',
+  'durability',
+  'memtableBytes',
+  'blockCacheBytes',
+  'blockSize',
+  'relaxedSyncMs',
+  'vfs',
+  'accelerator',
+  'l0CompactionTrigger',
+  'l0SlowdownTrigger',
+  'l0StopTrigger',
+  'baseLevelBytes',
+  'levelMultiplier',
+  'targetFileBytes',
+  'disableAutoCompaction',
+];
+
 const ALIASES: Readonly<Record<string, keyof OpenOptions>> = {
   cacheSize: 'blockCacheBytes',
   writeBufferSize: 'memtableBytes',
   maxFileSize: 'targetFileBytes',
 };
-
-const IGNORED = new Set(['compression', 'maxOpenFiles', 'blockRestartInterval', 'multithreading', 'passive']);
 
 /**
  * Writes are not fsynced one by one unless asked (`{ sync: true }`), as in classic-level, whose
@@ -41,12 +59,12 @@ export const DEFAULT_DURABILITY = 'relaxed';
 
 export function engineOpenOptions(options: Readonly<Record<string, unknown>>): OpenOptions {
   const out: Record<string, unknown> = { durability: DEFAULT_DURABILITY };
-  for (const [name, value] of Object.entries(options)) {
-    if (value === undefined || IGNORED.has(name)) continue;
-    const engineName = ALIASES[name];
-    if (engineName === undefined) out[name] = value;
-    // The engine's own name wins over the alias when both are given.
-    else if (options[engineName] === undefined) out[engineName] = value;
+  for (const [alias, name] of Object.entries(ALIASES)) {
+    if (options[alias] !== undefined) out[name] = options[alias];
+  }
+  // The engine's own names win over the aliases.
+  for (const name of ENGINE_OPTIONS) {
+    if (options[name] !== undefined) out[name] = options[name];
   }
   return out as OpenOptions;
 }
