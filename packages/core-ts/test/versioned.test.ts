@@ -215,3 +215,27 @@ describe('VFS symbolic links', () => {
     assert.equal(await after.exists('/d/volatile'), false);
   });
 });
+
+describe('versioned store: byte formats (docs/FORMAT.md §9)', () => {
+  test('changelog record and metadata record bytes', async () => {
+    const { ChangelogRecord, changelogCodec } = await import('../src/versioned/changelog-codec.js');
+    const { encodeMeta, decodeMeta } = await import('../src/versioned/meta.js');
+    const record = ChangelogRecord.of(1, [{ name: 's', changes: [{ key: b('k'), value: b('v') }] }]);
+    const bytes = changelogCodec.encode(record);
+    assert.equal(hex(bytes), '01' + '0100000000000000' + '01000000' + '01000000' + '73' + '01000000' + '01' + '01000000' + '6b' + '01000000' + '76');
+    const back = changelogCodec.decode(bytes);
+    assert.equal(back.version, 1);
+    assert.deepEqual(back.changeSets().map((set) => [set.name, set.changes.map((c) => [str(c.key), str(c.value ?? undefined)])]), [['s', [['k', 'v']]]]);
+    const withDelete = changelogCodec.encode(ChangelogRecord.of(2, [{ name: '', changes: [{ key: b('k'), value: null }] }]));
+    assert.equal(hex(withDelete), '01' + '0200000000000000' + '01000000' + '00000000' + '01000000' + '00' + '01000000' + '6b');
+    for (const bad of [bytes.subarray(0, bytes.length - 1), Uint8Array.of(...bytes, 0), Uint8Array.of(2, ...bytes.subarray(1))]) {
+      throwsCode(() => changelogCodec.decode(bad).changeSets(), 'CORRUPTION');
+    }
+    const lanes = new Uint8Array(2048).fill(3);
+    const meta = encodeMeta(258, lanes);
+    assert.equal(meta.length, 2057);
+    assert.equal(hex(meta.subarray(0, 9)), '01' + '0201000000000000');
+    assert.deepEqual(decodeMeta(meta, 'x'), { version: 258, lanes });
+    throwsCode(() => decodeMeta(meta.subarray(1), 'x'), 'CORRUPTION');
+  });
+});

@@ -22,72 +22,143 @@ const BLOCK_BYTES = 64;
 const CHUNK_BYTES = 1024;
 const ROUNDS = 7;
 
-/** The message word order of each round: the spec's permutation applied round times. */
-const SCHEDULE: Uint8Array = (() => {
-  const permutation = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8];
-  const table = new Uint8Array(ROUNDS * 16);
-  let order = Array.from({ length: 16 }, (_, i) => i);
-  for (let round = 0; round < ROUNDS; round++) {
-    table.set(order, round * 16);
-    order = permutation.map((p) => order[p]!);
-  }
-  return table;
-})();
+const IV0 = IV[0]! | 0;
+const IV1 = IV[1]! | 0;
+const IV2 = IV[2]! | 0;
+const IV3 = IV[3]! | 0;
 
-const state = new Uint32Array(16);
-
-function g(m: Uint32Array, a: number, b: number, c: number, d: number, x: number, y: number): void {
-  const v = state;
-  v[a] = (v[a]! + v[b]! + m[x]!) | 0;
-  let t = v[d]! ^ v[a]!;
-  v[d] = (t >>> 16) | (t << 16);
-  v[c] = (v[c]! + v[d]!) | 0;
-  t = v[b]! ^ v[c]!;
-  v[b] = (t >>> 12) | (t << 20);
-  v[a] = (v[a]! + v[b]! + m[y]!) | 0;
-  t = v[d]! ^ v[a]!;
-  v[d] = (t >>> 8) | (t << 24);
-  v[c] = (v[c]! + v[d]!) | 0;
-  t = v[b]! ^ v[c]!;
-  v[b] = (t >>> 7) | (t << 25);
-}
-
-const scheduled = new Uint32Array(16);
+/** Output words of the last compression. */
+const OUT = new Uint32Array(16);
 
 /**
- * The compression function: leaves its 16-word output in the module's `state` (the first eight
- * words are the new chaining value; all sixteen are extendable output).
+ * The compression function, with the state and message words in local variables (the form V8
+ * optimises best): writes the 16 output words to `out` (the first eight are the new chaining value;
+ * all sixteen are extendable output).
  */
-function compress(cv: Uint32Array, block: Uint32Array, counter: number, blockLen: number, flags: number): Uint32Array {
-  const v = state;
-  v.set(cv, 0);
-  v[8] = IV[0]!;
-  v[9] = IV[1]!;
-  v[10] = IV[2]!;
-  v[11] = IV[3]!;
-  // The counter is a u64: low and high words (the output counter or chunk index, < 2^53 here).
-  v[12] = counter >>> 0;
-  v[13] = Math.floor(counter / 0x100000000) >>> 0;
-  v[14] = blockLen;
-  v[15] = flags;
-  const m = scheduled;
+function compress(cv: Uint32Array, block: Uint32Array, counter: number, blockLen: number, flags: number, out: Uint32Array): void {
+  let v0 = cv[0]! | 0, v1 = cv[1]! | 0, v2 = cv[2]! | 0, v3 = cv[3]! | 0, v4 = cv[4]! | 0, v5 = cv[5]! | 0, v6 = cv[6]! | 0, v7 = cv[7]! | 0;
+  let v8 = IV0, v9 = IV1, v10 = IV2, v11 = IV3;
+  // The counter is a u64 in two words (a chunk index or output block number, < 2^53 here).
+  let v12 = counter | 0, v13 = Math.floor(counter / 0x100000000) | 0, v14 = blockLen | 0, v15 = flags | 0;
+  let m0 = block[0]! | 0, m1 = block[1]! | 0, m2 = block[2]! | 0, m3 = block[3]! | 0, m4 = block[4]! | 0, m5 = block[5]! | 0, m6 = block[6]! | 0, m7 = block[7]! | 0, m8 = block[8]! | 0, m9 = block[9]! | 0, m10 = block[10]! | 0, m11 = block[11]! | 0, m12 = block[12]! | 0, m13 = block[13]! | 0, m14 = block[14]! | 0, m15 = block[15]! | 0;
   for (let round = 0; round < ROUNDS; round++) {
-    const base = round * 16;
-    for (let i = 0; i < 16; i++) m[i] = block[SCHEDULE[base + i]!]!;
-    g(m, 0, 4, 8, 12, 0, 1);
-    g(m, 1, 5, 9, 13, 2, 3);
-    g(m, 2, 6, 10, 14, 4, 5);
-    g(m, 3, 7, 11, 15, 6, 7);
-    g(m, 0, 5, 10, 15, 8, 9);
-    g(m, 1, 6, 11, 12, 10, 11);
-    g(m, 2, 7, 8, 13, 12, 13);
-    g(m, 3, 4, 9, 14, 14, 15);
+    v0 = (v0 + v4 + m0) | 0;
+    v12 ^= v0;
+    v12 = (v12 >>> 16) | (v12 << 16);
+    v8 = (v8 + v12) | 0;
+    v4 ^= v8;
+    v4 = (v4 >>> 12) | (v4 << 20);
+    v0 = (v0 + v4 + m1) | 0;
+    v12 ^= v0;
+    v12 = (v12 >>> 8) | (v12 << 24);
+    v8 = (v8 + v12) | 0;
+    v4 ^= v8;
+    v4 = (v4 >>> 7) | (v4 << 25);
+    v1 = (v1 + v5 + m2) | 0;
+    v13 ^= v1;
+    v13 = (v13 >>> 16) | (v13 << 16);
+    v9 = (v9 + v13) | 0;
+    v5 ^= v9;
+    v5 = (v5 >>> 12) | (v5 << 20);
+    v1 = (v1 + v5 + m3) | 0;
+    v13 ^= v1;
+    v13 = (v13 >>> 8) | (v13 << 24);
+    v9 = (v9 + v13) | 0;
+    v5 ^= v9;
+    v5 = (v5 >>> 7) | (v5 << 25);
+    v2 = (v2 + v6 + m4) | 0;
+    v14 ^= v2;
+    v14 = (v14 >>> 16) | (v14 << 16);
+    v10 = (v10 + v14) | 0;
+    v6 ^= v10;
+    v6 = (v6 >>> 12) | (v6 << 20);
+    v2 = (v2 + v6 + m5) | 0;
+    v14 ^= v2;
+    v14 = (v14 >>> 8) | (v14 << 24);
+    v10 = (v10 + v14) | 0;
+    v6 ^= v10;
+    v6 = (v6 >>> 7) | (v6 << 25);
+    v3 = (v3 + v7 + m6) | 0;
+    v15 ^= v3;
+    v15 = (v15 >>> 16) | (v15 << 16);
+    v11 = (v11 + v15) | 0;
+    v7 ^= v11;
+    v7 = (v7 >>> 12) | (v7 << 20);
+    v3 = (v3 + v7 + m7) | 0;
+    v15 ^= v3;
+    v15 = (v15 >>> 8) | (v15 << 24);
+    v11 = (v11 + v15) | 0;
+    v7 ^= v11;
+    v7 = (v7 >>> 7) | (v7 << 25);
+    v0 = (v0 + v5 + m8) | 0;
+    v15 ^= v0;
+    v15 = (v15 >>> 16) | (v15 << 16);
+    v10 = (v10 + v15) | 0;
+    v5 ^= v10;
+    v5 = (v5 >>> 12) | (v5 << 20);
+    v0 = (v0 + v5 + m9) | 0;
+    v15 ^= v0;
+    v15 = (v15 >>> 8) | (v15 << 24);
+    v10 = (v10 + v15) | 0;
+    v5 ^= v10;
+    v5 = (v5 >>> 7) | (v5 << 25);
+    v1 = (v1 + v6 + m10) | 0;
+    v12 ^= v1;
+    v12 = (v12 >>> 16) | (v12 << 16);
+    v11 = (v11 + v12) | 0;
+    v6 ^= v11;
+    v6 = (v6 >>> 12) | (v6 << 20);
+    v1 = (v1 + v6 + m11) | 0;
+    v12 ^= v1;
+    v12 = (v12 >>> 8) | (v12 << 24);
+    v11 = (v11 + v12) | 0;
+    v6 ^= v11;
+    v6 = (v6 >>> 7) | (v6 << 25);
+    v2 = (v2 + v7 + m12) | 0;
+    v13 ^= v2;
+    v13 = (v13 >>> 16) | (v13 << 16);
+    v8 = (v8 + v13) | 0;
+    v7 ^= v8;
+    v7 = (v7 >>> 12) | (v7 << 20);
+    v2 = (v2 + v7 + m13) | 0;
+    v13 ^= v2;
+    v13 = (v13 >>> 8) | (v13 << 24);
+    v8 = (v8 + v13) | 0;
+    v7 ^= v8;
+    v7 = (v7 >>> 7) | (v7 << 25);
+    v3 = (v3 + v4 + m14) | 0;
+    v14 ^= v3;
+    v14 = (v14 >>> 16) | (v14 << 16);
+    v9 = (v9 + v14) | 0;
+    v4 ^= v9;
+    v4 = (v4 >>> 12) | (v4 << 20);
+    v3 = (v3 + v4 + m15) | 0;
+    v14 ^= v3;
+    v14 = (v14 >>> 8) | (v14 << 24);
+    v9 = (v9 + v14) | 0;
+    v4 ^= v9;
+    v4 = (v4 >>> 7) | (v4 << 25);
+    if (round === ROUNDS - 1) break;
+    // Permute the message words for the next round.
+    const p0 = m2, p1 = m6, p2 = m3, p3 = m10, p4 = m7, p5 = m0, p6 = m4, p7 = m13, p8 = m1, p9 = m11, p10 = m12, p11 = m5, p12 = m9, p13 = m14, p14 = m15, p15 = m8;
+    m0 = p0; m1 = p1; m2 = p2; m3 = p3; m4 = p4; m5 = p5; m6 = p6; m7 = p7; m8 = p8; m9 = p9; m10 = p10; m11 = p11; m12 = p12; m13 = p13; m14 = p14; m15 = p15;
   }
-  for (let i = 0; i < 8; i++) {
-    v[i] = v[i]! ^ v[i + 8]!;
-    v[i + 8] = v[i + 8]! ^ cv[i]!;
-  }
-  return v;
+  out[0] = v0 ^ v8;
+  out[1] = v1 ^ v9;
+  out[2] = v2 ^ v10;
+  out[3] = v3 ^ v11;
+  out[4] = v4 ^ v12;
+  out[5] = v5 ^ v13;
+  out[6] = v6 ^ v14;
+  out[7] = v7 ^ v15;
+  out[8] = v8 ^ cv[0]!;
+  out[9] = v9 ^ cv[1]!;
+  out[10] = v10 ^ cv[2]!;
+  out[11] = v11 ^ cv[3]!;
+  out[12] = v12 ^ cv[4]!;
+  out[13] = v13 ^ cv[5]!;
+  out[14] = v14 ^ cv[6]!;
+  out[15] = v15 ^ cv[7]!;
 }
 
 function wordsOf(bytes: Uint8Array, words: Uint32Array): void {
@@ -107,7 +178,8 @@ interface NodeOutput {
 }
 
 function chainingValueOf(node: NodeOutput): Uint32Array {
-  return compress(node.cv, node.block, node.counter, node.blockLen, node.flags).slice(0, 8);
+  compress(node.cv, node.block, node.counter, node.blockLen, node.flags, OUT);
+  return OUT.slice(0, 8);
 }
 
 function parentNode(left: Uint32Array, right: Uint32Array): NodeOutput {
@@ -134,7 +206,8 @@ export class Blake3 {
         // A full block is compressed only once more input follows: the last block is special.
         wordsOf(this.blockBytes, this.blockWords);
         const flags = this.blocksCompressed === 0 ? CHUNK_START : 0;
-        this.chunkCv = compress(this.chunkCv, this.blockWords, this.chunkCounter, BLOCK_BYTES, flags).slice(0, 8);
+        compress(this.chunkCv, this.blockWords, this.chunkCounter, BLOCK_BYTES, flags, OUT);
+        this.chunkCv.set(OUT.subarray(0, 8));
         this.blocksCompressed++;
         this.blockBytes.fill(0);
         this.blockLen = 0;
@@ -153,9 +226,19 @@ export class Blake3 {
     for (let i = this.cvStack.length - 1; i >= 0; i--) node = parentNode(this.cvStack[i]!, chainingValueOf(node));
     let written = 0;
     for (let counter = 0; written < out.length; counter++) {
-      const words = compress(node.cv, node.block, counter, node.blockLen, node.flags | ROOT);
+      compress(node.cv, node.block, counter, node.blockLen, node.flags | ROOT, OUT);
+      if (written + BLOCK_BYTES <= out.length) {
+        for (let i = 0; i < 16; i++, written += 4) {
+          const word = OUT[i]!;
+          out[written] = word;
+          out[written + 1] = word >>> 8;
+          out[written + 2] = word >>> 16;
+          out[written + 3] = word >>> 24;
+        }
+        continue;
+      }
       for (let i = 0; i < 16 && written < out.length; i++) {
-        const word = words[i]!;
+        const word = OUT[i]!;
         for (let shift = 0; shift < 32 && written < out.length; shift += 8) out[written++] = (word >>> shift) & 0xff;
       }
     }
