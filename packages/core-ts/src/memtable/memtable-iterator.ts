@@ -102,6 +102,32 @@ export class MemtableIterator implements Iterable<MemtableIteratorEntry> {
     return this.memtable.userKeyAt(this.at());
   }
 
+  /** The arena chunk holding the current user key at `[userKeyStart, userKeyEnd)` (no view built). */
+  get keyBytes(): Uint8Array {
+    return this.memtable.chunkAt(this.at());
+  }
+
+  get userKeyStart(): number {
+    return this.memtable.keyStartAt(this.at());
+  }
+
+  get userKeyEnd(): number {
+    return this.memtable.keyEndAt(this.at());
+  }
+
+  /** The arena chunk holding the current value at `[valueStart, valueEnd)`. */
+  get valueBytes(): Uint8Array {
+    return this.memtable.chunkAt(this.at());
+  }
+
+  get valueStart(): number {
+    return this.memtable.keyEndAt(this.at());
+  }
+
+  get valueEnd(): number {
+    return this.memtable.valueEndAt(this.at());
+  }
+
   /** The current entry's internal key (a fresh array). */
   get key(): Uint8Array {
     const entry = this.at();

@@ -276,6 +276,26 @@ export class Memtable implements StoredKeys {
     return this.chunks[this.meta[4 * entry]!]!.subarray(start, start + this.meta[4 * entry + 2]!);
   }
 
+  /** @internal The arena chunk holding the entry's key and then its value. */
+  chunkAt(entry: number): Uint8Array {
+    return this.chunks[this.meta[4 * entry]!]!;
+  }
+
+  /** @internal Where the entry's user key starts in its chunk. */
+  keyStartAt(entry: number): number {
+    return this.meta[4 * entry + 1]!;
+  }
+
+  /** @internal Where the entry's user key ends (and its value starts) in its chunk. */
+  keyEndAt(entry: number): number {
+    return this.meta[4 * entry + 1]! + this.meta[4 * entry + 2]!;
+  }
+
+  /** @internal Where the entry's value ends in its chunk. */
+  valueEndAt(entry: number): number {
+    return this.meta[4 * entry + 1]! + this.meta[4 * entry + 2]! + this.meta[4 * entry + 3]!;
+  }
+
   /** @internal A view of the entry's value. */
   valueAt(entry: number): Uint8Array {
     const start = this.meta[4 * entry + 1]! + this.meta[4 * entry + 2]!;

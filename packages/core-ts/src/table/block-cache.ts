@@ -1,7 +1,7 @@
 /**
- * The block cache: decoded data blocks shared by every open table of a database, least recently
- * used first out, within a byte budget counted in decoded bytes (what the blocks really hold in
- * memory, not their compressed size on disk).
+ * The block cache: checked data blocks (stored-block.ts: each block's payload bytes, decompressed,
+ * searched in place) shared by every open table of a database, least recently used first out,
+ * within a byte budget counted in the bytes the blocks really hold in memory.
  *
  * Keys are (table file number, block offset). File numbers are unique for the life of a database
  * and tables are immutable, so a cached block never goes stale; a cache must not be shared between
@@ -9,7 +9,7 @@
  * string key built per lookup), and `evictFile` drops a deleted table's blocks at once.
  */
 import { ErrorCodes, SiltError } from '../errors.js';
-import type { DataBlock } from './data-block.js';
+import type { StoredBlock } from './stored-block.js';
 
 /** Bookkeeping per cached block: key sizes, map entries and list links, roughly. */
 const ENTRY_OVERHEAD = 96;
@@ -27,7 +27,7 @@ export interface BlockCacheStats {
 interface Node {
   readonly fileNumber: number;
   readonly offset: number;
-  readonly block: DataBlock;
+  readonly block: StoredBlock;
   readonly charge: number;
   /** Towards the most recently used end. */
   newer: Node | null;
@@ -54,7 +54,7 @@ export class BlockCache {
   }
 
   /** The cached block, marked most recently used; counts a hit or a miss. */
-  get(fileNumber: number, offset: number): DataBlock | undefined {
+  get(fileNumber: number, offset: number): StoredBlock | undefined {
     const node = this.files.get(fileNumber)?.get(offset);
     if (node === undefined) {
       this.misses++;
@@ -72,7 +72,7 @@ export class BlockCache {
    * Cache `block`, evicting least recently used blocks to stay within the budget. A block larger
    * than the whole budget is not cached: it would only flush everything else out.
    */
-  insert(fileNumber: number, offset: number, block: DataBlock): void {
+  insert(fileNumber: number, offset: number, block: StoredBlock): void {
     const charge = block.charge + ENTRY_OVERHEAD;
     if (charge > this.capacityBytes) return;
     const existing = this.files.get(fileNumber)?.get(offset);

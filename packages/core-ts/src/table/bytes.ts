@@ -121,3 +121,31 @@ export function copyBytes(source: Uint8Array, from = 0, to = source.length): Uin
   out.set(new Uint8Array(source.buffer, source.byteOffset + from, length));
   return out;
 }
+
+/**
+ * Small values are copied into views of a shared slab, as Node pools small Buffers: a typed array
+ * of more than 64 bytes otherwise gets its own off-heap backing store, which costs more than the
+ * rest of a cached point read or an iterator step. The bytes of each view are the caller's alone;
+ * only `.buffer` is shared (as with `Buffer.allocUnsafe`).
+ */
+const VALUE_SLAB_BYTES = 16 * 1024;
+const MAX_POOLED_VALUE = 512;
+let valueSlab = new ArrayBuffer(VALUE_SLAB_BYTES);
+let valueSlabBytes = new Uint8Array(valueSlab);
+let valueSlabUsed = 0;
+
+/** A copy of `data[from, to)` as a plain Uint8Array, small ones carved from a shared slab. */
+export function copyValue(data: Uint8Array, from: number, to: number): Uint8Array {
+  const length = to - from;
+  if (length > MAX_POOLED_VALUE || data.constructor !== Uint8Array) return copyBytes(data, from, to);
+  if (valueSlabUsed + length > VALUE_SLAB_BYTES) {
+    valueSlab = new ArrayBuffer(VALUE_SLAB_BYTES);
+    valueSlabBytes = new Uint8Array(valueSlab);
+    valueSlabUsed = 0;
+  }
+  const at = valueSlabUsed;
+  // Keep views 8-byte aligned, so a caller may still lay wider typed arrays over its value.
+  valueSlabUsed = (at + length + 7) & ~7;
+  valueSlabBytes.set(data.subarray(from, to), at);
+  return new Uint8Array(valueSlab, at, length);
+}

@@ -1,7 +1,7 @@
 /**
- * A decoded data block: the accelerator's restart-free arrays (every key expanded, one packed
- * buffer each for keys and values), which binary search reads directly. This is what the block
- * cache holds.
+ * A data block decoded whole by the accelerator: restart-free arrays (every key expanded, one
+ * packed buffer each for keys and values). Compaction reads tables this way (one coarse call per
+ * block, every entry needed); reads and iterators use stored blocks instead (stored-block.ts).
  */
 import type { Accelerator, PackedBytes } from '@siltdb/bindings';
 import { compareBytes } from '../keys/internal-key.js';

@@ -4,7 +4,7 @@
  */
 export { BlockCache, type BlockCacheStats } from './block-cache.js';
 export { BloomFilter, BloomFilterBuilder, BLOOM_SEED, DEFAULT_BITS_PER_KEY, murmur3, probesFor } from './bloom.js';
-export type { DataBlock } from './data-block.js';
+export type { StoredBlock } from './stored-block.js';
 export { FOOTER_BYTES, MAX_TABLE_BYTES, TABLE_FORMAT_VERSION, TABLE_MAGIC, type BlockHandle } from './format.js';
 export type { TableProperties } from './properties.js';
 export {

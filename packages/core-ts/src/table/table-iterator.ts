@@ -1,16 +1,19 @@
 /**
  * A cursor over one table's entries in internal-key order — forward, or reverse — within optional
- * user-key bounds. It walks the decoded blocks (through the block cache) by position, so stepping
- * costs an index increment and a bound check; only crossing into another block touches the cache.
+ * user-key bounds. It walks the stored blocks (through the block cache) with a `BlockCursor`, so a
+ * forward step decodes one entry in place and checks the bound; only crossing into another block
+ * touches the cache.
  *
- * The key/value accessors return views into the decoded block: valid until the cursor moves, and
- * never to be written to (they may be shared with the cache). `entry()` returns copies.
+ * The key/value accessors return views — of the cursor's key buffer and of the cached block —
+ * valid until the cursor moves, and never to be written to. `entry()` returns copies. The
+ * `keyBytes`/`valueBytes` accessors expose the same bytes without building a view, for the merging
+ * iterator's comparisons.
  */
 import { ErrorCodes, SiltError } from '../errors.js';
 import { compareInternalKeys, encodeInternalKey, Kind, MAX_SEQ, readTrailer, TRAILER_BYTES } from '../keys/internal-key.js';
 import { copyBytes } from './bytes.js';
-import type { DataBlock } from './data-block.js';
-import { compareUserAt, lowerBound, upperBound } from './key-search.js';
+import { BlockCursor } from './block-cursor.js';
+import { compareInternalAt, compareUserAt, lowerBound, upperBound } from './key-search.js';
 import type { TableReader } from './table-reader.js';
 
 export interface TableIteratorOptions {
@@ -47,8 +50,7 @@ export class TableIterator implements Iterable<TableEntry> {
   private readonly upper: Uint8Array | undefined;
   private readonly upperInclusive: boolean;
   private blockIndex = -1;
-  private block: DataBlock | null = null;
-  private entryIndex = -1;
+  private readonly cursor = new BlockCursor();
   private positioned = false;
 
   constructor(reader: TableReader, options: TableIteratorOptions) {
@@ -69,34 +71,60 @@ export class TableIterator implements Iterable<TableEntry> {
 
   /** Whether the cursor is on an entry. */
   get valid(): boolean {
-    return this.block !== null;
+    return this.cursor.offset >= 0;
   }
 
   /** The internal key of the current entry (a view). */
   get key(): Uint8Array {
-    const block = this.current();
-    return block.keys.data.subarray(block.keys.offsets[this.entryIndex]!, block.keys.offsets[this.entryIndex + 1]!);
+    const cursor = this.current();
+    return cursor.key.subarray(0, cursor.keyLength);
   }
 
   /** The user key of the current entry (a view). */
   get userKey(): Uint8Array {
-    const block = this.current();
-    return block.keys.data.subarray(block.keys.offsets[this.entryIndex]!, block.keys.offsets[this.entryIndex + 1]! - TRAILER_BYTES);
+    const cursor = this.current();
+    return cursor.key.subarray(0, cursor.keyLength - TRAILER_BYTES);
   }
 
   get seq(): number {
-    const block = this.current();
-    return readTrailer(block.keys.data, block.keys.offsets[this.entryIndex + 1]! - TRAILER_BYTES);
+    const cursor = this.current();
+    return readTrailer(cursor.key, cursor.keyLength - TRAILER_BYTES);
   }
 
   get kind(): Kind {
-    return this.current().tags[this.entryIndex]! as Kind;
+    return this.current().kind as Kind;
   }
 
   /** The value of the current entry (a view). */
   get value(): Uint8Array {
-    const block = this.current();
-    return block.values.data.subarray(block.values.offsets[this.entryIndex]!, block.values.offsets[this.entryIndex + 1]!);
+    const cursor = this.current();
+    return cursor.data.subarray(cursor.valueFrom, cursor.valueTo);
+  }
+
+  /** The buffer holding the current user key at `[0, userKeyEnd)`; overwritten when the cursor moves. */
+  get keyBytes(): Uint8Array {
+    return this.cursor.key;
+  }
+
+  get userKeyStart(): number {
+    return 0;
+  }
+
+  get userKeyEnd(): number {
+    return this.cursor.keyLength - TRAILER_BYTES;
+  }
+
+  /** The buffer holding the current value at `[valueStart, valueEnd)`. */
+  get valueBytes(): Uint8Array {
+    return this.cursor.data;
+  }
+
+  get valueStart(): number {
+    return this.cursor.valueFrom;
+  }
+
+  get valueEnd(): number {
+    return this.cursor.valueTo;
   }
 
   /** The current entry, copied. */
@@ -161,15 +189,13 @@ export class TableIterator implements Iterable<TableEntry> {
   /** Step in iteration order; returns whether the cursor is still on an entry. */
   next(): boolean {
     if (!this.positioned) return this.seekToFirst();
-    const block = this.block;
-    if (block === null) return false;
+    const cursor = this.cursor;
+    if (cursor.offset < 0) return false;
     if (!this.reverse) {
-      if (this.entryIndex + 1 < block.count) this.entryIndex++;
-      else this.positionAt(this.blockIndex + 1, 0);
+      if (!cursor.next()) this.positionAt(this.blockIndex + 1, 0);
       return this.checkUpper();
     }
-    if (this.entryIndex > 0) this.entryIndex--;
-    else this.positionAtEndOf(this.blockIndex - 1);
+    if (!cursor.prev()) this.positionAtEndOf(this.blockIndex - 1);
     return this.checkLower();
   }
 
@@ -182,9 +208,9 @@ export class TableIterator implements Iterable<TableEntry> {
     }
   }
 
-  private current(): DataBlock {
-    if (this.block === null) throw new SiltError(ErrorCodes.INVALID_ARGUMENT, 'the table iterator is not on an entry');
-    return this.block;
+  private current(): BlockCursor {
+    if (this.cursor.offset < 0) throw new SiltError(ErrorCodes.INVALID_ARGUMENT, 'the table iterator is not on an entry');
+    return this.cursor;
   }
 
   /** The first internal key within the lower bound: (k, MAX_SEQ) for gte, (k, 0) — after every version of k — for gt. */
@@ -205,33 +231,41 @@ export class TableIterator implements Iterable<TableEntry> {
       this.invalidate();
       return;
     }
-    const block = reader.block(b);
+    this.blockIndex = b;
+    this.cursor.reset(reader.block(b));
     // The block's last key is its index key, ≥ target, so the entry exists in this block.
-    this.setPosition(b, block, lowerBound(block.keys, block.count, target));
+    this.cursor.seekAtLeast(target);
   }
 
   /** At the last entry ≤ `target` (`inclusive`) or < `target`, or off the start. */
   private backwardTo(target: Uint8Array, inclusive: boolean): void {
     const reader = this.reader;
-    const search = inclusive ? upperBound : lowerBound;
     // The first block holding an entry past the target; the answer is just before that entry.
-    const b = search(reader.indexKeys, reader.blockCount, target);
+    const b = (inclusive ? upperBound : lowerBound)(reader.indexKeys, reader.blockCount, target);
     if (b === reader.blockCount) {
       this.positionAtLast();
       return;
     }
-    const block = reader.block(b);
-    const i = search(block.keys, block.count, target);
-    if (i > 0) this.setPosition(b, block, i - 1);
-    else this.positionAtEndOf(b - 1);
+    const cursor = this.cursor;
+    this.blockIndex = b;
+    cursor.reset(reader.block(b));
+    cursor.seekAtLeast(target);
+    // Now at the first entry ≥ target; inclusively the first one > target is wanted (keys are unique).
+    if (inclusive && compareInternalAt(cursor.key, 0, cursor.keyLength, target) === 0) {
+      // The block's last key is > target, so an entry follows.
+      cursor.next();
+    }
+    if (!cursor.prev()) this.positionAtEndOf(b - 1);
   }
 
-  private positionAt(b: number, i: number): void {
+  private positionAt(b: number, _first: 0): void {
     if (b >= this.reader.blockCount) {
       this.invalidate();
       return;
     }
-    this.setPosition(b, this.reader.block(b), i);
+    this.blockIndex = b;
+    this.cursor.reset(this.reader.block(b));
+    this.cursor.seekToFirst();
   }
 
   private positionAtEndOf(b: number): void {
@@ -239,32 +273,26 @@ export class TableIterator implements Iterable<TableEntry> {
       this.invalidate();
       return;
     }
-    const block = this.reader.block(b);
-    this.setPosition(b, block, block.count - 1);
+    this.blockIndex = b;
+    this.cursor.reset(this.reader.block(b));
+    this.cursor.seekToLast();
   }
 
   private positionAtLast(): void {
     this.positionAtEndOf(this.reader.blockCount - 1);
   }
 
-  private setPosition(b: number, block: DataBlock, i: number): void {
-    this.blockIndex = b;
-    this.block = block;
-    this.entryIndex = i;
-  }
-
   private invalidate(): void {
-    this.block = null;
+    this.cursor.reset(null);
     this.blockIndex = -1;
-    this.entryIndex = -1;
   }
 
   /** Going forward, leave the range once past the upper bound. */
   private checkUpper(): boolean {
-    const block = this.block;
-    if (block === null) return false;
+    const cursor = this.cursor;
+    if (cursor.offset < 0) return false;
     if (this.upper !== undefined) {
-      const order = compareUserAt(block.keys.data, block.keys.offsets[this.entryIndex]!, block.keys.offsets[this.entryIndex + 1]!, this.upper);
+      const order = compareUserAt(cursor.key, 0, cursor.keyLength, this.upper);
       if (order > 0 || (order === 0 && !this.upperInclusive)) {
         this.invalidate();
         return false;
@@ -275,10 +303,10 @@ export class TableIterator implements Iterable<TableEntry> {
 
   /** Going backward, leave the range once before the lower bound. */
   private checkLower(): boolean {
-    const block = this.block;
-    if (block === null) return false;
+    const cursor = this.cursor;
+    if (cursor.offset < 0) return false;
     if (this.lower !== undefined) {
-      const order = compareUserAt(block.keys.data, block.keys.offsets[this.entryIndex]!, block.keys.offsets[this.entryIndex + 1]!, this.lower);
+      const order = compareUserAt(cursor.key, 0, cursor.keyLength, this.lower);
       if (order < 0 || (order === 0 && !this.lowerInclusive)) {
         this.invalidate();
         return false;

@@ -10,9 +10,11 @@ import { accel, type Accelerator, type BlockEntries, type FileView, type PackedB
 import { ErrorCodes, SiltError } from '../errors.js';
 import { Kind, MAX_SEQ, readTrailer, TRAILER_BYTES, writeTrailer } from '../keys/internal-key.js';
 import type { BlockCache } from './block-cache.js';
-import { copyBytes } from './bytes.js';
+import { copyValue } from './bytes.js';
 import { BloomFilter, bloomHash } from './bloom.js';
+import { BlockCursor } from './block-cursor.js';
 import { decodeDataBlock, plainBytes, type DataBlock } from './data-block.js';
+import { loadStoredBlock, type StoredBlock } from './stored-block.js';
 import {
   BLOCK_TRAILER_BYTES,
   corruption,
@@ -49,6 +51,9 @@ export interface TableGetResult {
  * `get` is synchronous and keeps no reference to it, so one buffer serves every point read.
  */
 let getTarget = new Uint8Array(16 + TRAILER_BYTES);
+
+/** The cursor of point reads, shared by every table: `get` is synchronous and finishes with it. */
+const getCursor = new BlockCursor();
 
 /** Smallest possible FORMAT §3 block: an empty payload (`00 00 00 00`) and its trailer. */
 const MIN_BLOCK_BYTES = 4 + BLOCK_TRAILER_BYTES;
@@ -190,18 +195,22 @@ export class TableReader {
     writeTrailer(target, userKey.length, snapshotSeq);
     const b = lowerBound(this.indexKeys, this.blockCount, target);
     if (b === this.blockCount) return undefined;
-    const block = this.block(b);
-    const i = lowerBound(block.keys, block.count, target);
-    const { data, offsets } = block.keys;
-    const from = offsets[i]!;
-    const to = offsets[i + 1]!;
-    if (compareUserAt(data, from, to, userKey) !== 0) return undefined;
-    const values = block.values;
-    return {
-      seq: readTrailer(data, to - TRAILER_BYTES),
-      kind: block.tags[i]! as Kind,
-      value: copyValue(values.data, values.offsets[i]!, values.offsets[i + 1]!),
-    };
+    const cursor = getCursor;
+    cursor.reset(this.block(b));
+    // The block ends with its index key, which is ≥ target: the search lands on an entry.
+    cursor.seekAtLeast(target);
+    const key = cursor.key;
+    const keyLength = cursor.keyLength;
+    const found =
+      compareUserAt(key, 0, keyLength, userKey) !== 0
+        ? undefined
+        : {
+            seq: readTrailer(key, keyLength - TRAILER_BYTES),
+            kind: cursor.kind as Kind,
+            value: copyValue(cursor.data, cursor.valueFrom, cursor.valueTo),
+          };
+    cursor.reset(null);
+    return found;
   }
 
   /** An iterator over the entries in internal-key order (or reverse), within user-key bounds. */
@@ -224,7 +233,7 @@ export class TableReader {
     let count = 0;
     for (let b = 0; b < this.blockCount; b++) {
       const offset = this.blockOffsets[b]!;
-      const block = this.decode(region.subarray(offset, offset + this.blockLengths[b]!), b);
+      const block = this.decodeWhole(region.subarray(offset, offset + this.blockLengths[b]!), b);
       blocks.push(block);
       keyBytes += block.keys.offsets[block.count]! - block.keys.offsets[0]!;
       valueBytes += block.values.offsets[block.count]! - block.values.offsets[0]!;
@@ -260,8 +269,8 @@ export class TableReader {
     this.view.close();
   }
 
-  /** Data block `b`, from the cache or read, verified and decoded (and then cached). */
-  block(b: number): DataBlock {
+  /** Data block `b`, from the cache or read and checked (and then cached). */
+  block(b: number): StoredBlock {
     this.checkOpen();
     const offset = this.blockOffsets[b]!;
     const cache = this.cache;
@@ -269,12 +278,16 @@ export class TableReader {
       const hit = cache.get(this.fileNumber, offset);
       if (hit !== undefined) return hit;
     }
-    const block = this.decode(this.view.read(offset, this.blockLengths[b]!), b);
+    const { data, offsets } = this.indexKeys;
+    const indexKey = data.subarray(offsets[b]!, offsets[b + 1]!);
+    const previous = b === 0 ? null : data.subarray(offsets[b - 1]!, offsets[b]!);
+    const block = loadStoredBlock(this.view.read(offset, this.blockLengths[b]!), indexKey, previous, this.accelerator, `${b} of ${this.path}`);
     cache?.insert(this.fileNumber, offset, block);
     return block;
   }
 
-  private decode(bytes: Uint8Array, b: number): DataBlock {
+  /** Block `b` decoded whole by the accelerator (compaction reads every entry anyway). */
+  private decodeWhole(bytes: Uint8Array, b: number): DataBlock {
     const { data, offsets } = this.indexKeys;
     const indexKey = data.subarray(offsets[b]!, offsets[b + 1]!);
     const previous = b === 0 ? null : data.subarray(offsets[b - 1]!, offsets[b]!);
@@ -284,34 +297,6 @@ export class TableReader {
   private checkOpen(): void {
     if (this.closedFlag) throw new SiltError(ErrorCodes.CLOSED, `table ${this.path} is closed`);
   }
-}
-
-/**
- * Small values are copied into views of a shared slab, as Node pools small Buffers: a typed array
- * of more than 64 bytes otherwise gets its own off-heap backing store, which costs more than the
- * rest of a cached point read. The bytes of each view are the caller's alone; only `.buffer` is
- * shared (as with `Buffer.allocUnsafe`).
- */
-const VALUE_SLAB_BYTES = 16 * 1024;
-const MAX_POOLED_VALUE = 512;
-let valueSlab = new ArrayBuffer(VALUE_SLAB_BYTES);
-let valueSlabBytes = new Uint8Array(valueSlab);
-let valueSlabUsed = 0;
-
-/** A copy of `data[from, to)` as a plain Uint8Array. */
-function copyValue(data: Uint8Array, from: number, to: number): Uint8Array {
-  const length = to - from;
-  if (length > MAX_POOLED_VALUE || data.constructor !== Uint8Array) return copyBytes(data, from, to);
-  if (valueSlabUsed + length > VALUE_SLAB_BYTES) {
-    valueSlab = new ArrayBuffer(VALUE_SLAB_BYTES);
-    valueSlabBytes = new Uint8Array(valueSlab);
-    valueSlabUsed = 0;
-  }
-  const at = valueSlabUsed;
-  // Keep views 8-byte aligned, so a caller may still lay wider typed arrays over its value.
-  valueSlabUsed = (at + length + 7) & ~7;
-  valueSlabBytes.set(data.subarray(from, to), at);
-  return new Uint8Array(valueSlab, at, length);
 }
 
 function sameBytes(data: Uint8Array, from: number, to: number, other: Uint8Array): boolean {
