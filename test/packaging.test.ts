@@ -3,7 +3,7 @@
  * the wrappers (@siltdb/native, @siltdb/bindings, siltdb) with `pnpm pack`, install the tarballs
  * into an empty project with npm while no Rust toolchain is on PATH, and prove there that the
  * native accelerator loads (`accel.kind === 'native'`) and computes a known CRC32C — from both
- * `require` and `import`.
+ * `require` and `import` — and that `siltdb/level` (the abstract-level database) writes and reads.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -98,6 +98,19 @@ test('packed tarballs install without Rust and load the native accelerator', { t
     assert.deepEqual(fromRequire, { kind: 'native', crc: 'e3069283' });
     const fromImport = check('check.mjs', `import { accel } from 'siltdb'; console.log(${probe('accel')});`);
     assert.deepEqual(fromImport, { kind: 'native', crc: 'e3069283' });
+
+    // siltdb/level: the abstract-level database, with abstract-level installed as a dependency.
+    const levelProbe = (dir: string) => `
+      const db = new SiltLevel(${JSON.stringify(join(app, dir))}, { valueEncoding: 'json' });
+      await db.put('k', { n: 1 });
+      const out = { value: await db.get('k'), getSync: db.supports.getSync, keys: await db.keys().all() };
+      await db.close();
+      console.log(JSON.stringify(out));`;
+    const expected = { value: { n: 1 }, getSync: true, keys: ['k'] };
+    const levelRequire = check('level.cjs', `const { SiltLevel } = require('siltdb/level'); (async () => {${levelProbe('db-cjs')}})();`);
+    assert.deepEqual(levelRequire, expected);
+    const levelImport = check('level.mjs', `import { SiltLevel } from 'siltdb/level';${levelProbe('db-esm')}`);
+    assert.deepEqual(levelImport, expected);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
