@@ -23,6 +23,7 @@ import { compareInternalKeys, compareUserKeys, encodeInternalKey, Kind, MAX_SEQ,
 import { manifestMetaOf, Version, type TableMeta } from '../src/manifest/index.js';
 import { TableBuilder, TableReader, type TableMeta as BuiltTable } from '../src/table/index.js';
 import { NodeVfs } from '../src/vfs/index.js';
+import { chargePointer, encodePointer } from '../src/vlog/index.js';
 import { tempDir } from './helpers/log-fixtures.js';
 
 const vfs = new NodeVfs();
@@ -52,11 +53,13 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 async function buildTable(dir: string, fileNumber: number, entries: readonly Entry[], accelerator: Accelerator): Promise<BuiltTable> {
   const builder = await TableBuilder.create({ vfs, path: join(dir, `${fileNumber}.sst`), fileNumber, accelerator, blockSize: 1024 });
+  const charges = new Map<number, number>();
   for (const e of [...entries].sort(byInternal)) {
+    chargePointer(charges, e.kind, e.value);
     const wait = builder.add(internalOf(e), e.kind, e.value);
     if (wait !== undefined) await wait;
   }
-  return builder.finish();
+  return builder.finish(charges);
 }
 
 function readTable(path: string, fileNumber: number, accelerator: Accelerator): Entry[] {
@@ -127,7 +130,12 @@ async function makeScenario(
     s += versionsPer[k]!;
     const entries = mine.map((seq): Entry => {
       const kind = random() < 0.25 ? Kind.Delete : random() < 0.05 ? Kind.Pointer : Kind.Put;
-      const value = kind === Kind.Delete ? new Uint8Array(0) : utf8.encode(`v${seq}:${'#'.repeat(Math.floor(random() * 40))}`);
+      const value =
+        kind === Kind.Delete
+          ? new Uint8Array(0)
+          : kind === Kind.Pointer
+            ? encodePointer({ segment: 1 + (seq % 3), frameOffset: 20 + seq, frameLength: 100, subIndex: seq % 4, recordBytes: 10 + (seq % 50) })
+            : utf8.encode(`v${seq}:${'#'.repeat(Math.floor(random() * 40))}`);
       return { userKey, seq, kind, value };
     });
     // Oldest first: maybe some to the deep level (only for every third key), some to the lower
@@ -269,6 +277,25 @@ async function checkCompaction(t: TestContext, scenario: Scenario, job: Compacti
   assert.equal(result.stats.outputEntries, expected.length);
   assert.equal(result.stats.inputEntries, scenario.inputs.length);
   assert.equal(result.stats.inputEntries - result.stats.outputEntries, result.stats.droppedShadowed + result.stats.droppedTombstones);
+
+  // The ledger's stale delta is exactly the value-log charge of the pointer entries dropped.
+  const keptCharges = new Map<number, number>();
+  for (const e of expected) chargePointer(keptCharges, e.kind, e.value);
+  const inputCharges = new Map<number, number>();
+  for (const e of scenario.inputs) chargePointer(inputCharges, e.kind, e.value);
+  const dropped = new Map<number, number>();
+  for (const [segment, bytes] of inputCharges) if (bytes > (keptCharges.get(segment) ?? 0)) dropped.set(segment, bytes - (keptCharges.get(segment) ?? 0));
+  assert.deepEqual(result.droppedValueLogBytes, dropped);
+  assert.ok(dropped.size > 0, 'the scenario drops pointer entries');
+  assert.deepEqual(
+    result.edit.valueLog ?? [],
+    [...dropped].sort((a, b) => a[0] - b[0]).map(([segment, addStale]) => ({ segment, addStale })),
+  );
+  for (const built of result.outputs) {
+    const own = new Map<number, number>();
+    for (const e of readTable(built.path, built.fileNumber, accelerator)) chargePointer(own, e.kind, e.value);
+    assert.deepEqual(built.properties.valueLogBytes, own);
+  }
 
   // Every read point (each snapshot and "now") sees the same data through the deeper level.
   for (const point of [...scenario.snapshots, MAX_SEQ]) {

@@ -136,8 +136,8 @@ describe('WriteAheadLog', () => {
           seen.push(index);
         });
         assert.deepEqual(seen, Array.from({ length: 63 }, (_, i) => 57 + i));
-        assert.deepEqual(result, { batches: 63, lastSeq: batches[119]!.firstSeq + batches[119]!.ops.length - 1, nextIndex: 120 });
-        assert.deepEqual(await reopened.replay(120, () => assert.fail('nothing to replay')), { batches: 0, lastSeq: 0, nextIndex: 120 });
+        assert.deepEqual(result, { batches: 63, lastSeq: batches[119]!.firstSeq + batches[119]!.ops.length - 1, nextIndex: 120, dropped: 0 });
+        assert.deepEqual(await reopened.replay(120, () => assert.fail('nothing to replay')), { batches: 0, lastSeq: 0, nextIndex: 120, dropped: 0 });
         assert.equal(await reopened.append(batchAt(120)), 120);
         await reopened.close();
       });

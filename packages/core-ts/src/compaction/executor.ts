@@ -31,6 +31,7 @@ import type { AddedTable, RemovedTable, VersionEdit } from '../manifest/version-
 import type { TableBuilder, TableMeta as BuiltTable } from '../table/table-builder.js';
 import type { TableReader } from '../table/table-reader.js';
 import type { Vfs } from '../vfs/types.js';
+import { chargePointer, compactionLedgerChanges } from '../vlog/ledger-glue.js';
 import type { CompactionJob } from './planner.js';
 
 export interface CompactionProgress {
@@ -91,6 +92,8 @@ export interface CompactionResult {
   /** The finished output files (path and properties), in key order. Empty for a trivial move. */
   readonly outputs: readonly BuiltTable[];
   readonly stats: CompactionStats;
+  /** Value-log bytes of the pointer entries the job dropped, per segment (the ledger's stale delta). */
+  readonly droppedValueLogBytes: ReadonlyMap<number, number>;
 }
 
 /** How many merged entries are walked between abort checks. */
@@ -197,7 +200,7 @@ export async function runCompaction(job: CompactionJob, env: CompactionEnv): Pro
       outputBytes: bytes, droppedShadowed: 0, droppedTombstones: 0, elapsedMs: performance.now() - started,
     };
     env.onProgress?.({ phase: 'done', inputTables: 1, inputEntries: entries, inputBytes: bytes, entriesProcessed: entries, outputTables: 1, outputEntries: entries, outputBytes: bytes });
-    return { added, removed, edit: { added, removed }, outputs: [], stats };
+    return { added, removed, edit: { added, removed }, outputs: [], stats, droppedValueLogBytes: new Map() };
   }
 
   const progress = {
@@ -267,11 +270,15 @@ export async function runCompaction(job: CompactionJob, env: CompactionEnv): Pro
 
   const keyData = runs.map((r) => r.keys.data);
   const keyOffsets = runs.map((r) => r.keys.offsets);
+  // Value-log bytes the open output table's pointers reference, per segment.
+  let charges = new Map<number, number>();
 
   const finishTable = async (): Promise<void> => {
     const b = builder!;
     builder = null;
-    const built = await b.finish();
+    const tableCharges = charges;
+    charges = new Map();
+    const built = await b.finish(tableCharges);
     outputs.push(built);
     progress.outputTables++;
     progress.outputBytes += built.fileSize;
@@ -293,6 +300,7 @@ export async function runCompaction(job: CompactionJob, env: CompactionEnv): Pro
       const j = kept[k]!;
       const run = runs[runOf[j]!]!;
       const i = indexOf[j]!;
+      if (run.tags[i] === Kind.Pointer) chargePointer(charges, Kind.Pointer, run.values.data.subarray(run.values.offsets[i]!, run.values.offsets[i + 1]!));
       const pending = current.add(
         run.keys.data.subarray(run.keys.offsets[i]!, run.keys.offsets[i + 1]!),
         run.tags[i]! as Kind,
@@ -379,6 +387,9 @@ export async function runCompaction(job: CompactionJob, env: CompactionEnv): Pro
   progress.phase = 'done';
   report();
   const added: AddedTable[] = outputs.map((built) => ({ level: job.outputLevel, table: manifestMetaOf(built) }));
+  // Exact by construction: what the inputs referenced minus what the outputs reference.
+  const valueLog = compactionLedgerChanges([...job.inputs, ...job.nextInputs], added.map((a) => a.table));
+  const droppedValueLogBytes = new Map(valueLog.map((c) => [c.segment, c.addStale!]));
   const stats: CompactionStats = {
     inputTables: progress.inputTables,
     inputEntries: progress.inputEntries,
@@ -390,5 +401,5 @@ export async function runCompaction(job: CompactionJob, env: CompactionEnv): Pro
     droppedTombstones,
     elapsedMs: performance.now() - started,
   };
-  return { added, removed, edit: { added, removed }, outputs, stats };
+  return { added, removed, edit: { added, removed, ...(valueLog.length > 0 ? { valueLog } : {}) }, outputs, stats, droppedValueLogBytes };
 }

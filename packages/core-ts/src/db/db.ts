@@ -30,9 +30,10 @@ import type { ResolvedOptions } from './options.js';
 import { compareUserPart, readValue } from './read-path.js';
 import { closedError, readOnlyError } from './recovery.js';
 import { Snapshot } from './snapshot.js';
-import type { DbStats, LevelStats } from './stats.js';
+import { valueLogStats, type DbStats, type LevelStats } from './stats.js';
 import { manifestMetaOf } from '../manifest/index.js';
 import type { TableSet } from './table-set.js';
+import { flushLedgerChanges, linkValueLogSegments, separateValues, verifyLedger, type LedgerReport, type ValueLog, type VerifyLedgerOptions } from '../vlog/index.js';
 
 export interface WriteOptions {
   /** `relaxed` durability: resolve only once the write is fsynced. */
@@ -112,6 +113,8 @@ export class Db implements IteratorHost {
   private readonly counts = { puts: 0, dels: 0, batches: 0, gets: 0, iterators: 0, flushes: 0, memtableStalls: 0 };
   /** Null for read-only databases. */
   private readonly compaction: CompactionScheduler | null;
+  /** @internal The value log (separated values), set by `open`; null for none. */
+  valueLog: ValueLog | null = null;
   /** Writes waiting behind a write stall, and the tail of their queue. */
   private stalledWrites = 0;
   private stallTail: Promise<void> = RESOLVED;
@@ -246,6 +249,19 @@ export class Db implements IteratorHost {
     if (ops.length - 1 > MAX_SEQ - (this.lastSeq + 1)) throw siltError(ErrorCodes.OUT_OF_RANGE, 'sequence numbers are exhausted');
     const firstSeq = this.lastSeq + 1;
     const wal = this.wal;
+    const valueLog = this.valueLog;
+    let separated = false;
+    if (valueLog !== null) {
+      try {
+        const replaced = separateValues(valueLog, ops, this.options.valueThreshold);
+        if (replaced !== null) {
+          ops = replaced;
+          separated = true;
+        }
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     if (wal === null) {
       this.lastSeq += ops.length;
       this.applyBatch({ firstSeq, ops }, -1);
@@ -253,7 +269,11 @@ export class Db implements IteratorHost {
     }
     // The memtable gets the batch only after the WAL acknowledges it: keep our own copy meanwhile.
     const batch: WriteBatch = { firstSeq, ops: copyOps(ops) };
-    const appended = wal.append(batch);
+    // `sync`: the write is acknowledged (and applied) only once its separated values are durable too.
+    const appended =
+      separated && wal.durability === 'sync'
+        ? Promise.all([wal.append(batch), valueLog!.sync()]).then(([index]) => index)
+        : wal.append(batch);
     this.lastSeq += ops.length;
     const pending: PendingWrite = { batch, index: -1, state: 0, resolve: () => {} };
     const applied = new Promise<void>((resolve) => (pending.resolve = resolve));
@@ -272,7 +292,7 @@ export class Db implements IteratorHost {
         throw error;
       },
     );
-    const done = sync && wal.durability === 'relaxed' ? result.then(() => wal.sync()) : result;
+    const done = sync && wal.durability === 'relaxed' ? result.then(() => Promise.all([valueLog?.sync(), wal.sync()])).then(() => {}) : result;
     this.lastWrite = done.catch(() => {});
     return done;
   }
@@ -338,7 +358,7 @@ export class Db implements IteratorHost {
     const userKey = toUserKey(key);
     const seq = this.readSeq(options);
     this.counts.gets++;
-    return readValue(this.slots, this.versions.current, this.tables, userKey, seq);
+    return readValue(this.slots, this.versions.current, this.tables, userKey, seq, this.resolvePointer);
   }
 
   get(key: Uint8Array | string, options?: ReadOptions): Promise<Uint8Array | undefined> {
@@ -353,7 +373,7 @@ export class Db implements IteratorHost {
     const seq = this.readSeq(options);
     const version = this.versions.current;
     this.counts.gets += userKeys.length;
-    return userKeys.map((userKey) => readValue(this.slots, version, this.tables, userKey, seq));
+    return userKeys.map((userKey) => readValue(this.slots, version, this.tables, userKey, seq, this.resolvePointer));
   }
 
   has(key: Uint8Array | string, options?: ReadOptions): boolean {
@@ -402,6 +422,13 @@ export class Db implements IteratorHost {
     this.counts.iterators++;
     return iterator;
   }
+
+  /** @internal A separated value: the value-log record a pointer names (a copy). */
+  readonly resolvePointer = (pointer: Uint8Array, key: Uint8Array): Uint8Array => {
+    const valueLog = this.valueLog;
+    if (valueLog === null) throw siltError(ErrorCodes.CORRUPTION, 'a value-log pointer was found but the database has no value log');
+    return valueLog.read(pointer, key);
+  };
 
   /** @internal */
   iteratorEnded(iterator: DbIterator<unknown>): void {
@@ -472,7 +499,9 @@ export class Db implements IteratorHost {
   /** Make every acknowledged write durable: a WAL sync, or a flush without a WAL. */
   sync(): Promise<void> {
     this.checkWritable();
-    return this.wal !== null ? this.wal.sync() : this.flushNow();
+    const wal = this.wal;
+    if (wal === null) return this.flushNow();
+    return Promise.all([this.valueLog?.sync(), wal.sync()]).then(() => {});
   }
 
   /** Make the mutable memtable immutable (when it holds anything) and schedule its flush. */
@@ -529,8 +558,13 @@ export class Db implements IteratorHost {
       const wal = this.wal;
       // The edit raises walFlushedIndex: the WAL must hold everything below it durably first.
       if (wal !== null && wal.durability === 'relaxed') await wal.sync();
+      // The table's pointers must outlive the WAL entries the edit retires; the ledger charges them.
+      const valueLog = this.valueLog;
+      if (valueLog !== null) await valueLog.sync();
+      const ledgerChanges = valueLog === null ? [] : flushLedgerChanges(this.versions.ledger, meta.properties.valueLogBytes, valueLog, Date.now());
       const counters = manifest.counters;
       await this.installEdit({
+        ...(ledgerChanges.length > 0 ? { valueLog: ledgerChanges } : {}),
         added: [{ level: 0, table: manifestMetaOf(meta) }],
         lastSeq: Math.max(counters.lastSeq, mem.maxSeq),
         ...(slot.walEnd > counters.walFlushedIndex ? { walFlushedIndex: slot.walEnd } : {}),
@@ -614,13 +648,33 @@ export class Db implements IteratorHost {
       // Hard links where possible; a copy where the file system refuses one (EXDEV and the like).
       for (const { table } of tables) await linkOrCopy(vfs, tablePath(this.location, table.fileNumber), tablePath(dir, table.fileNumber));
       await vfs.syncDir(dir);
+      const valueLog = this.valueLog === null ? [] : await linkValueLogSegments(vfs, this.valueLog, this.versions.ledger, dir);
       const store = await ManifestStoreClass.open(dir, { vfs });
       try {
         const counters = this.manifest!.counters;
-        await store.logAndApply({ added: tables, nextFileNumber: counters.nextFileNumber, lastSeq: counters.lastSeq });
+        await store.logAndApply({
+          added: tables,
+          nextFileNumber: counters.nextFileNumber,
+          lastSeq: counters.lastSeq,
+          ...(valueLog.length > 0 ? { valueLog } : {}),
+        });
       } finally {
         await store.close();
       }
+    } finally {
+      version.unref();
+    }
+  }
+
+  /**
+   * Recount the value-log ledger from a full scan of the current tables (and, with `readValues`,
+   * read every pointed-to record): the report lists every disagreement; `ok` when there is none.
+   */
+  verifyLedger(options?: VerifyLedgerOptions): LedgerReport {
+    this.checkOpen();
+    const version = this.versions.current.ref();
+    try {
+      return verifyLedger(version, this.versions.ledger, (fileNumber) => this.tables.get(fileNumber), this.valueLog, options);
     } finally {
       version.unref();
     }
@@ -667,6 +721,7 @@ export class Db implements IteratorHost {
         entriesWritten: 0, droppedShadowed: 0, droppedTombstones: 0, running: false, retryPending: false, lastError: null,
       },
       stalls: this.compaction?.stallStats() ?? { slowdowns: 0, stops: 0, stallMs: 0 },
+      valueLog: valueLogStats(this.valueLog, this.versions.ledger),
     };
   }
 
@@ -703,6 +758,7 @@ export class Db implements IteratorHost {
       } catch (error) {
         failure ??= error;
       }
+      await this.valueLog?.close().catch((error: unknown) => (failure ??= error));
       await this.manifest?.close().catch((error: unknown) => (failure ??= error));
       await Promise.all([...this.unlinks]);
       this.tables.closeAll();

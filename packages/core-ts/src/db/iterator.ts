@@ -5,7 +5,7 @@
  * are copies.
  */
 import { ErrorCodes, siltError } from '../errors.js';
-import { toUserKey } from '../keys/internal-key.js';
+import { Kind, toUserKey } from '../keys/internal-key.js';
 import type { Version } from '../manifest/index.js';
 import { MergingIterator, type MergeSource } from './merging-iterator.js';
 
@@ -74,6 +74,8 @@ export interface IteratorHost {
   readonly closed: boolean;
   /** The iterator ended (closed or exhausted): forget it. */
   iteratorEnded(iterator: DbIterator<unknown>): void;
+  /** A value-log pointer's value (separated values); absent when the database has no value log. */
+  resolvePointer?(pointer: Uint8Array, key: Uint8Array): Uint8Array;
 }
 
 export class DbIterator<T = Entry> implements IterableIterator<T>, AsyncIterable<T> {
@@ -185,8 +187,13 @@ export class DbIterator<T = Entry> implements IterableIterator<T>, AsyncIterable
 
   private project(): T {
     const key = this.merge.key;
-    const value = this.merge.value;
     if (this.projection === 'keys') return key as T;
+    let value = this.merge.value;
+    // Keys-only iteration never touches the value log; values are read frame by frame as yielded.
+    if (this.merge.kind === Kind.Pointer) {
+      if (this.host.resolvePointer === undefined) throw siltError(ErrorCodes.CORRUPTION, 'a value-log pointer was found but the database has no value log');
+      value = this.host.resolvePointer(value, key);
+    }
     if (this.projection === 'values') return value as T;
     return [key, value] as T;
   }

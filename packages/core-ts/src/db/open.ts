@@ -18,6 +18,26 @@ import { resolveOptions, type OpenOptions } from './options.js';
 import { readManifestReadOnly } from './read-only-manifest.js';
 import { removeStrayTables, replayWal } from './recovery.js';
 import { TableSet } from './table-set.js';
+import type { Ledger } from '../manifest/index.js';
+import { ValueLog, type RecordedSegment } from '../vlog/index.js';
+
+/** What the ledger says the value log may trust (FORMAT §8.2). */
+function recordedSegments(ledger: Ledger): Map<number, RecordedSegment> {
+  const recorded = new Map<number, RecordedSegment>();
+  for (const entry of ledger.values()) recorded.set(entry.segment, { length: entry.length, sealed: entry.sealed });
+  return recorded;
+}
+
+function openValueLog(path: string, o: ReturnType<typeof resolveOptions>, ledger: Ledger): Promise<ValueLog> {
+  return ValueLog.open(path, {
+    vfs: o.vfs,
+    accelerator: o.accelerator,
+    segmentBytes: o.valueLogSegmentBytes,
+    foregroundLanes: o.valueLogLanes,
+    recorded: recordedSegments(ledger),
+    readOnly: o.readOnly,
+  });
+}
 
 export async function open(path: string, options?: OpenOptions): Promise<Db> {
   if (typeof path !== 'string' || path.length === 0) throw siltError(ErrorCodes.INVALID_ARGUMENT, 'the database path must be a non-empty string');
@@ -35,6 +55,7 @@ export async function open(path: string, options?: OpenOptions): Promise<Db> {
   let manifest: ManifestStore | null = null;
   let tables: TableSet | null = null;
   let wal: WriteAheadLog | null = null;
+  let valueLog: ValueLog | null = null;
   try {
     const holder: { db: Db | null; early: number[] } = { db: null, early: [] };
     manifest = await ManifestStore.open(path, {
@@ -44,7 +65,9 @@ export async function open(path: string, options?: OpenOptions): Promise<Db> {
     tables = new TableSet(path, vfs, o.accelerator, o.blockCacheBytes);
     await tables.openAll(manifest.current.allTables());
     await removeStrayTables(vfs, path, manifest.versions.liveFileNumbers());
+    valueLog = await openValueLog(path, o, manifest.versions.ledger);
     const db = new Db(path, o, lock, manifest, manifest.versions, tables, null);
+    db.valueLog = valueLog;
     holder.db = db;
     if (holder.early.length > 0) db.obsoleted(holder.early.splice(0));
     const counters = manifest.counters;
@@ -57,6 +80,7 @@ export async function open(path: string, options?: OpenOptions): Promise<Db> {
         counters.walFlushedIndex,
         (seq, kind, key, value) => db.replayOp(seq, kind, key, value),
         (index) => db.replayBatchDone(index),
+        (pointer, key) => valueLog!.resolves(pointer, key),
       );
       db.startAt(replayed.lastSeq);
       db.wal = wal;
@@ -72,6 +96,7 @@ export async function open(path: string, options?: OpenOptions): Promise<Db> {
     return db;
   } catch (error) {
     await wal?.close().catch(() => {});
+    await valueLog?.close().catch(() => {});
     await manifest?.close().catch(() => {});
     tables?.closeAll();
     await lock.release().catch(() => {});
@@ -94,7 +119,16 @@ async function openReadOnly(path: string, o: ReturnType<typeof resolveOptions>):
       lastError = error;
       continue;
     }
+    let valueLog: ValueLog;
+    try {
+      valueLog = await openValueLog(path, o, versions.ledger);
+    } catch (error) {
+      tables.closeAll();
+      lastError = error;
+      continue;
+    }
     const db = new Db(path, o, null, null, versions, tables, null);
+    db.valueLog = valueLog;
     db.startAt(versions.counters.lastSeq);
     return db;
   }

@@ -52,6 +52,15 @@ export interface OpenOptions {
    * works. Default `false`.
    */
   readonly disableAutoCompaction?: boolean;
+  /**
+   * Values of at least this many bytes go to the value log; the WAL, memtable and tables hold a
+   * 23-byte pointer instead (DESIGN §3). Default 512. `Infinity` keeps every value inline.
+   */
+  readonly valueThreshold?: number;
+  /** Value-log segments are sealed at about this size. Default 64 MiB. */
+  readonly valueLogSegmentBytes?: number;
+  /** Foreground value-log lanes (each appends to its own segment). Default 1. */
+  readonly valueLogLanes?: number;
 }
 
 export interface ResolvedOptions {
@@ -67,6 +76,9 @@ export interface ResolvedOptions {
   readonly accelerator: Accelerator;
   readonly compaction: ResolvedCompactionOptions;
   readonly disableAutoCompaction: boolean;
+  readonly valueThreshold: number;
+  readonly valueLogSegmentBytes: number;
+  readonly valueLogLanes: number;
 }
 
 const MiB = 1024 * 1024;
@@ -88,6 +100,9 @@ const KNOWN = new Set([
   'levelMultiplier',
   'targetFileBytes',
   'disableAutoCompaction',
+  'valueThreshold',
+  'valueLogSegmentBytes',
+  'valueLogLanes',
 ]);
 
 function invalid(message: string) {
@@ -136,6 +151,9 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     accelerator,
     compaction: compactionOptions(o),
     disableAutoCompaction: bool(o.disableAutoCompaction, 'disableAutoCompaction', false),
+    valueThreshold: o.valueThreshold === Infinity ? Infinity : int(o.valueThreshold, 'valueThreshold', 512, 1, 2 ** 32),
+    valueLogSegmentBytes: int(o.valueLogSegmentBytes, 'valueLogSegmentBytes', 64 * MiB, 4096, 1024 * MiB),
+    valueLogLanes: int(o.valueLogLanes, 'valueLogLanes', 1, 1, 254),
   };
 }
 

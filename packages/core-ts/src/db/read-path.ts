@@ -3,6 +3,7 @@
  * newest first, then one table per deeper level (binary search by key range) — the first version
  * found at or below the read's seq decides, a tombstone meaning "absent". Values are copies.
  */
+import { ErrorCodes, siltError } from '../errors.js';
 import { compareBytes, Kind, TRAILER_BYTES } from '../keys/internal-key.js';
 import { bloomHash } from '../table/bloom.js';
 import { NUM_LEVELS, type TableMeta, type Version } from '../manifest/index.js';
@@ -31,13 +32,31 @@ export function findInLevel(tables: readonly TableMeta[], key: Uint8Array): Tabl
   return table !== undefined && compareUserPart(table.smallest, key) <= 0 ? table : undefined;
 }
 
+/** Reads a separated value: a value-log pointer → the value (a copy). */
+export type PointerResolver = (pointer: Uint8Array, key: Uint8Array) => Uint8Array;
+
+function unresolved(): never {
+  throw siltError(ErrorCodes.CORRUPTION, 'a value-log pointer was found but the database has no value log');
+}
+
 /** The value of `key` visible at `seq` (a copy), or undefined when absent or deleted. */
-export function readValue(slots: readonly MemSlot[], version: Version, tables: TableSet, key: Uint8Array, seq: number): Uint8Array | undefined {
+export function readValue(
+  slots: readonly MemSlot[],
+  version: Version,
+  tables: TableSet,
+  key: Uint8Array,
+  seq: number,
+  resolve: PointerResolver = unresolved,
+): Uint8Array | undefined {
   for (let i = 0; i < slots.length; i++) {
     const mem = slots[i]!.mem;
     if (mem.entryCount === 0) continue;
     const entry = mem.find(key, seq);
-    if (entry >= 0) return mem.kindAt(entry) === Kind.Delete ? undefined : mem.valueAt(entry).slice();
+    if (entry >= 0) {
+      const kind = mem.kindAt(entry);
+      if (kind === Kind.Pointer) return resolve(mem.valueAt(entry), key);
+      return kind === Kind.Delete ? undefined : mem.valueAt(entry).slice();
+    }
   }
   // The bloom hash of the key, computed once for every table the read visits (-1: not yet).
   let hash = -1;
@@ -47,7 +66,7 @@ export function readValue(slots: readonly MemSlot[], version: Version, tables: T
     if (table.minSeq > seq || !inRange(table, key)) continue;
     if (hash < 0) hash = bloomHash(key);
     const found = tables.get(table.fileNumber).get(key, seq, hash);
-    if (found !== undefined) return found.kind === Kind.Delete ? undefined : found.value;
+    if (found !== undefined) return found.kind === Kind.Delete ? undefined : found.kind === Kind.Pointer ? resolve(found.value, key) : found.value;
   }
   for (let level = 1; level < NUM_LEVELS; level++) {
     const levelTables = version.tables(level);
@@ -56,7 +75,7 @@ export function readValue(slots: readonly MemSlot[], version: Version, tables: T
     if (table === undefined) continue;
     if (hash < 0) hash = bloomHash(key);
     const found = tables.get(table.fileNumber).get(key, seq, hash);
-    if (found !== undefined) return found.kind === Kind.Delete ? undefined : found.value;
+    if (found !== undefined) return found.kind === Kind.Delete ? undefined : found.kind === Kind.Pointer ? resolve(found.value, key) : found.value;
   }
   return undefined;
 }

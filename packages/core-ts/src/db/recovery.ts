@@ -1,23 +1,33 @@
 /** Open-time housekeeping: WAL replay into memtables, and removal of table files no version lists. */
 import { ErrorCodes, siltError } from '../errors.js';
+import { Kind } from '../keys/internal-key.js';
 import { isNotFound } from '../vfs/io-error.js';
 import type { Vfs } from '../vfs/types.js';
 import { WriteAheadLog, type ReplayResult } from '../wal/index.js';
 import { parseTableFileName, tablePath } from './files.js';
 
-/** Replay the WAL from `fromIndex`, handing each op with its seq to `apply` and each batch end to `batchDone`. */
+/**
+ * Replay the WAL from `fromIndex`, handing each op with its seq to `apply` and each batch end to
+ * `batchDone`. A batch with a value-log pointer that does not resolve (`pointerResolves`) is where
+ * the durable history ends — its values never reached the disk (a `relaxed` WAL synced ahead of
+ * the value log, or a power cut between the two): replay stops before it and the WAL drops it and
+ * what follows, so the state is a prefix with no holes.
+ */
 export function replayWal(
   wal: WriteAheadLog,
   fromIndex: number,
   apply: (seq: number, kind: number, key: Uint8Array, value: Uint8Array) => void,
   batchDone: (index: number) => void,
+  pointerResolves: (pointer: Uint8Array, key: Uint8Array) => boolean = () => false,
 ): Promise<ReplayResult> {
   return wal.replay(fromIndex, (batch, index) => {
+    for (const op of batch.ops) if (op.kind === Kind.Pointer && !pointerResolves(op.value, op.key)) return false;
     for (let i = 0; i < batch.ops.length; i++) {
       const op = batch.ops[i]!;
       apply(batch.firstSeq + i, op.kind, op.key, op.value);
     }
     batchDone(index);
+    return true;
   });
 }
 

@@ -1,5 +1,7 @@
 /** What `db.stats()` reports. */
+import type { Ledger } from '../manifest/index.js';
 import type { BlockCacheStats } from '../table/index.js';
+import type { ValueLog, ValueLogStats } from '../vlog/index.js';
 import type { CompactionCounters, StallCounters } from './compaction-scheduler.js';
 import type { Durability } from './options.js';
 
@@ -42,4 +44,22 @@ export interface DbStats {
   readonly compaction: CompactionCounters;
   /** Writes delayed or held because L0 backed up. */
   readonly stalls: StallCounters;
+  /** The value log's files and the ledger's totals; null without a value log. */
+  readonly valueLog: ValueLogDbStats | null;
+}
+
+export interface ValueLogDbStats extends ValueLogStats {
+  /** Ledger sums over its segments (record bytes, FORMAT §8.3). */
+  readonly ledger: { readonly segments: number; readonly total: number; readonly live: number; readonly stale: number };
+}
+
+export function valueLogStats(log: ValueLog | null, ledger: Ledger): ValueLogDbStats | null {
+  if (log === null) return null;
+  let total = 0;
+  let stale = 0;
+  for (const entry of ledger.values()) {
+    total += entry.total;
+    stale += entry.stale;
+  }
+  return { ...log.stats(), ledger: { segments: ledger.size, total, live: total - stale, stale } };
 }

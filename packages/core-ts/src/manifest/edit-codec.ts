@@ -11,6 +11,7 @@
  * - Fields are omitted when they carry nothing (no removals, an empty value-log map, an unchanged
  *   counter), so old edits stay valid when new optional fields appear.
  */
+import type { LedgerChange } from './ledger.js';
 import { describeValue, corruptInput, invalidInput, type TableMeta } from './table-meta.js';
 import { checkEdit, type CheckedEdit, type VersionEdit } from './version-edit.js';
 
@@ -40,6 +41,21 @@ interface WireEdit {
   nextFile?: number;
   lastSeq?: number;
   walFlushed?: number;
+  vlog?: WireLedgerChange[];
+}
+
+/** A ledger change on the wire (FORMAT §7): short names, absent fields omitted. */
+interface WireLedgerChange {
+  seg: number;
+  lane?: number;
+  created?: number;
+  total?: number;
+  stale?: number;
+  len?: number;
+  sealed?: true;
+  attempts?: number;
+  cooldown?: number;
+  drop?: true;
 }
 
 /** Encode an edit (validated first: `INVALID_ARGUMENT` for a malformed one, nothing encoded). */
@@ -66,6 +82,21 @@ function toWire(edit: CheckedEdit): WireEdit {
   if (edit.nextFileNumber !== undefined) wire.nextFile = edit.nextFileNumber;
   if (edit.lastSeq !== undefined) wire.lastSeq = edit.lastSeq;
   if (edit.walFlushedIndex !== undefined) wire.walFlushed = edit.walFlushedIndex;
+  if (edit.valueLog.length > 0) wire.vlog = edit.valueLog.map(ledgerChangeToWire);
+  return wire;
+}
+
+function ledgerChangeToWire(c: LedgerChange): WireLedgerChange {
+  const wire: WireLedgerChange = { seg: c.segment };
+  if (c.lane !== undefined) wire.lane = c.lane;
+  if (c.created !== undefined) wire.created = c.created;
+  if (c.addTotal !== undefined) wire.total = c.addTotal;
+  if (c.addStale !== undefined) wire.stale = c.addStale;
+  if (c.length !== undefined) wire.len = c.length;
+  if (c.sealed === true) wire.sealed = true;
+  if (c.attempts !== undefined) wire.attempts = c.attempts;
+  if (c.cooldownUntil !== undefined) wire.cooldown = c.cooldownUntil;
+  if (c.drop === true) wire.drop = true;
   return wire;
 }
 
@@ -84,7 +115,8 @@ function tableToWire(level: number, table: TableMeta): WireTable {
   return wire;
 }
 
-const TOP_FIELDS = ['v', 'snapshot', 'add', 'remove', 'nextFile', 'lastSeq', 'walFlushed'];
+const TOP_FIELDS = ['v', 'snapshot', 'add', 'remove', 'nextFile', 'lastSeq', 'walFlushed', 'vlog'];
+const LEDGER_FIELDS = ['seg', 'lane', 'created', 'total', 'stale', 'len', 'sealed', 'attempts', 'cooldown', 'drop'];
 const TABLE_FIELDS = ['level', 'file', 'size', 'smallest', 'largest', 'minSeq', 'maxSeq', 'entries', 'vlog'];
 const REMOVE_FIELDS = ['level', 'file'];
 
@@ -118,6 +150,21 @@ function fromWire(value: unknown): unknown {
     nextFileNumber: wire.nextFile,
     lastSeq: wire.lastSeq,
     walFlushedIndex: wire.walFlushed,
+    valueLog: wireList(wire.vlog, 'vlog')?.map((item, i) => {
+      const c = wireObject(item, `vlog[${i}]`, LEDGER_FIELDS);
+      return {
+        segment: c.seg,
+        lane: c.lane,
+        created: c.created,
+        addTotal: c.total,
+        addStale: c.stale,
+        length: c.len,
+        sealed: c.sealed,
+        attempts: c.attempts,
+        cooldownUntil: c.cooldown,
+        drop: c.drop,
+      };
+    }),
   };
 }
 

@@ -13,4 +13,5 @@ export { CURRENT_FILE, CURRENT_TEMP_FILE, manifestDirName, parseManifestDirName 
 export { DEFAULT_REWRITE_BYTES, DEFAULT_REWRITE_EDITS, type ManifestOptions } from './options.js';
 export { ManifestStore } from './manifest-store.js';
 export { manifestMetaOf } from './built-table.js';
+export { applyLedgerChanges, EMPTY_LEDGER, ledgerSnapshot, type Ledger, type LedgerChange, type LedgerEntry } from './ledger.js';
 export type { ManifestSize } from './manifest-log.js';

@@ -8,6 +8,7 @@
  * A `snapshot` edit describes the whole state (every live table and every counter). Each manifest
  * starts with one, and it is applied to the empty version, so a manifest never depends on another.
  */
+import { checkLedgerChanges, type LedgerChange } from './ledger.js';
 import { checkCount, checkLevel, checkTableMeta, describeValue, type Failure, type TableMeta } from './table-meta.js';
 
 export interface AddedTable {
@@ -31,6 +32,8 @@ export interface VersionEdit {
   readonly lastSeq?: number;
   /** WAL entries below this index are all in tables: replay starts here. Never decreases. */
   readonly walFlushedIndex?: number;
+  /** Value-log ledger changes (ledger.ts), applied with the table changes they belong to. */
+  readonly valueLog?: readonly LedgerChange[];
 }
 
 /** An edit with every field present, validated and frozen. */
@@ -41,12 +44,13 @@ export interface CheckedEdit {
   readonly nextFileNumber: number | undefined;
   readonly lastSeq: number | undefined;
   readonly walFlushedIndex: number | undefined;
+  readonly valueLog: readonly LedgerChange[];
 }
 
 /** Edits made by `checkEdit`: frozen and valid, so checking them again would only copy them. */
 const checkedEdits = new WeakSet<object>();
 
-const EDIT_FIELDS = new Set(['snapshot', 'added', 'removed', 'nextFileNumber', 'lastSeq', 'walFlushedIndex']);
+const EDIT_FIELDS = new Set(['snapshot', 'added', 'removed', 'nextFileNumber', 'lastSeq', 'walFlushedIndex', 'valueLog']);
 
 /**
  * Validate the shape of an edit and copy it (keys included). Whether it fits the version it is
@@ -80,6 +84,7 @@ export function checkEdit(value: unknown, fail: Failure): CheckedEdit {
     nextFileNumber: optionalCount(edit.nextFileNumber, 'edit.nextFileNumber', fail),
     lastSeq: optionalCount(edit.lastSeq, 'edit.lastSeq', fail),
     walFlushedIndex: optionalCount(edit.walFlushedIndex, 'edit.walFlushedIndex', fail),
+    valueLog: checkLedgerChanges(edit.valueLog, 'edit.valueLog', fail),
   });
   checkedEdits.add(checked);
   return checked;

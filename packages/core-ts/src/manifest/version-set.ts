@@ -12,6 +12,7 @@
  * I/O, so it can also be driven directly, as the tests and the manifest replay do.
  */
 import { siltError, ErrorCodes } from '../errors.js';
+import { applyLedgerChanges, EMPTY_LEDGER, ledgerSnapshot, type Ledger } from './ledger.js';
 import { corruptInput, invalidInput } from './table-meta.js';
 import { Version } from './version.js';
 import { checkEdit, withNextFileNumber, type CheckedEdit, type VersionEdit } from './version-edit.js';
@@ -36,11 +37,13 @@ export interface PreparedEdit {
   readonly base: Version;
   readonly version: Version;
   readonly counters: ManifestCounters;
+  readonly ledger: Ledger;
 }
 
 export class VersionSet {
   private currentVersion: Version;
   private currentCounters: ManifestCounters = INITIAL_COUNTERS;
+  private currentLedger: Ledger = EMPTY_LEDGER;
   /** The next file number `newFileNumber` hands out; ≥ the logged `nextFileNumber`. */
   private nextUnallocated = INITIAL_COUNTERS.nextFileNumber;
   private readonly liveVersions = new Set<Version>();
@@ -64,6 +67,11 @@ export class VersionSet {
   /** The counters as of the last installed edit. */
   get counters(): ManifestCounters {
     return this.currentCounters;
+  }
+
+  /** The value-log ledger as of the last installed edit. */
+  get ledger(): Ledger {
+    return this.currentLedger;
   }
 
   /** Versions not yet released (the current one included). */
@@ -101,12 +109,13 @@ export class VersionSet {
       }
     }
     const version = this.currentVersion.apply(checked);
+    const ledger = applyLedgerChanges(checked.snapshot ? EMPTY_LEDGER : this.currentLedger, checked.valueLog, corruptInput);
     const counters: ManifestCounters = Object.freeze({
       nextFileNumber,
       lastSeq: checked.lastSeq ?? before.lastSeq,
       walFlushedIndex: checked.walFlushedIndex ?? before.walFlushedIndex,
     });
-    return { edit: checked, base: this.currentVersion, version, counters };
+    return { edit: checked, base: this.currentVersion, version, counters, ledger };
   }
 
   /** Make a prepared edit's version current; the previous current version loses the set's reference. */
@@ -118,6 +127,7 @@ export class VersionSet {
     this.adopt(prepared.version);
     this.currentVersion = prepared.version;
     this.currentCounters = prepared.counters;
+    this.currentLedger = prepared.ledger;
     this.nextUnallocated = Math.max(this.nextUnallocated, prepared.counters.nextFileNumber);
     previous.unref();
     return prepared.version;
@@ -137,6 +147,7 @@ export class VersionSet {
         nextFileNumber: this.nextUnallocated,
         lastSeq: this.currentCounters.lastSeq,
         walFlushedIndex: this.currentCounters.walFlushedIndex,
+        valueLog: ledgerSnapshot(this.currentLedger),
       },
       invalidInput,
     );

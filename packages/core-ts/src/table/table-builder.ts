@@ -249,7 +249,7 @@ export class TableBuilder {
    * least one entry (an empty one has no key range to record): finishing an empty builder is
    * `INVALID_ARGUMENT` and removes the file. On any failure the file is closed and removed.
    */
-  async finish(): Promise<TableMeta> {
+  async finish(valueLogBytes?: ReadonlyMap<number, number>): Promise<TableMeta> {
     this.checkUsable();
     this.state = 'finishing';
     try {
@@ -277,7 +277,8 @@ export class TableBuilder {
         rawKeyBytes: this.rawKeyBytes,
         rawValueBytes: this.rawValueBytes,
         dataBlockCount: this.dataBlocks,
-        valueLogBytes: new Map(),
+        // Bytes the table's pointers reference per value-log segment (the caller counts them).
+        valueLogBytes: new Map(valueLogBytes ?? []),
       };
       const propertiesHandle = this.appendBlock(sealBlock(encodeProperties(properties), accelerator));
       this.appendBlock(encodeFooter({ index, filter, properties: propertiesHandle }, accelerator));

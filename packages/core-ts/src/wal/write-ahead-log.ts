@@ -38,7 +38,12 @@ export interface AppendOptions {
   readonly sync?: boolean;
 }
 
-export type ReplayCallback = (batch: WriteBatch, index: number) => void | Promise<void>;
+/**
+ * Receives each batch in order. Returning `false` refuses the batch (its separated values never
+ * became durable, say): replay stops there, and that batch and every later one are removed from
+ * the log, so the recovered state is a prefix and new appends do not follow a hole.
+ */
+export type ReplayCallback = (batch: WriteBatch, index: number) => void | boolean | Promise<void | boolean>;
 
 export interface ReplayResult {
   /** Batches passed to the callback. */
@@ -47,6 +52,8 @@ export interface ReplayResult {
   readonly lastSeq: number;
   /** The index after the last batch replayed (where the next append goes). */
   readonly nextIndex: number;
+  /** Batches removed because the callback refused the first of them. */
+  readonly dropped: number;
 }
 
 const DEFAULT_RELAXED_SYNC_MS = 1000;
@@ -191,6 +198,7 @@ export class WriteAheadLog {
     }
     let batches = 0;
     let lastSeq = 0;
+    let replayedSeq = 0;
     for (let index = fromIndex; index < nextIndex; ) {
       const stop = Math.min(nextIndex, index + REPLAY_CHUNK);
       const entries = await this.log.read(index, stop);
@@ -207,13 +215,19 @@ export class WriteAheadLog {
           }
           lastSeq = lastSeqOf(batch);
         }
-        const done = onBatch(batch, index);
-        if (done !== undefined && typeof (done as Promise<void>).then === 'function') await done;
+        let accepted = onBatch(batch, index);
+        if (accepted !== undefined && typeof accepted === 'object' && typeof accepted.then === 'function') accepted = await accepted;
+        if (accepted === false) {
+          const end = this.log.nextIndex;
+          await this.log.truncateAfter(index - 1);
+          return { batches, lastSeq: replayedSeq, nextIndex: index, dropped: end - index };
+        }
+        if (batch.ops.length > 0) replayedSeq = lastSeqOf(batch);
         batches++;
         index++;
       }
     }
-    return { batches, lastSeq, nextIndex };
+    return { batches, lastSeq: replayedSeq, nextIndex, dropped: 0 };
   }
 
   /** Drop the batches before `index` (once they are in a table and the manifest says so). */
