@@ -228,6 +228,9 @@ export class CommitStore {
     const name = snapshotName(version);
     const tmp = join(this.home, name + TMP_SUFFIX);
     await removeTree(vfs, tmp);
+    // Without fsync the changelog may trail the data a snapshot makes durable: sync it first, so a
+    // power loss cannot leave a snapshot newer than the history leading to it.
+    if (!this.options.fsync) await this.changelog!.sync();
     try {
       await state.db.checkpoint(tmp);
       if (await vfs.exists(join(this.home, name))) await removeDirAtomically(vfs, this.home, name);

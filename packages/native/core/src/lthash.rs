@@ -45,23 +45,77 @@ pub fn mix(lanes: &[u8], keys: Packed, values: Packed, subtract: bool) -> Result
         .chunks_exact(2)
         .map(|b| u16::from_le_bytes([b[0], b[1]]))
         .collect();
+    // Mixing commutes, so the pairs can be summed in parallel parts and the parts added up.
+    let count = keys.len();
+    let threads = if count >= PARALLEL_THRESHOLD {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, MAX_THREADS)
+            .min(count / (PARALLEL_THRESHOLD / 2))
+    } else {
+        1
+    };
+    let sum = if threads <= 1 {
+        sum_elements(keys, values, 0..count)?
+    } else {
+        let per = count.div_ceil(threads);
+        let parts: Vec<Result<[u16; LANES]>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let range = (t * per).min(count)..((t + 1) * per).min(count);
+                    scope.spawn(move || sum_elements(keys, values, range))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("an LtHash worker panicked"))
+                .collect()
+        });
+        let mut total = [0u16; LANES];
+        for part in parts {
+            add_lanes(&mut total, &part?);
+        }
+        total
+    };
+    for (lane, e) in state.iter_mut().zip(sum.iter()) {
+        *lane = if subtract {
+            lane.wrapping_sub(*e)
+        } else {
+            lane.wrapping_add(*e)
+        };
+    }
+    Ok(state.iter().flat_map(|lane| lane.to_le_bytes()).collect())
+}
+
+/// Pairs per call from which the work is split across threads.
+const PARALLEL_THRESHOLD: usize = 256;
+const MAX_THREADS: usize = 8;
+
+fn add_lanes(total: &mut [u16; LANES], part: &[u16; LANES]) {
+    for (t, p) in total.iter_mut().zip(part.iter()) {
+        *t = t.wrapping_add(*p);
+    }
+}
+
+/// The sum (mod 2^16, lane-wise) of the elements of the pairs in `range`.
+fn sum_elements(
+    keys: Packed,
+    values: Packed,
+    range: std::ops::Range<usize>,
+) -> Result<[u16; LANES]> {
+    let mut sum = [0u16; LANES];
     let mut element = [0u8; STATE_BYTES];
-    for i in 0..keys.len() {
+    for i in range {
         let (key, value) = (keys.get(i), values.get(i));
         if key.is_empty() || value.is_empty() {
             continue;
         }
         element_of(key, value, &mut element)?;
-        for (lane, b) in state.iter_mut().zip(element.chunks_exact(2)) {
-            let e = u16::from_le_bytes([b[0], b[1]]);
-            *lane = if subtract {
-                lane.wrapping_sub(e)
-            } else {
-                lane.wrapping_add(e)
-            };
+        for (lane, b) in sum.iter_mut().zip(element.chunks_exact(2)) {
+            *lane = lane.wrapping_add(u16::from_le_bytes([b[0], b[1]]));
         }
     }
-    Ok(state.iter().flat_map(|lane| lane.to_le_bytes()).collect())
+    Ok(sum)
 }
 
 /// The element of one pair, written into `out`.
@@ -184,6 +238,28 @@ mod tests {
         assert_eq!(forward, backward);
         let removed = mix_into(&forward, &[(b"b", b"2"), (b"a", b"1"), (b"c", b"3")], true);
         assert_eq!(removed, vec![0u8; STATE_BYTES]);
+    }
+
+    #[test]
+    fn the_parallel_path_equals_one_pair_at_a_time() {
+        let keys: Vec<Vec<u8>> = (0..1000u32)
+            .map(|i| format!("key-{i}").into_bytes())
+            .collect();
+        let values: Vec<Vec<u8>> = (0..1000u32)
+            .map(|i| vec![(i % 251) as u8; 1 + (i as usize % 300)])
+            .collect();
+        let pairs: Vec<(&[u8], &[u8])> = keys
+            .iter()
+            .zip(values.iter())
+            .map(|(k, v)| (k.as_slice(), v.as_slice()))
+            .collect();
+        let whole = state_of(&pairs);
+        let mut one_by_one = vec![0u8; STATE_BYTES];
+        for pair in &pairs {
+            one_by_one = mix_into(&one_by_one, &[*pair], false);
+        }
+        assert_eq!(whole, one_by_one);
+        assert_eq!(mix_into(&whole, &pairs, true), vec![0u8; STATE_BYTES]);
     }
 
     #[test]
