@@ -62,10 +62,15 @@ export class Changelog {
     return null;
   }
 
-  /** Whether every version of [from, to] is in the log (to < from: trivially). */
+  /**
+   * Whether every version of [from, to] is in the log (to < from: trivially). Versions only grow
+   * along the log, so both ends present and as many records between them as versions means no hole.
+   */
   async covers(from: number, to: number): Promise<boolean> {
     if (to < from) return true;
-    return (await this.indexOf(from)) !== null && (await this.indexOf(to)) !== null;
+    const start = await this.indexOf(from);
+    const end = await this.indexOf(to);
+    return start !== null && end !== null && end - start === to - from;
   }
 
   async append(version: number, sets: readonly ChangeSet[]): Promise<void> {
