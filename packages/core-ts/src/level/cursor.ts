@@ -11,7 +11,7 @@
 import { Buffer } from 'node:buffer';
 import type { Db, DbIterator, Snapshot } from '../db/index.js';
 import type { Entry } from '../db/index.js';
-import { LevelCodes, abortError, levelError, translated } from './errors.js';
+import { LevelCodes, abortError, levelError, toLevelError, translated } from './errors.js';
 import type { SiltSnapshot } from './snapshot.js';
 
 export type CursorProjection = 'entries' | 'keys' | 'values';
@@ -113,6 +113,28 @@ export class Cursor {
       if (this.#signal.aborted) throw abortError();
     }
     return this.readNow(max);
+  }
+
+  /** The next item, or undefined at the end: `read(1)` without the array, for `next()`. */
+  async readOne(): Promise<Item | undefined> {
+    if (this.#signal !== null) {
+      await undefined;
+      if (this.#signal.aborted) throw abortError();
+    }
+    const iterator = this.#iterator;
+    if (iterator === null) {
+      if (this.#snapshot === null) throw levelError(LevelCodes.SNAPSHOT_NOT_OPEN, 'the snapshot of this iterator is closed');
+      return undefined;
+    }
+    let result: IteratorResult<Item, undefined>;
+    try {
+      result = iterator.next();
+    } catch (error) {
+      throw toLevelError(error, 'iterator');
+    }
+    if (result.done !== true) return result.value;
+    this.#iterator = null;
+    return undefined;
   }
 
   /** `read` without the signal check. */

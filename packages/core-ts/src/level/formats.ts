@@ -15,7 +15,10 @@ export type Decoded = Buffer | Uint8Array | string;
 export type Decoder = (bytes: Uint8Array) => Decoded;
 
 const asBuffer: Decoder = (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-const asUtf8: Decoder = (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+// TextDecoder is ~3× faster than a Buffer wrapper's toString for short strings. ignoreBOM keeps a
+// leading U+FEFF (a key may start with one), as Buffer#toString does.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+const asUtf8: Decoder = (bytes) => utf8.decode(bytes);
 
 /** The decoder of `format`; abstract-level only ever asks for the formats `supports` lists. */
 export function decoderOf(format: unknown): Decoder {

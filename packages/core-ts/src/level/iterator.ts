@@ -55,14 +55,22 @@ export class SiltIterator extends EntryBase {
     const key: Decoder = decoderOf(options.keyEncoding);
     const value: Decoder = decoderOf(options.valueEncoding);
     this.#cursor = openCursor(this, engine, options, projection);
-    if (projection === 'entries') this.#decode = (item) => [key((item as Entry)[0]), value((item as Entry)[1])];
+    // The engine hands out a fresh [key, value] per entry: decode it in place.
+    if (projection === 'entries') {
+      this.#decode = (item) => {
+        const entry = item as unknown as EntryOut;
+        entry[0] = key((item as Entry)[0]);
+        entry[1] = value((item as Entry)[1]);
+        return entry;
+      };
+    }
     else if (projection === 'keys') this.#decode = options.keys === false ? () => [undefined, undefined] : (item) => [key(item as Uint8Array), undefined];
     else this.#decode = (item) => [undefined, value(item as Uint8Array)];
   }
 
   async _next(): Promise<EntryOut | undefined> {
-    const items = await this.#cursor.read(1);
-    return items.length === 0 ? undefined : this.#decode(items[0]!);
+    const item = await this.#cursor.readOne();
+    return item === undefined ? undefined : this.#decode(item);
   }
 
   async _nextv(size: number): Promise<EntryOut[]> {
@@ -94,8 +102,8 @@ export class SiltKeyIterator extends KeyBase {
   }
 
   async _next(): Promise<Decoded | undefined> {
-    const items = await this.#cursor.read(1);
-    return items.length === 0 ? undefined : this.#decode(items[0] as Uint8Array);
+    const item = await this.#cursor.readOne();
+    return item === undefined ? undefined : this.#decode(item as Uint8Array);
   }
 
   async _nextv(size: number): Promise<Decoded[]> {
@@ -127,8 +135,8 @@ export class SiltValueIterator extends ValueBase {
   }
 
   async _next(): Promise<Decoded | undefined> {
-    const items = await this.#cursor.read(1);
-    return items.length === 0 ? undefined : this.#decode(items[0] as Uint8Array);
+    const item = await this.#cursor.readOne();
+    return item === undefined ? undefined : this.#decode(item as Uint8Array);
   }
 
   async _nextv(size: number): Promise<Decoded[]> {

@@ -75,7 +75,7 @@ function normalize(value: unknown): unknown {
   return value;
 }
 
-const ALPHABET = ['', 'a', 'ab', 'abc', 'b', 'ba', 'z', '\u00e9', '\u4e2d', 'a\u0000b', '\u{1f600}'];
+const ALPHABET = ['', 'a', 'ab', 'abc', 'b', 'ba', 'z', '\u00e9', '\u4e2d', 'a\u0000b', '\u{1f600}', '\ufeffbom'];
 
 function makeKeys(random: () => number): { strings: string[]; bytes: Buffer[] } {
   const strings = new Set<string>(ALPHABET);
