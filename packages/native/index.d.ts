@@ -95,6 +95,12 @@ export interface PackedOutput {
 }
 
 /**
+ * Fill in the header of each indexed-log record of a batch in front of its payload (length,
+ * inverted length, CRC32C; docs/FORMAT.md §4), in place: `spans` holds (start, end) pairs.
+ */
+export declare function sealLogRecords(buffer: Buffer, spans: Uint32Array): void
+
+/**
  * The stable permutation ordering `keys` by unsigned bytes; with `trailerBytes` > 0, by all but
  * the last `trailerBytes` bytes first and then by those (internal-key order).
  */

@@ -847,4 +847,5 @@ module.exports.ltHashMix = nativeBinding.ltHashMix
 module.exports.lz4Compress = nativeBinding.lz4Compress
 module.exports.lz4Decompress = nativeBinding.lz4Decompress
 module.exports.mergeRuns = nativeBinding.mergeRuns
+module.exports.sealLogRecords = nativeBinding.sealLogRecords
 module.exports.sortKeys = nativeBinding.sortKeys

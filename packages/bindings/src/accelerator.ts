@@ -113,6 +113,14 @@ export interface Accelerator {
    * malformed `PackedBytes`.
    */
   crc32cMany(items: PackedBytes): Uint32Array;
+  /**
+   * Fill in, in place, the 12-byte header of each indexed-log record of a batch (docs/FORMAT.md
+   * §4: u32 N ‖ u32 ~N ‖ u32 CRC32C(payload)) in front of its payload: `spans[2k]`, `spans[2k + 1]`
+   * are where payload `k` starts and ends in `buffer`. One call per batch of records. Throws
+   * `INVALID_ARGUMENT` (with `buffer` untouched) unless the payloads come in order, each with 12
+   * bytes before it that no other record uses, and end within `buffer`.
+   */
+  sealLogRecords(buffer: Uint8Array, spans: Uint32Array): void;
 
   /** LZ4 block with a 4-byte little-endian size prefix (lz4-napi `compressSync` format). */
   lz4Compress(data: Uint8Array): Buffer;

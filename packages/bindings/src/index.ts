@@ -43,6 +43,7 @@ export const accel: Accelerator = {
   },
   crc32c: (data, seed) => chosen().crc32c(data, seed),
   crc32cMany: (items) => chosen().crc32cMany(items),
+  sealLogRecords: (buffer, spans) => chosen().sealLogRecords(buffer, spans),
   lz4Compress: (data) => chosen().lz4Compress(data),
   lz4Decompress: (data) => chosen().lz4Decompress(data),
   encodeFrame: (keys, values, options) => chosen().encodeFrame(keys, values, options),

@@ -29,6 +29,7 @@ export interface NativeFileView {
 export interface NativeBinding {
   crc32c(data: Uint8Array, seed: number): number;
   crc32cMany(items: PackedBytes): Uint32Array;
+  sealLogRecords(buffer: Uint8Array, spans: Uint32Array): void;
   lz4Compress(data: Uint8Array): Buffer;
   lz4Decompress(data: Uint8Array): Buffer;
   encodeFrame(keys: PackedBytes, values: PackedBytes, compress: boolean): Buffer;
@@ -130,6 +131,13 @@ export function createNativeAccelerator(binding: NativeBinding): Accelerator {
     crc32cMany(items) {
       try {
         return binding.crc32cMany(items);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    sealLogRecords(buffer, spans) {
+      try {
+        binding.sealLogRecords(buffer, spans);
       } catch (error) {
         rethrow(error);
       }

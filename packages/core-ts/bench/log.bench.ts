@@ -181,16 +181,19 @@ async function logAppends(payloads: Uint8Array[], count: number): Promise<number
   return count;
 }
 
-/** fsync off, appendMany calls of BATCH entries, one call in flight while the next is built. */
+/**
+ * fsync off, appendMany calls of BATCH entries, one call in flight while the next is built. The
+ * array is reused from call to call: appendMany frames (copies) the entries before it returns.
+ */
 async function logAppendMany(payloads: Uint8Array[], count: number): Promise<number> {
   const log = await openLog('none');
-  let batch: Uint8Array[] = [];
+  const batch: Uint8Array[] = [];
   let previous: Promise<number[]> = Promise.resolve([]);
   for (let i = 0; i < count; i++) {
     batch.push(payloads[i % payloads.length]!);
     if (batch.length === BATCH || i === count - 1) {
       const call = log.appendMany(batch);
-      batch = [];
+      batch.length = 0;
       await previous;
       previous = call;
     }

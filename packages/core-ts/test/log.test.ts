@@ -419,6 +419,26 @@ describe('IndexedLog batched framing', () => {
   }
 });
 
+describe('IndexedLog appendMany arrays', () => {
+  test('the array may be refilled as soon as appendMany returns, even when the call is queued', async () => {
+    const vfs = new FaultVfs();
+    const log = await openLog(vfs, '/db', { durability: 'none' });
+    const values = ['a', 'b'];
+    const first = log.appendMany(values);
+    values.length = 0;
+    values.push('changed');
+    // Queued behind an exclusive operation: the call must keep the entries it was given.
+    const truncation = log.truncateAfter(0);
+    const second = log.appendMany(values);
+    values[0] = 'changed again';
+    assert.deepEqual(await first, [0, 1]);
+    await truncation;
+    assert.deepEqual(await second, [1]);
+    assert.deepEqual(await log.readAll(), ['a', 'changed']);
+    await log.close();
+  });
+});
+
 describe('IndexedLog behaviour', () => {
   test('the log keeps one file open however many segments it writes and reads', async () => {
     const vfs = new FaultVfs();

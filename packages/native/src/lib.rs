@@ -125,6 +125,13 @@ pub fn crc32c_many(items: PackedInput) -> Result<Uint32Array> {
     Ok(Uint32Array::new(silt::crc32c::crc32c_many(items.packed()?)))
 }
 
+/// Fill in the header of each indexed-log record of a batch in front of its payload (length,
+/// inverted length, CRC32C; docs/FORMAT.md §4), in place: `spans` holds (start, end) pairs.
+#[napi(js_name = "sealLogRecords", catch_unwind)]
+pub fn seal_log_records(mut buffer: BufferSlice<'_>, spans: &[u32]) -> Result<()> {
+    silt::log_record::seal_records(&mut buffer, spans).map_err(to_js)
+}
+
 /// The longest BLAKE3 output one `blake3` call returns (16 MiB), as in the TypeScript twin.
 const MAX_BLAKE3_OUTPUT: f64 = (1u32 << 24) as f64;
 

@@ -9,6 +9,7 @@ import { crc32c, crc32cMany } from './crc32c.js';
 import { invalidArgument } from './fail.js';
 import { openFileView } from './file-view.js';
 import { FRAME_MAX_RECORDS, decodeFrame, encodeFrame } from './frame.js';
+import { sealLogRecords } from './log-record.js';
 import { LT_HASH_BYTES, ltHashMix } from './lthash.js';
 import { lz4Compress, lz4Decompress } from './lz4.js';
 import { mergeRuns } from './merge.js';
@@ -39,6 +40,10 @@ export const tsAccelerator: Accelerator = {
   crc32cMany(items: PackedBytes): Uint32Array {
     requirePacked(items, 'items');
     return crc32cMany(items);
+  },
+
+  sealLogRecords(buffer: Uint8Array, spans: Uint32Array): void {
+    sealLogRecords(buffer, spans);
   },
 
   lz4Compress(data: Uint8Array): Buffer {

@@ -135,13 +135,16 @@ export class IndexedLog<T> implements AsyncIterable<T> {
 
   /**
    * Append several entries as one call (in `sync` mode, one fsync for all of them). Either all are
-   * accepted or, when one cannot be encoded, none is. Resolves with their indexes.
+   * accepted or, when one cannot be encoded, none is. Resolves with their indexes. The array is
+   * read before the call returns, so the caller may refill it for the next call right away.
    */
   appendMany(values: readonly T[]): Promise<number[]> {
     if (this.closing !== null) return Promise.reject(this.closedError());
     if (!Array.isArray(values)) return Promise.reject(invalidArgument(`appendMany takes an array, got ${describe(values)}`));
     if (!this.processing) return this.appendManyNow(values);
-    return new Promise((resolve, reject) => this.queue.push({ exclusive: false, start: () => this.appendManyNow(values).then(resolve, reject) }));
+    // Queued behind an exclusive operation: keep the entries as they are now.
+    const entries = values.slice();
+    return new Promise((resolve, reject) => this.queue.push({ exclusive: false, start: () => this.appendManyNow(entries).then(resolve, reject) }));
   }
 
   /** Entries [from, to). */

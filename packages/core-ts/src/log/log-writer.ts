@@ -121,11 +121,8 @@ export class LogWriter {
     }
     const at = batch.length;
     if (at + recordBytes > batch.buffer.length) batch.reserve(recordBytes);
-    // u32 N ‖ u32 ~N; the checksum field is filled in when the batch is sealed (one checksum call
-    // per batch, from the spans recorded here).
-    const view = batch.view;
-    view.setUint32(at, length, true);
-    view.setUint32(at + 4, ~length >>> 0, true);
+    // The header is left for the batch's seal (one accelerator call per batch, from the spans
+    // recorded here).
     const payloadAt = at + RECORD_HEADER_BYTES;
     const end = payloadAt + length;
     batch.buffer.set(payload, payloadAt);
@@ -162,7 +159,6 @@ export class LogWriter {
       const segment = batch.segment;
       const offsets = segment.offsets!;
       const buffer = batch.buffer;
-      const view = batch.view;
       const room = Math.min(buffer.length, maxBatchBytes);
       let spans = this.spans;
       let at = batch.length;
@@ -174,8 +170,6 @@ export class LogWriter {
         const length = payload.length;
         const recordBytes = RECORD_HEADER_BYTES + length;
         if (at + recordBytes > room || end + recordBytes > segmentBytes) break;
-        view.setUint32(at, length, true);
-        view.setUint32(at + 4, ~length >>> 0, true);
         const payloadAt = at + RECORD_HEADER_BYTES;
         buffer.set(payload, payloadAt);
         at = payloadAt + length;

@@ -3,10 +3,10 @@
  * reach the file in one write call, and acknowledged together by one promise. Buffers come from a
  * small pool, so a busy log recycles the same few buffers instead of allocating per batch.
  *
- * Payloads are copied into the buffer as they are appended, behind headers whose checksum field is
- * left unwritten; the writer records where each payload starts and ends (its "spans"), and `seal()`
- * checksums every payload of the batch in one accelerator call from those spans and fills the
- * fields in, before the batch is handed to the pump. No byte of a batch reaches a file unsealed.
+ * Payloads are copied into the buffer as they are appended, behind 12 bytes left for their headers;
+ * the writer records where each payload starts and ends (its "spans"), and `seal()` writes every
+ * header of the batch (length, inverted length, checksum) in one accelerator call from those spans,
+ * before the batch is handed to the pump. No byte of a batch reaches a file unsealed.
  */
 import { accel } from '@siltdb/bindings';
 import type { Segment } from './segment.js';
@@ -68,8 +68,6 @@ export class WriteBatch {
   /** Where the first record starts in `buffer` (after the segment's stamp when the batch creates the file). */
   recordsFrom = 0;
   readonly createdAt = Date.now();
-  /** A view of `buffer`, for the little-endian header fields (one store each). */
-  view: DataView;
   readonly done: Promise<void>;
   resolve!: () => void;
   reject!: (error: unknown) => void;
@@ -82,7 +80,6 @@ export class WriteBatch {
     public buffer: Buffer,
     private readonly pool: BufferPool,
   ) {
-    this.view = viewOf(buffer);
     this.done = new Promise<void>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -102,35 +99,24 @@ export class WriteBatch {
     this.buffer.copy(grown, 0, 0, this.length);
     this.pool.give(this.buffer);
     this.buffer = grown;
-    this.view = viewOf(grown);
   }
 
   /**
-   * No more records: checksum them all (one call) and store the checksums in their headers.
-   * `spans[2k]` and `spans[2k + 1]` are where the payload of record `k` starts and ends in `buffer`;
-   * the records are contiguous, so the items between them are the next records' headers, whose
-   * checksums are computed and ignored (nothing is copied).
+   * No more records: write all their headers in one accelerator call. `spans[2k]` and
+   * `spans[2k + 1]` are where the payload of record `k` starts and ends in `buffer`.
    */
   seal(spans: Uint32Array): void {
     const count = this.count;
     if (count === 0) return;
-    const crcs = accel.crc32cMany({ data: this.buffer, offsets: spans.subarray(0, 2 * count) });
-    const view = this.view;
-    for (let i = 0; i < 2 * count; i += 2) view.setUint32(spans[i]! - 4, crcs[i]!, true);
+    accel.sealLogRecords(this.buffer, spans.subarray(0, 2 * count));
   }
 
   /** Return the buffer to the pool once the batch is written (or abandoned). */
   recycle(): void {
     this.pool.give(this.buffer);
     this.buffer = EMPTY;
-    this.view = EMPTY_VIEW;
     this.length = 0;
   }
 }
 
 const EMPTY = Buffer.alloc(0);
-const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
-
-function viewOf(buffer: Buffer): DataView {
-  return new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-}

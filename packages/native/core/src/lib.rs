@@ -11,6 +11,7 @@ pub mod crc32c;
 pub mod error;
 pub mod file_view;
 pub mod frame;
+pub mod log_record;
 pub mod lthash;
 pub mod lz4;
 pub mod merge;
