@@ -93,6 +93,22 @@ describe('versioned store: basics', () => {
     await store.close();
   });
 
+  test("the store keeps its own copies of the caller's bytes", async (t) => {
+    const store = await openStore(tempDir(t, 'silt-versioned-'));
+    const key = b('key');
+    const value = b('value');
+    store.applyChangeSets([{ name: 'x', changes: [{ key, value }, { key: b('other'), value }] }]);
+    const root = hex(store.rootHash());
+    key[0] = 0x7a;
+    value.fill(0x21);
+    assert.equal(str(store.get('key')), 'value');
+    await store.commit();
+    assert.equal(str(store.get('other')), 'value');
+    assert.equal(hex(store.rootHash()), root);
+    assert.equal(scannedRoot(store), root);
+    await store.close();
+  });
+
   test('iterator: bounds, reverse, limit, pending overlay', async (t) => {
     const store = await openStore(tempDir(t, 'silt-versioned-'));
     store.applyChangeSets([{ name: 'a', changes: ['a', 'b', 'c', 'd', 'e'].map((k) => ({ key: k, value: k.toUpperCase() })) }]);

@@ -403,6 +403,9 @@ export class CommitStore {
 
   private usable(): WorkingState {
     if (this.closing !== null) throw siltError(ErrorCodes.CLOSED, `the store in ${this.home} is closed`);
+    if (this.failure === null && this.state === null) {
+      throw siltError(ErrorCodes.CLOSED, `the store in ${this.home} is rolling back: wait for rollback() to settle`);
+    }
     if (this.failure !== null || this.state === null) {
       throw siltError(ErrorCodes.POISONED, `the store in ${this.home} failed and must be reopened`, this.failure ?? undefined);
     }

@@ -33,10 +33,10 @@ function resolveBounds(options: StoreIteratorOptions | undefined): Bounds {
   if (options === undefined) return { gt: new Uint8Array(0), reverse: false, limit: Infinity };
   if (options === null || typeof options !== 'object') throw siltError(ErrorCodes.INVALID_ARGUMENT, 'iterator options must be an object');
   const bounds: Bounds = { reverse: options.reverse === true, limit: Infinity };
-  if (options.gt !== undefined) bounds.gt = toStoreKey(options.gt, 'options.gt');
-  if (options.gte !== undefined) bounds.gte = toStoreKey(options.gte, 'options.gte');
-  if (options.lt !== undefined) bounds.lt = toStoreKey(options.lt, 'options.lt');
-  if (options.lte !== undefined) bounds.lte = toStoreKey(options.lte, 'options.lte');
+  if (options.gt !== undefined) bounds.gt = toStoreKey(options.gt, 'options.gt').slice();
+  if (options.gte !== undefined) bounds.gte = toStoreKey(options.gte, 'options.gte').slice();
+  if (options.lt !== undefined) bounds.lt = toStoreKey(options.lt, 'options.lt').slice();
+  if (options.lte !== undefined) bounds.lte = toStoreKey(options.lte, 'options.lte').slice();
   // No lower bound: start after the empty key, which holds the store's metadata.
   if (bounds.gt === undefined && bounds.gte === undefined) bounds.gt = new Uint8Array(0);
   if (options.limit !== undefined) {
