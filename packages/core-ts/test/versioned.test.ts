@@ -132,6 +132,25 @@ describe('versioned store: basics', () => {
     await again.close();
   });
 
+  test('a store written with one accelerator opens with the other, with the same root hash', async (t) => {
+    const { accel, tsAccelerator } = await import('@siltdb/bindings');
+    const home = tempDir(t, 'silt-versioned-');
+    const model = new Model();
+    const written = await openStore(home, { accelerator: tsAccelerator });
+    await model.run(written, 6);
+    const root = hex(written.rootHash());
+    await written.close();
+    const other = await openStore(home, { accelerator: accel });
+    assert.equal(hex(other.rootHash()), root);
+    model.check(other, 6);
+    await model.run(other, 2);
+    const rootAfter = hex(other.rootHash());
+    await other.close();
+    const back = await openStore(home, { accelerator: tsAccelerator });
+    assert.equal(hex(back.rootHash()), rootAfter);
+    await back.close();
+  });
+
   test('works the same on the fault-injecting in-memory file system', async () => {
     const vfs = new FaultVfs();
     const model = new Model();

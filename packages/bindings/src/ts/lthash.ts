@@ -10,6 +10,8 @@ import { Blake3 } from './blake3.js';
 export const LT_HASH_BYTES = 2048;
 
 const element = new Uint8Array(LT_HASH_BYTES);
+const element16 = new Uint16Array(element.buffer);
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 const lengthPrefix = new Uint8Array(4);
 
 function writeLength(length: number): Uint8Array {
@@ -32,6 +34,13 @@ export function ltHashMix(lanes: Uint8Array, keys: PackedBytes, values: PackedBy
     hasher.update(writeLength(key.length)).update(key);
     hasher.update(writeLength(value.length)).update(value);
     hasher.finalizeInto(element);
+    if (LITTLE_ENDIAN) {
+      // Lanes are little-endian u16, which a Uint16Array view reads directly on this platform.
+      const lanes16 = new Uint16Array(out.buffer, out.byteOffset, LT_HASH_BYTES / 2);
+      if (subtract) for (let j = 0; j < lanes16.length; j++) lanes16[j] = lanes16[j]! - element16[j]!;
+      else for (let j = 0; j < lanes16.length; j++) lanes16[j] = lanes16[j]! + element16[j]!;
+      continue;
+    }
     for (let j = 0; j < LT_HASH_BYTES; j += 2) {
       const lane = out[j]! | (out[j + 1]! << 8);
       const e = element[j]! | (element[j + 1]! << 8);
