@@ -82,6 +82,24 @@ describe('versioned store: snapshots', () => {
     await reopened.close();
   });
 
+  test('a snapshot that cannot be pruned is reported with the commit; the new snapshot stands', async () => {
+    const { vfs, model, store } = await built(4, 5, 0);
+    vfs.inject({ kind: 'rename', path: snap(0), times: Infinity });
+    store.applyChangeSets([{ name: 'x', changes: [{ key: 'k1', value: 'x' }] }]);
+    const result = await store.commit();
+    assert.equal(result.version, 5);
+    assert.equal((result.snapshotError as { code?: string } | undefined)?.code, 'IO_ERROR');
+    vfs.clearFaults();
+    assert.equal(await vfs.readlink(join(HOME, 'current')), snap(5));
+    assert.deepEqual((await store.info()).snapshots, [0, 5]);
+    model.versions[5] = { ...model.versions[4]!, k1: 'x' };
+    model.check(store, 5);
+    // The next snapshot prunes it.
+    await model.run(store, 5);
+    assert.deepEqual((await store.info()).snapshots, [10]);
+    await store.close();
+  });
+
   test('an orphan snapshot (no current link) is adopted', async () => {
     const { vfs, model, store } = await built(7);
     await store.close();
