@@ -157,7 +157,6 @@ describe('power loss with separated values', () => {
           assert.ok(matched >= 0, `round ${round}: the recovered state is no prefix of ≥ ${floor} of ${batches.length} batches`);
           const report = reopened.verifyLedger({ readValues: true });
           assert.ok(report.ok, report.problems.join('; '));
-          if (process.env.VLOG_DEBUG) console.log(durability, seed, round, floor, matched, batches.length);
           batches.length = matched;
           floor = matched;
           await reopened.close();

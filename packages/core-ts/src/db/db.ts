@@ -33,6 +33,7 @@ import { Snapshot } from './snapshot.js';
 import { valueLogStats, type DbStats, type LevelStats } from './stats.js';
 import { manifestMetaOf } from '../manifest/index.js';
 import type { TableSet } from './table-set.js';
+import { collectGarbage, type GcResult } from '../maintenance/gc.js';
 import { flushLedgerChanges, linkValueLogSegments, separateValues, verifyLedger, type LedgerReport, type ValueLog, type VerifyLedgerOptions } from '../vlog/index.js';
 
 export interface WriteOptions {
@@ -79,7 +80,7 @@ const RESOLVED = Promise.resolve();
  * bounded when writes outrun the disk — without a WAL, awaited writes resolve in microtasks and
  * would otherwise never let a flush's I/O run.
  */
-export const MAX_IMMUTABLE_MEMTABLES = 4;
+export const MAX_IMMUTABLE_MEMTABLES = Number(process.env.RP_MAXIMM ?? 4);
 
 function copyOps(ops: readonly WriteOp[]): WriteOp[] {
   return ops.map((op) => ({ kind: op.kind, key: op.key.slice(), value: op.value.slice() }));
@@ -115,6 +116,13 @@ export class Db implements IteratorHost {
   private readonly compaction: CompactionScheduler | null;
   /** @internal The value log (separated values), set by `open`; null for none. */
   valueLog: ValueLog | null = null;
+  private readonly iteratorMemtables = new Map<DbIterator<unknown>, Memtable[]>();
+  /** Value-log GC passes run one at a time; a pass requested meanwhile runs after it. */
+  private gcRunning: Promise<GcResult> | null = null;
+  private gcAgain = false;
+  /** The last pass found segments only a reader still reaches: try again when one goes away. */
+  private gcBlocked = false;
+  private readonly gcTotals = { passes: 0, deletedSegments: 0, reclaimedBytes: 0 };
   /** Writes waiting behind a write stall, and the tail of their queue. */
   private stalledWrites = 0;
   private stallTail: Promise<void> = RESOLVED;
@@ -419,6 +427,8 @@ export class Db implements IteratorHost {
     }
     const iterator = new DbIterator<T>(this, sources, version, bounds, seq, projection);
     this.iterators.add(iterator as DbIterator<unknown>);
+    // The iterator reads these memtables until it ends, even after they are flushed: GC must see them.
+    if (this.valueLog !== null) this.iteratorMemtables.set(iterator as DbIterator<unknown>, this.slots.map((slot) => slot.mem));
     this.counts.iterators++;
     return iterator;
   }
@@ -433,6 +443,7 @@ export class Db implements IteratorHost {
   /** @internal */
   iteratorEnded(iterator: DbIterator<unknown>): void {
     this.iterators.delete(iterator);
+    if (this.iteratorMemtables.delete(iterator)) this.releasedReader();
   }
 
   private readSeq(options: ReadOptions | undefined): number {
@@ -451,7 +462,10 @@ export class Db implements IteratorHost {
   /** Pin the current seq and version; release with `release()` or `using`. */
   snapshot(): Snapshot {
     this.checkOpen();
-    const snapshot = new Snapshot(this.appliedSeq, this.versions.current, (s) => this.snapshots.delete(s));
+    const snapshot = new Snapshot(this.appliedSeq, this.versions.current, (s) => {
+      this.snapshots.delete(s);
+      this.releasedReader();
+    });
     this.snapshots.add(snapshot);
     return snapshot;
   }
@@ -589,7 +603,10 @@ export class Db implements IteratorHost {
     const added = edit.added ?? [];
     try {
       for (const { table } of added) await this.tables.open(table.fileNumber, table.size);
-      return await this.manifest.logAndApply(edit);
+      const version = await this.manifest.logAndApply(edit);
+      // A compaction that made value-log bytes stale may have emptied a segment.
+      if (edit.valueLog?.some((change) => (change.addStale ?? 0) > 0)) this.scheduleGc();
+      return version;
     } catch (error) {
       for (const { table } of added) if (!this.versions.isLive(table.fileNumber)) this.tables.drop(table.fileNumber);
       throw error;
@@ -648,7 +665,7 @@ export class Db implements IteratorHost {
       // Hard links where possible; a copy where the file system refuses one (EXDEV and the like).
       for (const { table } of tables) await linkOrCopy(vfs, tablePath(this.location, table.fileNumber), tablePath(dir, table.fileNumber));
       await vfs.syncDir(dir);
-      const valueLog = this.valueLog === null ? [] : await linkValueLogSegments(vfs, this.valueLog, this.versions.ledger, dir);
+      const valueLog = this.valueLog === null ? [] : await linkValueLogSegments(vfs, this.valueLog, this.versions.ledger, tables.map((t) => t.table), dir);
       const store = await ManifestStoreClass.open(dir, { vfs });
       try {
         const counters = this.manifest!.counters;
@@ -664,6 +681,62 @@ export class Db implements IteratorHost {
     } finally {
       version.unref();
     }
+  }
+
+  /**
+   * Delete the value-log segments nothing reaches any more: no live bytes in the ledger, and no
+   * version, snapshot, iterator or memtable pointing into them (src/maintenance/gc.ts). Runs after
+   * compactions by itself; this runs a pass now (after the one in progress, if any).
+   */
+  async collectGarbage(): Promise<GcResult> {
+    this.checkWritable();
+    if (this.gcRunning !== null) await this.gcRunning.catch(() => {});
+    return this.runGc();
+  }
+
+  private scheduleGc(): void {
+    if (this.valueLog === null || this.isClosed) return;
+    if (this.gcRunning !== null) {
+      this.gcAgain = true;
+      return;
+    }
+    void this.runGc().catch(() => {});
+  }
+
+  private runGc(): Promise<GcResult> {
+    const valueLog = this.valueLog;
+    if (valueLog === null || this.manifest === null) return Promise.resolve({ deletedSegments: [], reclaimedBytes: 0, blockedSegments: 0 });
+    const pass = collectGarbage({
+      valueLog,
+      ledger: () => this.versions.ledger,
+      referencedByVersions: () => this.versions.referencedSegments(),
+      reachableMemtables: () => [...this.slots.map((slot) => slot.mem), ...[...this.iteratorMemtables.values()].flat()],
+      dropFromLedger: async (changes) => {
+        await this.installEdit({ valueLog: changes });
+      },
+    }).then((result) => {
+      this.gcBlocked = result.blockedSegments > 0;
+      this.gcTotals.passes++;
+      this.gcTotals.deletedSegments += result.deletedSegments.length;
+      this.gcTotals.reclaimedBytes += result.reclaimedBytes;
+      return result;
+    });
+    this.gcRunning = pass;
+    void pass
+      .catch(() => {})
+      .finally(() => {
+        if (this.gcRunning === pass) this.gcRunning = null;
+        if (this.gcAgain) {
+          this.gcAgain = false;
+          this.scheduleGc();
+        }
+      });
+    return pass;
+  }
+
+  /** Called when a snapshot or iterator goes away: what it pinned may be collectable now. */
+  private releasedReader(): void {
+    if (this.gcBlocked) this.scheduleGc();
   }
 
   /**
@@ -721,7 +794,7 @@ export class Db implements IteratorHost {
         entriesWritten: 0, droppedShadowed: 0, droppedTombstones: 0, running: false, retryPending: false, lastError: null,
       },
       stalls: this.compaction?.stallStats() ?? { slowdowns: 0, stops: 0, stallMs: 0 },
-      valueLog: valueLogStats(this.valueLog, this.versions.ledger),
+      valueLog: valueLogStats(this.valueLog, this.versions.ledger, this.gcTotals),
     };
   }
 
@@ -758,6 +831,7 @@ export class Db implements IteratorHost {
       } catch (error) {
         failure ??= error;
       }
+      await this.gcRunning?.catch(() => {});
       await this.valueLog?.close().catch((error: unknown) => (failure ??= error));
       await this.manifest?.close().catch((error: unknown) => (failure ??= error));
       await Promise.all([...this.unlinks]);

@@ -51,9 +51,15 @@ export interface DbStats {
 export interface ValueLogDbStats extends ValueLogStats {
   /** Ledger sums over its segments (record bytes, FORMAT §8.3). */
   readonly ledger: { readonly segments: number; readonly total: number; readonly live: number; readonly stale: number };
+  /** Garbage collection since open: passes, segments deleted, file bytes reclaimed. */
+  readonly gc: { readonly passes: number; readonly deletedSegments: number; readonly reclaimedBytes: number };
 }
 
-export function valueLogStats(log: ValueLog | null, ledger: Ledger): ValueLogDbStats | null {
+export function valueLogStats(
+  log: ValueLog | null,
+  ledger: Ledger,
+  gc: { readonly passes: number; readonly deletedSegments: number; readonly reclaimedBytes: number },
+): ValueLogDbStats | null {
   if (log === null) return null;
   let total = 0;
   let stale = 0;
@@ -61,5 +67,5 @@ export function valueLogStats(log: ValueLog | null, ledger: Ledger): ValueLogDbS
     total += entry.total;
     stale += entry.stale;
   }
-  return { ...log.stats(), ledger: { segments: ledger.size, total, live: total - stale, stale } };
+  return { ...log.stats(), ledger: { segments: ledger.size, total, live: total - stale, stale }, gc: { ...gc } };
 }

@@ -153,6 +153,20 @@ export class VersionSet {
     );
   }
 
+  /**
+   * Value-log segments some live version's tables reference (a snapshot or iterator pinning an
+   * old version keeps its segments as surely as the current version does).
+   */
+  referencedSegments(): Set<number> {
+    const segments = new Set<number>();
+    for (const version of this.liveVersions) {
+      for (const { table } of version.allTables()) {
+        for (const [id, bytes] of table.valueLogBytes) if (bytes > 0) segments.add(Number(id));
+      }
+    }
+    return segments;
+  }
+
   /** Whether some live version lists table `fileNumber`. */
   isLive(fileNumber: number): boolean {
     return this.fileRefs.has(fileNumber);

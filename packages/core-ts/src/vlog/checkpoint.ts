@@ -7,29 +7,38 @@
  */
 import { join } from 'node:path';
 import { ErrorCodes, siltError } from '../errors.js';
-import type { Ledger, LedgerChange } from '../manifest/index.js';
+import type { Ledger, LedgerChange, TableMeta } from '../manifest/index.js';
+import { chargesOf } from './ledger-glue.js';
 import type { Vfs } from '../vfs/types.js';
 import { segmentPath, VLOG_DIR } from './segment-file.js';
 import type { ValueLog } from './value-log.js';
 
-/** Link the ledger's segments into `dir` (the value log synced first); returns the checkpoint's ledger. */
-export async function linkValueLogSegments(vfs: Vfs, log: ValueLog, ledger: Ledger, dir: string): Promise<LedgerChange[]> {
+/**
+ * Link the segments `tables` reference into `dir` (the value log synced first); returns the
+ * checkpoint's ledger. Its counts are consistent with those tables even when compactions moved on
+ * since they were pinned: `total` is the source's, `stale` whatever of it the tables do not
+ * reference.
+ */
+export async function linkValueLogSegments(vfs: Vfs, log: ValueLog, ledger: Ledger, tables: Iterable<TableMeta>, dir: string): Promise<LedgerChange[]> {
   await log.sync();
+  const charges = chargesOf(tables);
   const changes: LedgerChange[] = [];
-  if (ledger.size === 0) return changes;
+  if (charges.size === 0) return changes;
   await vfs.mkdir(join(dir, VLOG_DIR), { recursive: true, durable: true });
-  for (const entry of [...ledger.values()].sort((a, b) => a.segment - b.segment)) {
-    const info = log.info(entry.segment);
-    if (info === undefined) throw siltError(ErrorCodes.CORRUPTION, `the ledger lists value-log segment ${entry.segment}, which does not exist`);
-    const length = Math.max(info.synced, entry.length);
-    await vfs.link(segmentPath(log.dir, entry.lane, entry.segment), segmentPath(dir, entry.lane, entry.segment));
+  for (const [segment, live] of [...charges].sort((a, b) => a[0] - b[0])) {
+    const entry = ledger.get(segment);
+    const info = log.info(segment);
+    if (entry === undefined || info === undefined || live > entry.total) {
+      throw siltError(ErrorCodes.CORRUPTION, `the checkpoint's tables reference ${live} bytes of value-log segment ${segment}, which the ledger or the value log does not hold`);
+    }
+    await vfs.link(segmentPath(log.dir, entry.lane, segment), segmentPath(dir, entry.lane, segment));
     changes.push({
-      segment: entry.segment,
+      segment,
       lane: entry.lane,
       created: entry.created,
-      ...(entry.total > 0 ? { addTotal: entry.total } : {}),
-      ...(entry.stale > 0 ? { addStale: entry.stale } : {}),
-      length,
+      addTotal: entry.total,
+      ...(entry.total > live ? { addStale: entry.total - live } : {}),
+      length: Math.max(info.synced, entry.length),
       sealed: true,
       ...(entry.attempts > 0 ? { attempts: entry.attempts } : {}),
       ...(entry.cooldownUntil > 0 ? { cooldownUntil: entry.cooldownUntil } : {}),
