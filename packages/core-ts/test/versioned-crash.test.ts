@@ -147,6 +147,22 @@ describe('versioned store: crashes', () => {
     await reopened.close();
   });
 
+  test('a changelog behind the data: CORRUPTION with fsync on; with fsync off the log restarts', async () => {
+    const { vfs, model, store } = await built(8, { snapshotInterval: 0 });
+    await store.close();
+    const log = await IndexedLog.open(join(HOME, 'changelog'), changelogCodec, { vfs });
+    await log.truncateAfter(log.firstIndex + 5);
+    await log.close();
+    await rejectsCode(() => openStore(HOME, { vfs }), 'CORRUPTION');
+    const relaxed = await openStore(HOME, { vfs, fsync: false });
+    model.check(relaxed, 8);
+    assert.equal((await relaxed.info()).changelog, null);
+    await rejectsCode(() => relaxed.rollback(7), 'OUT_OF_RANGE');
+    await model.step(relaxed);
+    assert.deepEqual((await relaxed.info()).changelog, { first: 9, last: 9 });
+    await relaxed.close();
+  });
+
   test('a hole in the changelog is CORRUPTION, never skipped', async () => {
     const { vfs, store } = await built(10, { snapshotInterval: 0 });
     await store.close();

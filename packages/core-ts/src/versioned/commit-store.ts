@@ -117,9 +117,16 @@ export class CommitStore {
     const last = await changelog.lastVersion();
     if (first === null || last === null) return 0;
     if (last < state.version) {
-      // The data is ahead of the changelog: only possible with fsync off and a power loss that
-      // took the log's tail but not the engine's flushed tables. Those versions can be neither
-      // replayed nor rolled through; the log restarts at the next commit.
+      // The data is ahead of the changelog. With fsync off, a power loss can take the log's tail
+      // but not the engine's flushed tables: those versions can be neither replayed nor rolled
+      // through, and the log restarts at the next commit. With fsync on, records are durable
+      // before their data is written, so this is damage, not a crash.
+      if (this.options.fsync) {
+        throw siltError(
+          ErrorCodes.CORRUPTION,
+          `the changelog ends at version ${last} but the data is at version ${state.version} (open with fsync: false to accept the loss of that history)`,
+        );
+      }
       await changelog.truncateAll();
       return 0;
     }
