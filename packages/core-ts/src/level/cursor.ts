@@ -103,24 +103,15 @@ export class Cursor {
     }
   }
 
-  /**
-   * Up to `max` items (entries, keys or values as the projection says), fewer at the end. With an
-   * abort signal, the read happens a microtask later, so an `abort()` right after the call is seen.
-   */
+  /** Up to `max` items (entries, keys or values as the projection says), fewer at the end. */
   async read(max: number): Promise<Item[]> {
-    if (this.#signal !== null) {
-      await undefined;
-      if (this.#signal.aborted) throw abortError();
-    }
+    if (this.#signal !== null) await this.#checkSignal(this.#signal);
     return this.readNow(max);
   }
 
   /** The next item, or undefined at the end: `read(1)` without the array, for `next()`. */
   async readOne(): Promise<Item | undefined> {
-    if (this.#signal !== null) {
-      await undefined;
-      if (this.#signal.aborted) throw abortError();
-    }
+    if (this.#signal !== null) await this.#checkSignal(this.#signal);
     const iterator = this.#iterator;
     if (iterator === null) {
       if (this.#snapshot === null) throw levelError(LevelCodes.SNAPSHOT_NOT_OPEN, 'the snapshot of this iterator is closed');
@@ -179,6 +170,12 @@ export class Cursor {
     this.#iterator?.close();
     this.#iterator = null;
     if (this.#ownsSnapshot) this.#snapshot?.release();
+  }
+
+  /** One microtask after the read was asked for, so an `abort()` right after the call is seen. */
+  async #checkSignal(signal: AbortSignal): Promise<void> {
+    await undefined;
+    if (signal.aborted) throw abortError();
   }
 
   #open(snapshot: Snapshot): DbIterator<Item> {
