@@ -34,12 +34,13 @@ export async function copyFile(vfs: Vfs, from: string, to: string): Promise<void
         position += count;
       }
       await target.sync();
-    } finally {
       await target.close();
+    } catch (error) {
+      // Only a file this call created is removed: a partial copy must not stay behind.
+      await target.close().catch(() => {});
+      await vfs.unlink(to).catch(() => {});
+      throw error;
     }
-  } catch (error) {
-    await vfs.unlink(to).catch(() => {});
-    throw error;
   } finally {
     await source.close();
   }
