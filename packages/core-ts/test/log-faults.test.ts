@@ -270,7 +270,8 @@ async function randomRun(durability: Durability, seed: number): Promise<void> {
   for (let k = random.int(0, 6); k > 0; k--) startAppend(log);
   await turns(random.int(0, 4));
   const before = { first: model.first, next: model.next, durableNext: model.durableNext };
-  vfs = vfs.crash(random.chance(0.7) ? { seed: seed * 7919 } : {});
+  // Seeded: torn writes, and (half the time) a random prefix of the unsynced directory operations.
+  vfs = vfs.crash(random.chance(0.7) ? { seed: seed * 7919, directoryOps: random.chance(0.5) ? 'random-prefix' : 'drop' } : {});
   // The dead process's remaining work fails against the dead file system; nothing to check there.
   await Promise.allSettled(inFlight);
 

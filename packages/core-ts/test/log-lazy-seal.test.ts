@@ -203,7 +203,7 @@ describe('lazy sealing in none mode', () => {
       }
       if (random.chance(0.5)) await turns(random.int(0, 12));
       else await pause(random.int(0, 8));
-      vfs = vfs.crash(random.chance(0.8) ? { seed } : {});
+      vfs = vfs.crash(random.chance(0.8) ? { seed, directoryOps: random.chance(0.7) ? 'random-prefix' : 'drop' } : {});
       await Promise.allSettled(pending);
       const recovered = await openLog(vfs, DIR);
       const values = await recovered.readAll();

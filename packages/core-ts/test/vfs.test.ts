@@ -304,4 +304,47 @@ describe('FaultVfs', () => {
     }
     assert.ok(outcomes.size > 5, `only ${outcomes.size} distinct outcomes`);
   });
+
+  test("directoryOps 'random-prefix': an in-order prefix of the unsynced directory operations survives", async () => {
+    // Operations in order; after each, the directory listings it leaves.
+    const states = [
+      { '/a': [], '/b': [] },
+      { '/a': ['f'], '/b': [] }, // create a/f
+      { '/a': ['f', 'g'], '/b': [] }, // create a/g
+      { '/a': ['f', 'g'], '/b': ['f'] }, // rename a/f -> b/f: the new name first…
+      { '/a': ['g'], '/b': ['f'] }, // …then the old name goes
+      { '/a': [], '/b': ['f'] }, // unlink a/g
+      { '/a': [], '/b': ['f', 'h'] }, // link b/f -> b/h
+    ].map((state) => JSON.stringify(state));
+    const outcomes = new Set<string>();
+    for (let seed = 1; seed <= 80; seed++) {
+      const run = async (): Promise<string> => {
+        const vfs = new FaultVfs();
+        await vfs.mkdir('/a', { durable: true });
+        await vfs.mkdir('/b', { durable: true });
+        await (await vfs.open('/a/f', { mode: 'create' })).close();
+        await (await vfs.open('/a/g', { mode: 'create' })).close();
+        await vfs.rename('/a/f', '/b/f');
+        await vfs.unlink('/a/g');
+        await vfs.link('/b/f', '/b/h');
+        const rebooted = vfs.crash({ seed, directoryOps: 'random-prefix' });
+        return JSON.stringify({ '/a': await rebooted.readdir('/a'), '/b': await rebooted.readdir('/b') });
+      };
+      const outcome = await run();
+      assert.equal(await run(), outcome, `seed ${seed} is not deterministic`);
+      assert.ok(states.includes(outcome), `seed ${seed} left ${outcome}, not a prefix of the operations`);
+      outcomes.add(outcome);
+    }
+    assert.equal(outcomes.size, states.length, 'every prefix, from none to all, turns up');
+    // A synced directory keeps all of its operations; the prefix applies to the others.
+    const vfs = new FaultVfs();
+    await vfs.mkdir('/a', { durable: true });
+    await vfs.mkdir('/b', { durable: true });
+    await (await vfs.open('/b/x', { mode: 'create' })).close();
+    await (await vfs.open('/a/y', { mode: 'create' })).close();
+    await vfs.syncDir('/a');
+    const rebooted = vfs.crash({ seed: 3, directoryOps: 'random-prefix' });
+    assert.deepEqual(await rebooted.readdir('/a'), ['y']);
+    assert.throws(() => new FaultVfs().crash({ directoryOps: 'random-prefix' }), (error: { code?: string }) => error.code === 'INVALID_ARGUMENT');
+  });
 });

@@ -13,7 +13,11 @@
  * flight in the dead process cannot touch the disk), and `crash()` returns a new FaultVfs over the
  * same disk, as the rebooted machine sees it. With a seed, `crash({ seed })` also keeps a random
  * in-order prefix of each file's unsynced writes, the last one torn at a random byte, as a disk
- * that was writing back when the power went out would.
+ * that was writing back when the power went out would. With `directoryOps: 'random-prefix'` as well,
+ * the unsynced directory operations are not all dropped: a random prefix of them (in the order they
+ * were made, across all directories) survives, as a journaling file system that had committed part
+ * of its journal would leave them. A rename is recorded as "add the new name", then "remove the old
+ * one", so a cut between the two leaves the file under both names, never under neither.
  *
  * The model is strict POSIX: fsync of a file does not make its directory entry durable, and a
  * failed fsync loses the unsynced data for good (even if a later fsync succeeds).
@@ -40,9 +44,22 @@ type Node = Directory | MemoryFile | Symlink;
 /** Links followed in one lookup before it fails with ELOOP, as Linux does. */
 const MAX_SYMLINK_HOPS = 40;
 
+/** One change to a directory not synced yet: `name` now refers to `node` (or to nothing). */
+interface DirectoryOp {
+  readonly directory: Directory;
+  readonly name: string;
+  readonly node: Node | undefined;
+}
+
 export interface CrashOptions {
   /** Seed for the torn-write simulation; without it, all unsynced data is simply dropped. */
   readonly seed?: number;
+  /**
+   * What happens to directory operations (creates, renames, unlinks, links) whose directory was
+   * not synced: `'drop'` (default) loses them all; `'random-prefix'` keeps a random prefix of them
+   * in the order they were made (needs `seed`).
+   */
+  readonly directoryOps?: 'drop' | 'random-prefix';
 }
 
 /** What survives a crash of the process: the files and directories, and the lock table. */
@@ -50,11 +67,35 @@ class FaultDisk {
   readonly root = new Directory();
   readonly locks = new Set<string>();
 
-  powerLoss(random: SeededRandom | undefined): void {
+  /** Directory operations made since their directory was last synced, oldest first. */
+  private pendingOps: DirectoryOp[] = [];
+
+  setEntry(directory: Directory, name: string, node: Node | undefined): void {
+    if (node === undefined) directory.entries.delete(name);
+    else directory.entries.set(name, node);
+    this.pendingOps.push({ directory, name, node });
+  }
+
+  syncDirectory(directory: Directory): void {
+    directory.durableEntries = new Map(directory.entries);
+    this.pendingOps = this.pendingOps.filter((op) => op.directory !== directory);
+  }
+
+  powerLoss(random: SeededRandom | undefined, keepOpPrefix: boolean): void {
     this.locks.clear();
+    // Drawn first, so the file draws below do not depend on the number of pending operations.
+    const kept = keepOpPrefix && random !== undefined ? this.pendingOps.slice(0, random.int(0, this.pendingOps.length)) : [];
+    this.pendingOps = [];
     const seen = new Set<Node>();
     const restore = (directory: Directory): void => {
-      directory.entries = new Map(directory.durableEntries);
+      const entries = new Map(directory.durableEntries);
+      for (const op of kept) {
+        if (op.directory !== directory) continue;
+        if (op.node === undefined) entries.delete(op.name);
+        else entries.set(op.name, op.node);
+      }
+      directory.entries = entries;
+      directory.durableEntries = new Map(entries);
       // Sorted, so the random draws do not depend on the order entries were created in.
       for (const name of [...directory.entries.keys()].sort()) {
         const node = directory.entries.get(name)!;
@@ -102,8 +143,12 @@ export class FaultVfs implements Vfs {
    * system of the rebooted machine.
    */
   crash(options: CrashOptions = {}): FaultVfs {
+    const keepOpPrefix = options.directoryOps === 'random-prefix';
+    if (keepOpPrefix && options.seed === undefined) {
+      throw siltError(ErrorCodes.INVALID_ARGUMENT, "crash({ directoryOps: 'random-prefix' }) needs a seed");
+    }
     this.alive = false;
-    this.disk.powerLoss(options.seed === undefined ? undefined : new SeededRandom(options.seed));
+    this.disk.powerLoss(options.seed === undefined ? undefined : new SeededRandom(options.seed), keepOpPrefix);
     return new FaultVfs(this.disk);
   }
 
@@ -132,7 +177,7 @@ export class FaultVfs implements Vfs {
     if (node === undefined) {
       if (options.mode === 'read' || options.mode === 'readwrite') throw systemError('ENOENT', 'open', path);
       node = new MemoryFile();
-      parent.entries.set(name, node);
+      this.disk.setEntry(parent, name, node);
       if (options.durable) await this.syncDir(parentPath(path));
     } else if (options.mode === 'exclusive') {
       throw systemError('EEXIST', 'open', path);
@@ -160,8 +205,9 @@ export class FaultVfs implements Vfs {
     if (node === undefined) throw systemError('ENOENT', 'rename', from);
     const target = this.parentOf(to, 'rename');
     if (target.parent.entries.get(target.name) instanceof Directory) throw systemError('EISDIR', 'rename', to);
-    source.parent.entries.delete(source.name);
-    target.parent.entries.set(target.name, node);
+    // The new name first: a crash that keeps only part of the rename keeps the file (see above).
+    this.disk.setEntry(target.parent, target.name, node);
+    this.disk.setEntry(source.parent, source.name, undefined);
     if (options?.durable) {
       await this.syncDir(parentPath(to));
       if (source.parent !== target.parent) await this.syncDir(parentPath(from));
@@ -174,7 +220,7 @@ export class FaultVfs implements Vfs {
     const node = parent.entries.get(name);
     if (node === undefined) throw systemError('ENOENT', 'unlink', path);
     if (node instanceof Directory) throw systemError('EISDIR', 'unlink', path);
-    parent.entries.delete(name);
+    this.disk.setEntry(parent, name, undefined);
     if (options?.durable) await this.syncDir(parentPath(path));
   }
 
@@ -185,7 +231,7 @@ export class FaultVfs implements Vfs {
     if (node === undefined) throw systemError('ENOENT', 'rmdir', dir);
     if (!(node instanceof Directory)) throw systemError('ENOTDIR', 'rmdir', dir);
     if (node.entries.size > 0) throw systemError('ENOTEMPTY', 'rmdir', dir);
-    parent.entries.delete(name);
+    this.disk.setEntry(parent, name, undefined);
     if (options?.durable) await this.syncDir(parentPath(dir));
   }
 
@@ -194,7 +240,7 @@ export class FaultVfs implements Vfs {
     const file = this.fileAt(existing, 'link');
     const { parent, name } = this.parentOf(newPath, 'link');
     if (parent.entries.has(name)) throw systemError('EEXIST', 'link', newPath);
-    parent.entries.set(name, file);
+    this.disk.setEntry(parent, name, file);
     if (options?.durable) await this.syncDir(parentPath(newPath));
   }
 
@@ -202,7 +248,7 @@ export class FaultVfs implements Vfs {
     this.check('symlink', `${path} -> ${target}`);
     const { parent, name } = this.parentOf(path, 'symlink');
     if (parent.entries.has(name)) throw systemError('EEXIST', 'symlink', path);
-    parent.entries.set(name, new Symlink(target));
+    this.disk.setEntry(parent, name, new Symlink(target));
     if (options?.durable) await this.syncDir(parentPath(path));
   }
 
@@ -240,7 +286,7 @@ export class FaultVfs implements Vfs {
       if (existing !== undefined) throw systemError(isTarget ? 'EEXIST' : 'ENOTDIR', 'mkdir', dir);
       if (!isTarget && !options?.recursive) throw systemError('ENOENT', 'mkdir', dir);
       const created = new Directory();
-      current.entries.set(name, created);
+      this.disk.setEntry(current, name, created);
       grownDirectories.push(`/${parts.slice(0, i).join('/')}`);
       current = created;
     }
@@ -252,7 +298,7 @@ export class FaultVfs implements Vfs {
     const node = this.lookup(dir);
     if (node === undefined) throw systemError('ENOENT', 'fsync', dir);
     if (!(node instanceof Directory)) throw systemError('ENOTDIR', 'fsync', dir);
-    node.durableEntries = new Map(node.entries);
+    this.disk.syncDirectory(node);
   }
 
   async truncate(path: string, length: number): Promise<void> {
