@@ -34,6 +34,10 @@ import { valueLogStats, type DbStats, type LevelStats } from './stats.js';
 import { manifestMetaOf } from '../manifest/index.js';
 import type { TableSet } from './table-set.js';
 import { collectGarbage, type GcResult } from '../maintenance/gc.js';
+import { checkMaintainOptions, maintain, type MaintainOptions, type MaintenanceHost, type MaintenanceReport } from '../maintenance/maintain.js';
+import type { RewriteRecord, RewriteStep } from '../maintenance/rewrite.js';
+import { planRewrites } from '../maintenance/planner.js';
+import type { MaintenanceStats } from './stats.js';
 import { flushLedgerChanges, linkValueLogSegments, separateValues, verifyLedger, type LedgerReport, type ValueLog, type VerifyLedgerOptions } from '../vlog/index.js';
 
 export interface WriteOptions {
@@ -123,6 +127,11 @@ export class Db implements IteratorHost {
   /** The last pass found segments only a reader still reaches: try again when one goes away. */
   private gcBlocked = false;
   private readonly gcTotals = { passes: 0, deletedSegments: 0, reclaimedBytes: 0 };
+  /** Maintenance passes run one at a time. */
+  private maintaining: Promise<unknown> = RESOLVED;
+  private readonly maintenanceTotals = { runs: 0, rewrittenSegments: 0, swappedRecords: 0, copiedBytes: 0, lastRunMs: 0, totalRunMs: 0 };
+  /** @internal Test hook: called after each rewrite step (may throw to simulate a crash there). */
+  maintenanceStepHook: ((step: RewriteStep) => void | Promise<void>) | null = null;
   /** Writes waiting behind a write stall, and the tail of their queue. */
   private stalledWrites = 0;
   private stallTail: Promise<void> = RESOLVED;
@@ -688,6 +697,85 @@ export class Db implements IteratorHost {
    * version, snapshot, iterator or memtable pointing into them (src/maintenance/gc.ts). Runs after
    * compactions by itself; this runs a pass now (after the one in progress, if any).
    */
+  /**
+   * One maintenance pass (src/maintenance/maintain.ts): `gc` deletes unreachable segments;
+   * `rewrite` (default) also rewrites the most stale segments into the cold lane within `budget`;
+   * `full` compacts everything first and rewrites every segment with stale bytes (the floor).
+   */
+  maintain(options?: MaintainOptions): Promise<MaintenanceReport> {
+    this.checkWritable();
+    const checked = checkMaintainOptions(options);
+    const run = this.maintaining.catch(() => {}).then(() => this.maintainNow(checked));
+    this.maintaining = run;
+    return run;
+  }
+
+  private async maintainNow(options: MaintainOptions): Promise<MaintenanceReport> {
+    if (this.failure !== null) throw this.failure;
+    const valueLog = this.valueLog;
+    if (valueLog === null) throw siltError(ErrorCodes.INVALID_ARGUMENT, 'the database has no value log');
+    const host: MaintenanceHost = {
+      valueLog,
+      ledger: () => this.versions.ledger,
+      ledgerEntry: (segment) => this.versions.ledger.get(segment),
+      logLedger: async (changes) => {
+        await this.installEdit({ valueLog: changes });
+      },
+      newestPointer: (key) => this.newestPointer(key),
+      swapPointers: (records) => this.swapPointers(records),
+      compact: (start, end) => this.compactNow(start, end),
+      collectGarbage: () => this.collectGarbage(),
+      ...(this.maintenanceStepHook === null ? {} : { afterStep: this.maintenanceStepHook }),
+    };
+    const report = await maintain(host, options);
+    const t = this.maintenanceTotals;
+    t.runs++;
+    t.rewrittenSegments += report.rewrites.length;
+    for (const r of report.rewrites) t.swappedRecords += r.swapped;
+    t.copiedBytes += report.copiedBytes;
+    t.lastRunMs = report.elapsedMs;
+    t.totalRunMs += report.elapsedMs;
+    return report;
+  }
+
+  /** The raw pointer of `key`'s newest entry, when that entry is a pointer. */
+  private newestPointer(key: Uint8Array): Uint8Array | null {
+    let pointer: Uint8Array | null = null;
+    readValue(this.slots, this.versions.current, this.tables, key, MAX_SEQ, (raw) => {
+      pointer = raw.slice();
+      return raw;
+    });
+    return pointer;
+  }
+
+  /**
+   * The compare-and-set of a rewrite: once no write is in flight (every seq handed out is applied,
+   * so nothing newer can land underneath), each key whose newest entry is still the old pointer gets
+   * a new entry with the new pointer at a fresh seq — all in one synchronous step. The entries have
+   * no WAL record: lost in a crash, the old pointers they shadow are still valid.
+   */
+  private async swapPointers(records: readonly RewriteRecord[]): Promise<number> {
+    for (;;) {
+      if (this.failure !== null) throw this.failure;
+      if (this.isClosed) throw closedError(this.location);
+      if (this.lastSeq === this.appliedSeq && this.stalledWrites === 0) break;
+      await this.lastWrite;
+      await this.stallTail;
+    }
+    if (records.length - 1 > MAX_SEQ - (this.lastSeq + 1)) throw siltError(ErrorCodes.OUT_OF_RANGE, 'sequence numbers are exhausted');
+    const mem = this.slots[0]!.mem;
+    let swapped = 0;
+    for (const record of records) {
+      const current = this.newestPointer(record.key);
+      if (current === null || current.length !== record.oldPointer.length || !current.every((byte, i) => byte === record.oldPointer[i])) continue;
+      mem.add(++this.lastSeq, Kind.Pointer, record.key, record.newPointer);
+      swapped++;
+    }
+    this.appliedSeq = this.lastSeq;
+    if (mem.approximateBytes >= this.options.memtableBytes) this.rotate();
+    return swapped;
+  }
+
   async collectGarbage(): Promise<GcResult> {
     this.checkWritable();
     if (this.gcRunning !== null) await this.gcRunning.catch(() => {});
@@ -737,6 +825,17 @@ export class Db implements IteratorHost {
   /** Called when a snapshot or iterator goes away: what it pinned may be collectable now. */
   private releasedReader(): void {
     if (this.gcBlocked) this.scheduleGc();
+  }
+
+  private maintenanceStats(): MaintenanceStats | null {
+    const valueLog = this.valueLog;
+    if (valueLog === null) return null;
+    const queue = planRewrites(this.versions.ledger, valueLog.segmentInfos(), Date.now());
+    return {
+      ...this.maintenanceTotals,
+      queue: { segments: queue.length, staleBytes: queue.reduce((sum, c) => sum + c.stale, 0), liveBytes: queue.reduce((sum, c) => sum + c.live, 0) },
+      gc: { ...this.gcTotals },
+    };
   }
 
   /**
@@ -795,6 +894,7 @@ export class Db implements IteratorHost {
       },
       stalls: this.compaction?.stallStats() ?? { slowdowns: 0, stops: 0, stallMs: 0 },
       valueLog: valueLogStats(this.valueLog, this.versions.ledger, this.gcTotals),
+      maintenance: this.maintenanceStats(),
     };
   }
 
@@ -831,6 +931,7 @@ export class Db implements IteratorHost {
       } catch (error) {
         failure ??= error;
       }
+      await this.maintaining.catch(() => {});
       await this.gcRunning?.catch(() => {});
       await this.valueLog?.close().catch((error: unknown) => (failure ??= error));
       await this.manifest?.close().catch((error: unknown) => (failure ??= error));

@@ -46,6 +46,21 @@ export interface DbStats {
   readonly stalls: StallCounters;
   /** The value log's files and the ledger's totals; null without a value log. */
   readonly valueLog: ValueLogDbStats | null;
+  /** Maintenance passes (`db.maintain`) and the rewrite queue the ledger implies; null without a value log. */
+  readonly maintenance: MaintenanceStats | null;
+}
+
+export interface MaintenanceStats {
+  readonly runs: number;
+  readonly rewrittenSegments: number;
+  /** Records whose pointer a rewrite swapped (the others lost to a newer write). */
+  readonly swappedRecords: number;
+  readonly copiedBytes: number;
+  readonly lastRunMs: number;
+  readonly totalRunMs: number;
+  /** Segments a `rewrite` pass would take now (stale ratio ≥ 0.5), with their bytes. */
+  readonly queue: { readonly segments: number; readonly staleBytes: number; readonly liveBytes: number };
+  readonly gc: { readonly passes: number; readonly deletedSegments: number; readonly reclaimedBytes: number };
 }
 
 export interface ValueLogDbStats extends ValueLogStats {

@@ -47,6 +47,8 @@ export function verifyLedger(
   const counted = new Map<number, number>();
   let pointers = 0;
   let tables = 0;
+  // Each record is referenced by one entry at most: a rewrite's copy is a new record.
+  const seen = new Set<string>();
   for (const { table } of version.allTables()) {
     tables++;
     const entries = readerOf(table.fileNumber).readAllEntries();
@@ -57,6 +59,9 @@ export function verifyLedger(
       pointers++;
       const value = values.data.subarray(values.offsets[i]!, values.offsets[i + 1]!);
       const pointer = decodePointer(value);
+      const id = `${pointer.segment}:${pointer.frameOffset}:${pointer.subIndex}`;
+      if (seen.has(id)) problems.push(`table ${table.fileNumber}: record ${id} is referenced twice`);
+      seen.add(id);
       own.set(pointer.segment, (own.get(pointer.segment) ?? 0) + pointer.recordBytes);
       if (options.readValues === true) {
         if (log === null) problems.push(`table ${table.fileNumber} holds pointers but there is no value log`);

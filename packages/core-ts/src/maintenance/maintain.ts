@@ -1,0 +1,174 @@
+/**
+ * One maintenance pass (`db.maintain`, DESIGN §4): GC, then rewrites planned from the ledger and
+ * run under a budget, then the compaction that retires the rewritten entries, then GC again.
+ *
+ * - `gc`: delete the segments nothing reaches.
+ * - `rewrite`: also rewrite the best candidates (stale ratio ≥ `minStaleRatio`, default 0.5), as
+ *   many as the budget allows (bytes copied, segments, milliseconds), yielding to other work between
+ *   segments.
+ * - `full`: first compact everything (so every shadowed pointer is dropped and the ledger's stale
+ *   bytes are all there is to know), then rewrite every segment with any stale byte: the floor.
+ *
+ * The queue is not stored separately: it is recomputed from the ledger, which is persisted, so a
+ * pass interrupted by a crash or a budget resumes from the same state after reopen.
+ */
+import { setImmediate as yieldTurn } from 'node:timers/promises';
+import { ErrorCodes, siltError } from '../errors.js';
+import type { Ledger } from '../manifest/index.js';
+import type { GcResult } from './gc.js';
+import { planRewrites, type RewriteCandidate } from './planner.js';
+import { compareKeys, copyAndSwap, type RewriteHost, type RewriteResult } from './rewrite.js';
+
+export type MaintenanceMode = 'gc' | 'rewrite' | 'full';
+
+export interface MaintenanceBudget {
+  /** Stop starting rewrites once this many record bytes were copied. */
+  readonly bytes?: number;
+  /** Rewrite at most this many segments. */
+  readonly segments?: number;
+  /** Stop starting rewrites after this many milliseconds. */
+  readonly ms?: number;
+}
+
+export interface MaintenanceProgress {
+  readonly phase: 'compact' | 'gc' | 'plan' | 'rewrite' | 'done';
+  readonly plannedSegments: number;
+  readonly rewrittenSegments: number;
+  readonly copiedBytes: number;
+  readonly reclaimedBytes: number;
+}
+
+export interface MaintainOptions {
+  readonly mode?: MaintenanceMode;
+  readonly budget?: MaintenanceBudget;
+  readonly signal?: AbortSignal;
+  onProgress?(progress: MaintenanceProgress): void;
+  /** `rewrite` mode: the least stale share worth a rewrite. Default 0.5. */
+  readonly minStaleRatio?: number;
+}
+
+export interface MaintenanceReport {
+  readonly mode: MaintenanceMode;
+  readonly plannedSegments: number;
+  readonly rewrites: readonly RewriteResult[];
+  readonly copiedBytes: number;
+  readonly deletedSegments: number;
+  readonly reclaimedBytes: number;
+  /** Why rewriting stopped: everything planned was done, or a budget ran out, or the signal. */
+  readonly stoppedBy: 'done' | 'bytes' | 'segments' | 'ms' | 'signal';
+  readonly elapsedMs: number;
+}
+
+export interface MaintenanceHost extends RewriteHost {
+  ledger(): Ledger;
+  /** Flush, then compact the user-key range (everything when both are undefined). */
+  compact(start?: Uint8Array, end?: Uint8Array): Promise<void>;
+  collectGarbage(): Promise<GcResult>;
+}
+
+/** A rewrite that moved nothing waits this long before it is tried again. */
+export const REWRITE_COOLDOWN_MS = 60_000;
+
+export function checkMaintainOptions(options: unknown): MaintainOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object') throw siltError(ErrorCodes.INVALID_ARGUMENT, 'maintain options must be an object');
+  const o = options as MaintainOptions;
+  if (o.mode !== undefined && o.mode !== 'gc' && o.mode !== 'rewrite' && o.mode !== 'full') {
+    throw siltError(ErrorCodes.INVALID_ARGUMENT, `options.mode must be "gc", "rewrite" or "full", got ${String(o.mode)}`);
+  }
+  if (o.budget !== undefined) {
+    if (o.budget === null || typeof o.budget !== 'object') throw siltError(ErrorCodes.INVALID_ARGUMENT, 'options.budget must be an object');
+    for (const name of ['bytes', 'segments', 'ms'] as const) {
+      const value = o.budget[name];
+      if (value !== undefined && (typeof value !== 'number' || !(value >= 0))) throw siltError(ErrorCodes.INVALID_ARGUMENT, `options.budget.${name} must be a number ≥ 0`);
+    }
+  }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw siltError(ErrorCodes.INVALID_ARGUMENT, 'options.signal must be an AbortSignal');
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw siltError(ErrorCodes.INVALID_ARGUMENT, 'options.onProgress must be a function');
+  if (o.minStaleRatio !== undefined && (typeof o.minStaleRatio !== 'number' || !(o.minStaleRatio >= 0 && o.minStaleRatio <= 1))) {
+    throw siltError(ErrorCodes.INVALID_ARGUMENT, 'options.minStaleRatio must be a number in [0, 1]');
+  }
+  return o;
+}
+
+export async function maintain(host: MaintenanceHost, options: MaintainOptions = {}): Promise<MaintenanceReport> {
+  const started = performance.now();
+  const mode = options.mode ?? 'rewrite';
+  const budget = options.budget ?? {};
+  const signal = options.signal;
+  const progress = { phase: 'gc' as MaintenanceProgress['phase'], plannedSegments: 0, rewrittenSegments: 0, copiedBytes: 0, reclaimedBytes: 0 };
+  const report = (phase: MaintenanceProgress['phase']): void => {
+    progress.phase = phase;
+    options.onProgress?.({ ...progress });
+  };
+  let deletedSegments = 0;
+  const gc = async (): Promise<void> => {
+    report('gc');
+    const result = await host.collectGarbage();
+    deletedSegments += result.deletedSegments.length;
+    progress.reclaimedBytes += result.reclaimedBytes;
+  };
+  const rewrites: RewriteResult[] = [];
+  let stoppedBy: MaintenanceReport['stoppedBy'] = 'done';
+  if (mode === 'full' && signal?.aborted !== true) {
+    report('compact');
+    await host.compact();
+  }
+  await gc();
+  if (mode !== 'gc') {
+    report('plan');
+    const now = Date.now();
+    const planned: RewriteCandidate[] = planRewrites(host.ledger(), host.valueLog.segmentInfos(), now, {
+      minStaleRatio: mode === 'full' ? Number.MIN_VALUE : (options.minStaleRatio ?? 0.5),
+    });
+    progress.plannedSegments = planned.length;
+    let low: Uint8Array | null = null;
+    let high: Uint8Array | null = null;
+    for (const candidate of planned) {
+      if (signal?.aborted === true) {
+        stoppedBy = 'signal';
+        break;
+      }
+      if (budget.segments !== undefined && rewrites.length >= budget.segments) {
+        stoppedBy = 'segments';
+        break;
+      }
+      if (budget.bytes !== undefined && progress.copiedBytes >= budget.bytes) {
+        stoppedBy = 'bytes';
+        break;
+      }
+      if (budget.ms !== undefined && performance.now() - started >= budget.ms) {
+        stoppedBy = 'ms';
+        break;
+      }
+      report('rewrite');
+      const result = await copyAndSwap(host, candidate.segment, REWRITE_COOLDOWN_MS, now);
+      rewrites.push(result);
+      progress.rewrittenSegments++;
+      progress.copiedBytes += result.copiedBytes;
+      if (result.range !== null && result.swapped > 0) {
+        if (low === null || compareKeys(result.range[0], low) < 0) low = result.range[0];
+        if (high === null || compareKeys(result.range[1], high) > 0) high = result.range[1];
+      }
+      // Foreground work gets the event loop between segments.
+      await yieldTurn();
+    }
+    if (low !== null && high !== null) {
+      report('compact');
+      await host.compact(low, high);
+      await host.afterStep?.('compact');
+      await gc();
+    }
+  }
+  report('done');
+  return {
+    mode,
+    plannedSegments: progress.plannedSegments,
+    rewrites: rewrites.map(({ segment, copiedRecords, copiedBytes, swapped }) => ({ segment, copiedRecords, copiedBytes, swapped })),
+    copiedBytes: progress.copiedBytes,
+    deletedSegments,
+    reclaimedBytes: progress.reclaimedBytes,
+    stoppedBy,
+    elapsedMs: performance.now() - started,
+  };
+}
