@@ -227,3 +227,19 @@ describe('versioned store: rollback', () => {
     await store.close();
   });
 });
+
+describe('versioned store: snapshots of a version that has one', () => {
+  test('a snapshot at a version that already has one keeps it (after a rollback to it, or twice in a row)', async () => {
+    const { vfs, model, store } = await built(12);
+    await store.rollback(10);
+    await store.writeSnapshot();
+    await store.writeSnapshot();
+    assert.equal(await vfs.readlink(join(HOME, 'current')), snap(10));
+    model.versions.length = 11;
+    await model.run(store, 3);
+    await store.close();
+    const reopened = await openStore(HOME, { vfs });
+    model.check(reopened, 13);
+    await reopened.close();
+  });
+});

@@ -233,18 +233,21 @@ export class CommitStore {
     const { vfs } = this.options;
     const version = state.version;
     const name = snapshotName(version);
-    const tmp = join(this.home, name + TMP_SUFFIX);
-    await removeTree(vfs, tmp);
-    // Without fsync the changelog may trail the data a snapshot makes durable: sync it first, so a
-    // power loss cannot leave a snapshot newer than the history leading to it.
-    if (!this.options.fsync) await this.changelog!.sync();
-    try {
-      await state.db.checkpoint(tmp);
-      if (await vfs.exists(join(this.home, name))) await removeDirAtomically(vfs, this.home, name);
-      await vfs.rename(tmp, join(this.home, name), { durable: true });
-    } catch (error) {
-      await removeTree(vfs, tmp).catch(() => {});
-      throw error;
+    // A snapshot of this version may exist already (taken before a rollback to it, or just now):
+    // versions are immutable, so it holds this very state and is kept as it is.
+    if (!(await vfs.exists(join(this.home, name)))) {
+      const tmp = join(this.home, name + TMP_SUFFIX);
+      await removeTree(vfs, tmp);
+      // Without fsync the changelog may trail the data a snapshot makes durable: sync it first, so
+      // a power loss cannot leave a snapshot newer than the history leading to it.
+      if (!this.options.fsync) await this.changelog!.sync();
+      try {
+        await state.db.checkpoint(tmp);
+        await vfs.rename(tmp, join(this.home, name), { durable: true });
+      } catch (error) {
+        await removeTree(vfs, tmp).catch(() => {});
+        throw error;
+      }
     }
     await pointCurrent(vfs, this.home, name);
     this.base = version;
