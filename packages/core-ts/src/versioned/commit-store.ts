@@ -310,7 +310,12 @@ export class CommitStore {
    */
   rollback(target: number): Promise<void> {
     return this.exclusive(async () => {
-      this.checkTarget(target, 'rollback');
+      const wanted = this.checkTarget(target, 'rollback');
+      if (wanted === this.state!.version) {
+        // Nothing committed to undo: only the pending changes go.
+        this.state!.discardPending();
+        return;
+      }
       const base = await this.reachableBase(target);
       const { vfs } = this.options;
       const state = this.state!;
