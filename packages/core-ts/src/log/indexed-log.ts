@@ -337,8 +337,8 @@ export class IndexedLog<T> implements AsyncIterable<T> {
     const batches = this.writer.addMany(payloads);
     this.writer.endCall();
     const indexes = (): number[] => {
-      const out: number[] = [];
-      for (let i = 0; i < count; i++) out.push(first + i);
+      const out = new Array<number>(count);
+      for (let i = 0; i < count; i++) out[i] = first + i;
       return out;
     };
     if (batches.length === 1) return batches[0]!.done.then(indexes);

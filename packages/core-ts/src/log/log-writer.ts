@@ -160,31 +160,33 @@ export class LogWriter {
       const offsets = segment.offsets!;
       const buffer = batch.buffer;
       const room = Math.min(buffer.length, maxBatchBytes);
-      let spans = this.spans;
       let at = batch.length;
       let framed = batch.count;
-      let end = segment.end;
       const before = framed;
+      // Records need at least a header each: spans for as many as could still fit, grown once.
+      const most = framed + Math.floor((room - at) / RECORD_HEADER_BYTES);
+      const spans = this.spans.length >= 2 * most ? this.spans : this.growSpans(2 * most);
+      // The batch's buffer is the file from `position` on (its stamp included, when it creates the
+      // file): file offset = buffer offset + shift.
+      const shift = batch.position;
+      const limit = Math.min(room, segmentBytes - shift);
       while (i < count) {
         const payload = payloads[i]!;
         const length = payload.length;
-        const recordBytes = RECORD_HEADER_BYTES + length;
-        if (at + recordBytes > room || end + recordBytes > segmentBytes) break;
         const payloadAt = at + RECORD_HEADER_BYTES;
+        if (payloadAt + length > limit) break;
         buffer.set(payload, payloadAt);
-        at = payloadAt + length;
-        if (spans.length < 2 * framed + 2) spans = this.growSpans(2 * framed + 2);
         spans[2 * framed] = payloadAt;
+        at = payloadAt + length;
         spans[2 * framed + 1] = at;
         framed++;
-        offsets.push(end);
-        end += recordBytes;
         i++;
       }
       const added = framed - before;
+      offsets.pushFromSpans(spans, before, framed, shift - RECORD_HEADER_BYTES);
       batch.length = at;
       batch.count = framed;
-      segment.end = end;
+      segment.end = shift + at;
       segment.count += added;
       this.state.nextIndex += added;
     }

@@ -20,6 +20,26 @@ export class OffsetList {
     this.offsets[this.length++] = offset;
   }
 
+  /**
+   * Push the offsets of records framed in a batch from their payload spans (`spans[2k]` is where
+   * payload `k` starts in the batch's buffer): record `k` of [from, to) starts at
+   * `spans[2k] + shift` in the file.
+   */
+  pushFromSpans(spans: Uint32Array, from: number, to: number, shift: number): void {
+    const needed = this.length + (to - from);
+    if (needed > this.offsets.length) {
+      let size = this.offsets.length * 2;
+      while (size < needed) size *= 2;
+      const grown = new Uint32Array(size);
+      grown.set(this.offsets.subarray(0, this.length));
+      this.offsets = grown;
+    }
+    const offsets = this.offsets;
+    let length = this.length;
+    for (let k = from; k < to; k++) offsets[length++] = spans[2 * k]! + shift;
+    this.length = length;
+  }
+
   at(position: number): number {
     return this.offsets[position]!;
   }
