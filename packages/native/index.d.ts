@@ -24,6 +24,12 @@ export declare class FileView {
    * truncated under it, `CLOSED` after `close()`.
    */
   read(offset: number, length: number): Buffer
+  /**
+   * Copy `length` bytes at `offset` into `target` from `targetOffset`: a buffer the caller
+   * allocated, so a block read leaves no native allocation for the garbage collector to find.
+   * Errors as `read`, and `INVALID_ARGUMENT` when the bytes do not fit `target`.
+   */
+  readInto(offset: number, length: number, target: Buffer, targetOffset: number): void
   /** Unmap and close. Idempotent. */
   close(): void
 }

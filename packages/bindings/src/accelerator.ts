@@ -95,6 +95,13 @@ export interface FileView {
    * `SHORT_FILE` when the file was truncated under the view, `CLOSED` after `close()`.
    */
   read(offset: number, length: number): Buffer;
+  /**
+   * Copy `length` bytes starting at `offset` into `target` from `targetOffset` (default 0): a read
+   * into memory the caller allocated and the garbage collector manages. `INVALID_ARGUMENT` when
+   * `target` is not a Uint8Array or the bytes do not fit it (checked before the view's range), then
+   * the errors of `read`. After an error the bytes of `target` in the range are unspecified.
+   */
+  readInto(offset: number, length: number, target: Uint8Array, targetOffset?: number): void;
   /** Release the mapping or file descriptor. Idempotent. */
   close(): void;
 }

@@ -18,6 +18,7 @@ export interface NativeFileView {
   readonly length: number;
   readonly closed: boolean;
   read(offset: number, length: number): Buffer;
+  readInto(offset: number, length: number, target: Buffer, targetOffset: number): void;
   close(): void;
 }
 
@@ -108,6 +109,16 @@ function adaptFileView(view: NativeFileView): FileView {
     read(offset, length) {
       try {
         return view.read(offset, length);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    readInto(offset, length, target, targetOffset = 0) {
+      if (!(target instanceof Uint8Array)) throw invalidArgument('target must be a Uint8Array');
+      // The module takes Buffers; a Buffer over the same memory costs no copy.
+      const buffer = Buffer.isBuffer(target) ? target : Buffer.from(target.buffer, target.byteOffset, target.byteLength);
+      try {
+        view.readInto(offset, length, buffer, targetOffset);
       } catch (error) {
         rethrow(error);
       }

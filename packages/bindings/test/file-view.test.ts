@@ -42,6 +42,38 @@ describe(`file views (${accel.kind})`, () => {
     assert.deepEqual(view.read(0, 16), Buffer.from(content.subarray(0, 16)));
   });
 
+  it('readInto copies a range into caller memory at an offset, plain arrays and Buffers alike', () => {
+    const view = track(accel.openFileView(file('read-into.bin')));
+    const plain = new Uint8Array(120).fill(7);
+    view.readInto(1234, 100, plain, 10);
+    assert.deepEqual(plain.subarray(10, 110), content.subarray(1234, 1334));
+    assert.ok(plain.subarray(0, 10).every((b) => b === 7) && plain.subarray(110).every((b) => b === 7), 'bytes outside the range untouched');
+    const buffer = Buffer.alloc(content.length);
+    view.readInto(0, content.length, buffer);
+    assert.deepEqual(buffer, Buffer.from(content));
+    // A view into a larger buffer: writes land at its own offset.
+    const backing = new Uint8Array(64);
+    view.readInto(9000, 16, backing.subarray(32, 48));
+    assert.deepEqual(backing.subarray(32, 48), content.subarray(9000, 9016));
+    assert.ok(backing.subarray(0, 32).every((b) => b === 0));
+    view.readInto(content.length, 0, new Uint8Array(0));
+  });
+
+  it('readInto rejects targets that do not fit with INVALID_ARGUMENT and ranges past the view with OUT_OF_RANGE', () => {
+    const view = track(accel.openFileView(file('read-into-bad.bin')));
+    const target = new Uint8Array(16).fill(1);
+    throwsCode(() => view.readInto(0, 17, target), 'INVALID_ARGUMENT', 'longer than the target');
+    throwsCode(() => view.readInto(0, 8, target, 9), 'INVALID_ARGUMENT', 'past the end of the target');
+    throwsCode(() => view.readInto(0, 8, target, -1), 'INVALID_ARGUMENT', 'negative target offset');
+    throwsCode(() => view.readInto(0, 8, target, 1.5), 'INVALID_ARGUMENT', 'fractional target offset');
+    throwsCode(() => view.readInto(0, 8, [1, 2, 3] as unknown as Uint8Array), 'INVALID_ARGUMENT', 'not a Uint8Array');
+    throwsCode(() => view.readInto(content.length - 4, 8, target), 'OUT_OF_RANGE', 'straddling the end');
+    throwsCode(() => view.readInto(-1, 8, target), 'INVALID_ARGUMENT', 'negative offset');
+    assert.ok(target.every((b) => b === 1), 'nothing written on error');
+    view.close();
+    throwsCode(() => view.readInto(0, 8, target), 'CLOSED');
+  });
+
   it('exposes exactly expectedLength bytes when the file is at least that long', () => {
     const target = file('expected.bin');
     const view = track(accel.openFileView(target, { expectedLength: 4000 }));

@@ -325,6 +325,37 @@ impl FileView {
         self.inner.read(offset, length).map(buffer).map_err(to_js)
     }
 
+    /// Copy `length` bytes at `offset` into `target` from `targetOffset`: a buffer the caller
+    /// allocated, so a block read leaves no native allocation for the garbage collector to find.
+    /// Errors as `read`, and `INVALID_ARGUMENT` when the bytes do not fit `target`.
+    #[napi(js_name = "readInto", catch_unwind)]
+    pub fn read_into(
+        &self,
+        offset: f64,
+        length: f64,
+        mut target: BufferSlice<'_>,
+        target_offset: f64,
+    ) -> Result<()> {
+        if self.inner.is_closed() {
+            return self.inner.read(0, 0).map(|_| ()).map_err(to_js);
+        }
+        let offset = integer("offset", offset, MAX_SAFE_INTEGER)?;
+        let length = integer("length", length, MAX_SAFE_INTEGER)?;
+        let target_offset = integer("targetOffset", target_offset, MAX_SAFE_INTEGER)?;
+        let end = target_offset
+            .checked_add(length)
+            .filter(|&end| end <= target.len() as u64)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "{length} bytes at {target_offset} do not fit a {}-byte target",
+                    target.len()
+                ))
+            })?;
+        let bytes = self.inner.read(offset, length).map_err(to_js)?;
+        target[target_offset as usize..end as usize].copy_from_slice(&bytes);
+        Ok(())
+    }
+
     /// Unmap and close. Idempotent.
     #[napi]
     pub fn close(&mut self) {

@@ -61,11 +61,34 @@ class PositionalFileView implements FileView {
       throw invalidArgument(`cannot read ${length} bytes into one Buffer (at most ${bufferConstants.MAX_LENGTH})`);
     }
     const out = Buffer.allocUnsafe(length);
+    this.#readFully(offset, length, out, 0);
+    return out;
+  }
+
+  readInto(offset: number, length: number, target: Uint8Array, targetOffset = 0): void {
+    if (!(target instanceof Uint8Array)) throw invalidArgument('target must be a Uint8Array');
+    if (this.#closed) throw new SiltError(ErrorCodes.CLOSED, `file view of ${this.#path} is closed`);
+    requireInteger(offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
+    requireInteger(length, 'length', 0, Number.MAX_SAFE_INTEGER);
+    requireInteger(targetOffset, 'targetOffset', 0, Number.MAX_SAFE_INTEGER);
+    if (targetOffset + length > target.length) {
+      throw invalidArgument(`${length} bytes at ${targetOffset} do not fit a ${target.length}-byte target`);
+    }
+    if (offset + length > this.length) {
+      throw new SiltError(
+        ErrorCodes.OUT_OF_RANGE,
+        `read of ${length} bytes at ${offset} is past the ${this.length}-byte view of ${this.#path}`,
+      );
+    }
+    this.#readFully(offset, length, target, targetOffset);
+  }
+
+  #readFully(offset: number, length: number, target: Uint8Array, targetOffset: number): void {
     let done = 0;
     while (done < length) {
       let n: number;
       try {
-        n = fs.readSync(this.#fd, out, done, Math.min(length - done, MAX_READ_CHUNK), offset + done);
+        n = fs.readSync(this.#fd, target, targetOffset + done, Math.min(length - done, MAX_READ_CHUNK), offset + done);
       } catch (cause) {
         throw ioError('cannot read', this.#path, cause);
       }
@@ -77,7 +100,6 @@ class PositionalFileView implements FileView {
       }
       done += n;
     }
-    return out;
   }
 
   close(): void {

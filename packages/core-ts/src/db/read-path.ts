@@ -6,6 +6,7 @@
 import { ErrorCodes, siltError } from '../errors.js';
 import { compareBytes, Kind, TRAILER_BYTES } from '../keys/internal-key.js';
 import { bloomHash } from '../table/bloom.js';
+import { copyValue } from '../table/bytes.js';
 import { NUM_LEVELS, type TableMeta, type Version } from '../manifest/index.js';
 import type { MemSlot } from './mem-slot.js';
 import type { TableSet } from './table-set.js';
@@ -55,7 +56,7 @@ export function readValue(
     if (entry >= 0) {
       const kind = mem.kindAt(entry);
       if (kind === Kind.Pointer) return resolve(mem.valueAt(entry), key);
-      return kind === Kind.Delete ? undefined : mem.valueAt(entry).slice();
+      return kind === Kind.Delete ? undefined : copyValue(mem.chunkAt(entry), mem.keyEndAt(entry), mem.valueEndAt(entry));
     }
   }
   // The bloom hash of the key, computed once for every table the read visits (-1: not yet).

@@ -41,6 +41,13 @@ class MemoryFileView implements FileView {
     return Buffer.from(this.bytes.subarray(offset, offset + length));
   }
 
+  readInto(offset: number, length: number, target: Uint8Array, targetOffset = 0): void {
+    if (!(target instanceof Uint8Array) || !Number.isSafeInteger(targetOffset) || targetOffset < 0 || targetOffset + length > target.length) {
+      throw siltError(ErrorCodes.INVALID_ARGUMENT, `${length} bytes at ${targetOffset} do not fit the target`);
+    }
+    target.set(this.read(offset, length), targetOffset);
+  }
+
   close(): void {
     this.closedFlag = true;
   }

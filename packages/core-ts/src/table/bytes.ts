@@ -149,3 +149,12 @@ export function copyValue(data: Uint8Array, from: number, to: number): Uint8Arra
   valueSlabBytes.set(data.subarray(from, to), at);
   return new Uint8Array(valueSlab, at, length);
 }
+
+/**
+ * `bytes` as a plain Uint8Array over the same memory. The accelerator hands out Buffers; searches
+ * over plain arrays stay monomorphic (search targets are plain arrays), and `Uint8Array#slice` on a
+ * plain array copies where a Buffer's would return a view.
+ */
+export function plainBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

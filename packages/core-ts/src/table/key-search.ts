@@ -1,6 +1,6 @@
 /**
- * Comparisons and binary searches over internal keys packed in one buffer (a decoded block's or the
- * index's keys), without slicing a view per key. The order is the engine's internal-key order of
+ * Comparisons and binary searches over internal keys packed in one buffer (a table's index keys),
+ * without slicing a view per key. The order is the engine's internal-key order of
  * `keys/internal-key.ts` — user part, then trailer — applied to byte ranges.
  */
 import type { PackedBytes } from '@siltdb/bindings';

@@ -52,6 +52,11 @@ export function loadStoredBlock(
   accelerator: Accelerator,
   where: string,
 ): StoredBlock {
+  return checkPayload(unsealDataBlock(stored, accelerator, where), indexKey, previousIndexKey, where, null);
+}
+
+/** The payload of a stored block (checksum verified, decompressed), as a plain Uint8Array. */
+function unsealDataBlock(stored: Uint8Array, accelerator: Accelerator, where: string): Uint8Array {
   const length = stored.length;
   if (length < BLOCK_TRAILER_BYTES + 4) throw corruption(`data block ${where} is shorter than an empty block`);
   const crcAt = length - 4;
@@ -63,15 +68,49 @@ export function loadStoredBlock(
   if (compression === COMPRESSION_NONE) payload = stored.subarray(0, length - BLOCK_TRAILER_BYTES);
   else if (compression === COMPRESSION_LZ4) payload = accelerator.lz4Decompress(stored.subarray(0, length - BLOCK_TRAILER_BYTES));
   else throw corruption(`data block ${where} has unknown compression ${compression}`);
-  const data = payload.constructor === Uint8Array ? payload : new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
-  const block = checkPayload(data, indexKey, previousIndexKey, where);
-  return block;
+  return payload.constructor === Uint8Array ? payload : new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+}
+
+/**
+ * Where `appendBlockEntries` writes: packed arrays sized up front (a table's properties record its
+ * entry count and raw key and value bytes), filled block after block. Running out of room means
+ * the properties disagree with the blocks: corruption.
+ */
+export interface EntrySink {
+  readonly keyData: Uint8Array;
+  readonly keyOffsets: Uint32Array;
+  readonly valueData: Uint8Array;
+  readonly valueOffsets: Uint32Array;
+  readonly tags: Uint8Array;
+  /** Entries written so far. */
+  count: number;
+}
+
+/**
+ * Check the stored block as `loadStoredBlock` does and append its entries — keys expanded — to
+ * `sink`. Compaction reads whole tables this way: one pass, no per-block output arrays.
+ */
+export function appendBlockEntries(
+  stored: Uint8Array,
+  indexKey: Uint8Array,
+  previousIndexKey: Uint8Array | null,
+  accelerator: Accelerator,
+  where: string,
+  sink: EntrySink,
+): void {
+  checkPayload(unsealDataBlock(stored, accelerator, where), indexKey, previousIndexKey, where, sink);
 }
 
 /** Scratch for the walk: the key being rebuilt, in place over the previous one. */
 let walkKey = new Uint8Array(64);
 
-function checkPayload(data: Uint8Array, indexKey: Uint8Array, previousIndexKey: Uint8Array | null, where: string): StoredBlock {
+function checkPayload(
+  data: Uint8Array,
+  indexKey: Uint8Array,
+  previousIndexKey: Uint8Array | null,
+  where: string,
+  sink: EntrySink | null,
+): StoredBlock {
   const size = data.length;
   if (size < 4) throw corruption(`data block ${where} payload is shorter than its restart count`);
   const restartCount = readU32(data, size - 4);
@@ -146,7 +185,9 @@ function checkPayload(data: Uint8Array, indexKey: Uint8Array, previousIndexKey: 
     }
     for (let i = 0; i < unshared; i++) key[shared + i] = data[pos + i]!;
     keyLength = length;
-    pos += unshared + valueLength;
+    pos += unshared;
+    if (sink !== null) appendEntry(sink, key, keyLength, data, pos, valueLength, tag, where);
+    pos += valueLength;
     if (count === 0 && previousIndexKey !== null && compareInternalAt(key, 0, keyLength, previousIndexKey) <= 0) {
       throw corruption(`data block ${where} starts at or before the end of the previous block`);
     }
@@ -158,6 +199,23 @@ function checkPayload(data: Uint8Array, indexKey: Uint8Array, previousIndexKey: 
     throw corruption(`data block ${where} does not end with its index key`);
   }
   return { data, entriesEnd, restartCount, count, charge: data.byteLength + BLOCK_OVERHEAD_BYTES };
+}
+
+function appendEntry(sink: EntrySink, key: Uint8Array, keyLength: number, data: Uint8Array, valueFrom: number, valueLength: number, tag: number, where: string): void {
+  const at = sink.count;
+  if (at >= sink.tags.length) throw corruption(`data block ${where} holds more entries than the table's properties record`);
+  const keyAt = sink.keyOffsets[at]!;
+  const valueAt = sink.valueOffsets[at]!;
+  if (keyAt + keyLength > sink.keyData.length || valueAt + valueLength > sink.valueData.length) {
+    throw corruption(`data block ${where} holds more bytes than the table's properties record`);
+  }
+  const keyData = sink.keyData;
+  for (let i = 0; i < keyLength; i++) keyData[keyAt + i] = key[i]!;
+  if (valueLength > 0) sink.valueData.set(data.subarray(valueFrom, valueFrom + valueLength), valueAt);
+  sink.keyOffsets[at + 1] = keyAt + keyLength;
+  sink.valueOffsets[at + 1] = valueAt + valueLength;
+  sink.tags[at] = tag;
+  sink.count = at + 1;
 }
 
 /**

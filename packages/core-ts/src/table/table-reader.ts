@@ -10,11 +10,10 @@ import { accel, type Accelerator, type BlockEntries, type FileView, type PackedB
 import { ErrorCodes, SiltError } from '../errors.js';
 import { Kind, MAX_SEQ, readTrailer, TRAILER_BYTES, writeTrailer } from '../keys/internal-key.js';
 import type { BlockCache } from './block-cache.js';
-import { copyValue } from './bytes.js';
+import { copyValue, plainBytes } from './bytes.js';
 import { BloomFilter, bloomHash } from './bloom.js';
 import { BlockCursor } from './block-cursor.js';
-import { decodeDataBlock, plainBytes, type DataBlock } from './data-block.js';
-import { loadStoredBlock, type StoredBlock } from './stored-block.js';
+import { appendBlockEntries, loadStoredBlock, type EntrySink, type StoredBlock } from './stored-block.js';
 import {
   BLOCK_TRAILER_BYTES,
   corruption,
@@ -54,6 +53,9 @@ let getTarget = new Uint8Array(16 + TRAILER_BYTES);
 
 /** The cursor of point reads, shared by every table: `get` is synchronous and finishes with it. */
 const getCursor = new BlockCursor();
+
+/** Compaction reads a table's data region in runs of consecutive blocks about this large. */
+const READ_ALL_CHUNK_BYTES = 1 << 20;
 
 /** Smallest possible FORMAT §3 block: an empty payload (`00 00 00 00`) and its trailer. */
 const MIN_BLOCK_BYTES = 4 + BLOCK_TRAILER_BYTES;
@@ -220,46 +222,58 @@ export class TableReader {
   }
 
   /**
-   * Every entry of the table, for compaction: one read of the data region, every block decoded and
-   * checked, the results concatenated into one packed batch in internal-key order. Bypasses the
-   * block cache, which a compaction would only flush.
+   * Every entry of the table, for compaction, as one packed batch in internal-key order: the data
+   * region read in runs of blocks, every block checked as a cached block would be and its entries
+   * written straight into output arrays sized from the properties. Bypasses the block cache, which
+   * a compaction would only flush.
    */
   readAllEntries(): BlockEntries {
     this.checkOpen();
-    const region = this.view.read(0, this.dataEnd);
-    const blocks: DataBlock[] = [];
-    let keyBytes = 0;
-    let valueBytes = 0;
-    let count = 0;
-    for (let b = 0; b < this.blockCount; b++) {
-      const offset = this.blockOffsets[b]!;
-      const block = this.decodeWhole(region.subarray(offset, offset + this.blockLengths[b]!), b);
-      blocks.push(block);
-      keyBytes += block.keys.offsets[block.count]! - block.keys.offsets[0]!;
-      valueBytes += block.values.offsets[block.count]! - block.values.offsets[0]!;
-      count += block.count;
-    }
-    if (count !== this.properties.entryCount) {
-      throw corruption(`${this.path} holds ${count} entries; its properties record ${this.properties.entryCount}`);
-    }
-    if (keyBytes > 0xffffffff || valueBytes > 0xffffffff) {
+    const { entryCount, rawKeyBytes, rawValueBytes } = this.properties;
+    if (rawKeyBytes > 0xffffffff || rawValueBytes > 0xffffffff) {
       throw new SiltError(ErrorCodes.INVALID_ARGUMENT, `${this.path} is too large to read as one packed batch`);
     }
-    const keyData = new Uint8Array(keyBytes);
-    const keyOffsets = new Uint32Array(count + 1);
-    const valueData = new Uint8Array(valueBytes);
-    const valueOffsets = new Uint32Array(count + 1);
-    const tags = new Uint8Array(count);
-    let at = 0;
-    let kp = 0;
-    let vp = 0;
-    for (const block of blocks) {
-      kp = appendPacked(block.keys, block.count, keyData, keyOffsets, at, kp);
-      vp = appendPacked(block.values, block.count, valueData, valueOffsets, at, vp);
-      tags.set(block.tags, at);
-      at += block.count;
+    // The properties give the exact sizes: the output is allocated once and filled in place.
+    const sink: EntrySink = {
+      keyData: new Uint8Array(rawKeyBytes),
+      keyOffsets: new Uint32Array(entryCount + 1),
+      valueData: new Uint8Array(rawValueBytes),
+      valueOffsets: new Uint32Array(entryCount + 1),
+      tags: new Uint8Array(entryCount),
+      count: 0,
+    };
+    const { data, offsets } = this.indexKeys;
+    // Consecutive blocks are read in runs of about READ_ALL_CHUNK_BYTES: few reads, little garbage.
+    let b = 0;
+    while (b < this.blockCount) {
+      const runStart = this.blockOffsets[b]!;
+      let end = b;
+      let runLength = 0;
+      while (end < this.blockCount && (end === b || runLength + this.blockLengths[end]! <= READ_ALL_CHUNK_BYTES)) {
+        runLength += this.blockLengths[end]!;
+        end++;
+      }
+      const run = this.view.read(runStart, runLength);
+      for (; b < end; b++) {
+        const at = this.blockOffsets[b]! - runStart;
+        appendBlockEntries(
+          run.subarray(at, at + this.blockLengths[b]!),
+          data.subarray(offsets[b]!, offsets[b + 1]!),
+          b === 0 ? null : data.subarray(offsets[b - 1]!, offsets[b]!),
+          this.accelerator,
+          `${b} of ${this.path}`,
+          sink,
+        );
+      }
     }
-    return { keys: { data: keyData, offsets: keyOffsets }, values: { data: valueData, offsets: valueOffsets }, tags };
+    if (sink.count !== entryCount || sink.keyOffsets[entryCount] !== rawKeyBytes || sink.valueOffsets[entryCount] !== rawValueBytes) {
+      throw corruption(`${this.path} holds ${sink.count} entries; its properties record ${entryCount} (or their sizes disagree)`);
+    }
+    return {
+      keys: { data: sink.keyData, offsets: sink.keyOffsets },
+      values: { data: sink.valueData, offsets: sink.valueOffsets },
+      tags: sink.tags,
+    };
   }
 
   /** Release the file view. Idempotent. Cached blocks stay until `cache.evictFile(fileNumber)`. */
@@ -281,17 +295,13 @@ export class TableReader {
     const { data, offsets } = this.indexKeys;
     const indexKey = data.subarray(offsets[b]!, offsets[b + 1]!);
     const previous = b === 0 ? null : data.subarray(offsets[b - 1]!, offsets[b]!);
-    const block = loadStoredBlock(this.view.read(offset, this.blockLengths[b]!), indexKey, previous, this.accelerator, `${b} of ${this.path}`);
+    // Read into memory the garbage collector owns: a native Buffer per block would only be freed
+    // once the event loop turns, which a loop of synchronous reads never lets happen.
+    const stored = new Uint8Array(this.blockLengths[b]!);
+    this.view.readInto(offset, stored.length, stored);
+    const block = loadStoredBlock(stored, indexKey, previous, this.accelerator, `${b} of ${this.path}`);
     cache?.insert(this.fileNumber, offset, block);
     return block;
-  }
-
-  /** Block `b` decoded whole by the accelerator (compaction reads every entry anyway). */
-  private decodeWhole(bytes: Uint8Array, b: number): DataBlock {
-    const { data, offsets } = this.indexKeys;
-    const indexKey = data.subarray(offsets[b]!, offsets[b + 1]!);
-    const previous = b === 0 ? null : data.subarray(offsets[b - 1]!, offsets[b]!);
-    return decodeDataBlock(bytes, indexKey, previous, this.accelerator, `${b} of ${this.path}`);
   }
 
   private checkOpen(): void {
@@ -303,13 +313,4 @@ function sameBytes(data: Uint8Array, from: number, to: number, other: Uint8Array
   if (to - from !== other.length) return false;
   for (let i = 0; i < other.length; i++) if (data[from + i] !== other[i]) return false;
   return true;
-}
-
-/** Copy `count` items of `source` into `data`/`offsets` from item `at` and byte `pos`; returns the new byte end. */
-function appendPacked(source: PackedBytes, count: number, data: Uint8Array, offsets: Uint32Array, at: number, pos: number): number {
-  const base = source.offsets[0]!;
-  const end = source.offsets[count]!;
-  data.set(source.data.subarray(base, end), pos);
-  for (let i = 1; i <= count; i++) offsets[at + i] = pos + source.offsets[i]! - base;
-  return pos + end - base;
 }
