@@ -95,16 +95,46 @@ export async function openState(dir: string, engine: EngineOpenOptions, accelera
   }
 }
 
+/** Progress of a long operation: versions replayed so far out of the total to replay. */
+export interface ReplayProgress {
+  readonly phase: 'replay';
+  readonly done: number;
+  readonly total: number;
+}
+
+export interface LongOperationOptions {
+  /** Checked before the work starts and between replayed versions. */
+  readonly signal?: AbortSignal;
+  onProgress?(progress: ReplayProgress): void;
+}
+
+/** Versions between two progress reports. */
+const PROGRESS_EVERY = 64;
+
+/** An `AbortError` (as Node's own APIs throw) whose `cause` is the signal's reason. */
+export function abortError(signal: AbortSignal): DOMException {
+  const error = new DOMException('The operation was aborted', 'AbortError');
+  Object.defineProperty(error, 'cause', { value: signal.reason, configurable: true, writable: true });
+  return error;
+}
+
+export function checkAbort(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError(signal);
+}
+
 /** Replay changelog versions (state.version, target] onto `state`, one engine batch per version. */
-export async function replay(state: WorkingState, changelog: Changelog, target: number): Promise<number> {
+export async function replay(state: WorkingState, changelog: Changelog, target: number, options: LongOperationOptions = {}): Promise<number> {
   const from = state.version + 1;
   if (target < from) return 0;
+  const total = target - from + 1;
   let replayed = 0;
   for await (const record of changelog.records(from, target)) {
+    checkAbort(options.signal);
     state.apply(record.changeSets());
     const { changes, lanes } = state.beginVersion();
     await state.writeVersion(record.version, changes, lanes);
     replayed++;
+    if (replayed % PROGRESS_EVERY === 0 || replayed === total) options.onProgress?.({ phase: 'replay', done: replayed, total });
   }
   if (state.version !== target) {
     throw siltError(ErrorCodes.CORRUPTION, `replay reached version ${state.version}, not ${target}`);

@@ -11,7 +11,15 @@
 import { join } from 'node:path';
 import { ErrorCodes, siltError } from '../errors.js';
 import type { VfsLock } from '../vfs/types.js';
-import { prepareWorking, openState, replay, resolveCurrent, writeSnapshotBase } from './base-snapshot.js';
+import {
+  checkAbort,
+  openState,
+  prepareWorking,
+  replay,
+  resolveCurrent,
+  writeSnapshotBase,
+  type LongOperationOptions,
+} from './base-snapshot.js';
 import { toChangeSets, toStoreKey, type ChangeSetInput } from './change-set.js';
 import { Changelog } from './changelog.js';
 import { cloneTree } from './clone.js';
@@ -29,7 +37,7 @@ import {
   WORKING_DIR,
 } from './layout.js';
 import { migrateIfNeeded } from './migrate.js';
-import { resolveStoreOptions, type CommitStoreOptions, type ResolvedStoreOptions } from './options.js';
+import { longOperationOptions, resolveStoreOptions, type CommitStoreOptions, type ResolvedStoreOptions } from './options.js';
 import { overlayIterator, type StoreEntry, type StoreIteratorOptions } from './overlay-iterator.js';
 import { VersionView } from './version-view.js';
 import type { WorkingState } from './working-state.js';
@@ -95,23 +103,24 @@ export class CommitStore {
   /** @internal Remove leftovers, migrate, resolve `current`, prepare `working/`, catch up. */
   async start(): Promise<void> {
     const { vfs } = this.options;
+    checkAbort(this.options.open.signal);
     for (const name of await vfs.readdir(this.home)) if (isLeftover(name)) await removeTree(vfs, join(this.home, name));
     await migrateIfNeeded(vfs, this.home, this.options.engine, this.options.accelerator);
     this.changelog = await Changelog.open(join(this.home, CHANGELOG_DIR), vfs, this.options.fsync);
-    await this.restart();
+    await this.restart(this.options.open);
   }
 
   /** From `current` to a caught-up working state (open, and repair after a failed rollback). */
-  private async restart(): Promise<void> {
+  private async restart(progress: LongOperationOptions = {}): Promise<void> {
     const { vfs, engine, accelerator } = this.options;
     this.base = await resolveCurrent(vfs, this.home, engine);
     this.lastClone = await prepareWorking(vfs, this.home, this.base);
     this.state = await openState(join(this.home, WORKING_DIR), engine, accelerator);
-    this.replayed = await this.catchUp(this.state);
+    this.replayed = await this.catchUp(this.state, progress);
   }
 
   /** Replay the changelog past the committed version; a gap before its first record is an error. */
-  private async catchUp(state: WorkingState): Promise<number> {
+  private async catchUp(state: WorkingState, progress: LongOperationOptions): Promise<number> {
     const changelog = this.changelog!;
     const first = await changelog.firstVersion();
     const last = await changelog.lastVersion();
@@ -136,7 +145,7 @@ export class CommitStore {
         `the changelog starts at version ${first} but the data is at version ${state.version}: versions ${state.version + 1}..${first - 1} are missing`,
       );
     }
-    return replay(state, changelog, last);
+    return replay(state, changelog, last, progress);
   }
 
   /** @internal Release everything after a failed open. */
@@ -308,9 +317,11 @@ export class CommitStore {
    * changelog is cut after `target` (from here on, the next open finishes the rollback), `working/`
    * re-cloned and the changelog replayed up to `target`, which must be reached exactly.
    */
-  rollback(target: number): Promise<void> {
+  rollback(target: number, options?: LongOperationOptions): Promise<void> {
     return this.exclusive(async () => {
       const wanted = this.checkTarget(target, 'rollback');
+      const progress = longOperationOptions(options, 'options');
+      checkAbort(progress.signal);
       if (wanted === this.state!.version) {
         // Nothing committed to undo: only the pending changes go.
         this.state!.discardPending();
@@ -335,8 +346,13 @@ export class CommitStore {
         await this.changelog!.truncateAfterVersion(target);
         this.lastClone = await prepareWorking(vfs, this.home, base);
         this.state = await openState(join(this.home, WORKING_DIR), this.options.engine, this.options.accelerator);
-        this.replayed = await replay(this.state, this.changelog!, target);
+        this.replayed = await replay(this.state, this.changelog!, target, progress);
       } catch (error) {
+        if (progress.signal?.aborted) {
+          // Aborted after the changelog was cut: the rollback is decided and the next open finishes it.
+          this.failure = error;
+          throw error;
+        }
         return this.recover(error);
       }
     });
@@ -355,9 +371,11 @@ export class CommitStore {
   }
 
   /** A read-only view at version `version` (≤ the committed one); `current` stays as it is. */
-  loadVersion(version: number): Promise<VersionView> {
+  loadVersion(version: number, options?: LongOperationOptions): Promise<VersionView> {
     return this.exclusive(async () => {
       this.checkTarget(version, 'loadVersion');
+      const progress = longOperationOptions(options, 'options');
+      checkAbort(progress.signal);
       const base = await this.reachableBase(version);
       const { vfs, engine, accelerator } = this.options;
       const dir = join(this.home, `view-${version}-${++this.viewCounter}${TMP_SUFFIX}`);
@@ -366,7 +384,7 @@ export class CommitStore {
       try {
         await cloneTree(vfs, join(this.home, snapshotName(base)), dir);
         state = await openState(dir, { ...engine, disableAutoCompaction: true }, accelerator);
-        await replay(state, this.changelog!, version);
+        await replay(state, this.changelog!, version, progress);
       } catch (error) {
         await state?.db.close().catch(() => {});
         await removeTree(vfs, dir).catch(() => {});

@@ -4,3 +4,4 @@ export { VersionView } from './version-view.js';
 export type { CommitStoreOptions } from './options.js';
 export type { ChangeInput, ChangeSetInput } from './change-set.js';
 export type { StoreEntry, StoreIteratorOptions } from './overlay-iterator.js';
+export type { LongOperationOptions, ReplayProgress } from './base-snapshot.js';

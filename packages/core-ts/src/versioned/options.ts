@@ -4,6 +4,7 @@ import type { OpenOptions as EngineOpenOptions } from '../db/options.js';
 import { ErrorCodes, siltError } from '../errors.js';
 import { nodeVfs } from '../vfs/node-vfs.js';
 import type { Vfs } from '../vfs/types.js';
+import type { LongOperationOptions, ReplayProgress } from './base-snapshot.js';
 
 export interface CommitStoreOptions {
   /** Take a snapshot at every version divisible by this. 0 disables automatic snapshots. Default 10000. */
@@ -25,6 +26,10 @@ export interface CommitStoreOptions {
   readonly blockCacheBytes?: number;
   /** Engine: no background compaction (tests, bulk loads). Default false. */
   readonly disableAutoCompaction?: boolean;
+  /** Abort the open (its catch-up replay): it rejects with an `AbortError`; the next open resumes. */
+  readonly signal?: AbortSignal;
+  /** Progress of the catch-up replay. */
+  onProgress?(progress: ReplayProgress): void;
 }
 
 export interface ResolvedStoreOptions {
@@ -34,9 +39,34 @@ export interface ResolvedStoreOptions {
   readonly vfs: Vfs;
   readonly accelerator: Accelerator;
   readonly engine: EngineOpenOptions;
+  readonly open: LongOperationOptions;
 }
 
-const KNOWN = new Set(['snapshotInterval', 'snapshotKeepRecent', 'fsync', 'vfs', 'accelerator', 'memtableBytes', 'blockCacheBytes', 'disableAutoCompaction']);
+const KNOWN = new Set([
+  'snapshotInterval',
+  'snapshotKeepRecent',
+  'fsync',
+  'vfs',
+  'accelerator',
+  'memtableBytes',
+  'blockCacheBytes',
+  'disableAutoCompaction',
+  'signal',
+  'onProgress',
+]);
+
+/** `{ signal, onProgress }` of a long operation, checked. */
+export function longOperationOptions(value: unknown, what: string): LongOperationOptions {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object') throw invalid(`${what} must be an object`);
+  const { signal, onProgress } = value as { signal?: unknown; onProgress?: unknown };
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid(`${what}.signal must be an AbortSignal`);
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw invalid(`${what}.onProgress must be a function`);
+  return {
+    ...(signal === undefined ? {} : { signal }),
+    ...(onProgress === undefined ? {} : { onProgress: onProgress as LongOperationOptions['onProgress'] }),
+  } as LongOperationOptions;
+}
 
 function invalid(message: string): Error {
   return siltError(ErrorCodes.INVALID_ARGUMENT, message);
@@ -72,5 +102,6 @@ export function resolveStoreOptions(options: unknown): ResolvedStoreOptions {
     vfs,
     accelerator,
     engine: engine as EngineOpenOptions,
+    open: longOperationOptions({ signal: o.signal, onProgress: o.onProgress }, 'options'),
   };
 }
