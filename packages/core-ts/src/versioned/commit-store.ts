@@ -335,7 +335,9 @@ export class CommitStore {
         this.state = null;
         await pointCurrent(vfs, this.home, snapshotName(base));
         this.base = base;
-        await vfs.unlink(join(this.home, WORKING_DIR, SNAPSHOT_BASE_FILE), { durable: true });
+        // working/ may hold versions past the target even when it shares the base: re-clone it.
+        await removeTree(vfs, join(this.home, WORKING_DIR, SNAPSHOT_BASE_FILE));
+        await vfs.syncDir(join(this.home, WORKING_DIR));
         for (const version of await listSnapshots(vfs, this.home)) {
           if (version > target) await removeDirAtomically(vfs, this.home, snapshotName(version));
         }
