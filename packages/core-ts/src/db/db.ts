@@ -36,6 +36,7 @@ import type { TableSet } from './table-set.js';
 import { collectGarbage, type GcResult } from '../maintenance/gc.js';
 import { checkMaintainOptions, maintain, type MaintainOptions, type MaintenanceHost, type MaintenanceReport } from '../maintenance/maintain.js';
 import type { RewriteRecord, RewriteStep } from '../maintenance/rewrite.js';
+import { MaintenanceController } from '../maintenance/controller.js';
 import { planRewrites } from '../maintenance/planner.js';
 import type { MaintenanceStats } from './stats.js';
 import { flushLedgerChanges, linkValueLogSegments, separateValues, verifyLedger, type LedgerReport, type ValueLog, type VerifyLedgerOptions } from '../vlog/index.js';
@@ -86,6 +87,9 @@ const RESOLVED = Promise.resolve();
  */
 export const MAX_IMMUTABLE_MEMTABLES = Number(process.env.RP_MAXIMM ?? 4);
 
+/** The background maintenance's rewrite copy rate (its token bucket). */
+const BACKGROUND_MAINTENANCE_BYTES_PER_SECOND = 64 * 1024 * 1024;
+
 function copyOps(ops: readonly WriteOp[]): WriteOp[] {
   return ops.map((op) => ({ kind: op.kind, key: op.key.slice(), value: op.value.slice() }));
 }
@@ -127,6 +131,8 @@ export class Db implements IteratorHost {
   /** The last pass found segments only a reader still reaches: try again when one goes away. */
   private gcBlocked = false;
   private readonly gcTotals = { passes: 0, deletedSegments: 0, reclaimedBytes: 0 };
+  /** Background maintenance (null without a value log, read-only, or with auto compaction off). */
+  private maintenanceController: MaintenanceController | null = null;
   /** Maintenance passes run one at a time. */
   private maintaining: Promise<unknown> = RESOLVED;
   private readonly maintenanceTotals = { runs: 0, rewrittenSegments: 0, swappedRecords: 0, copiedBytes: 0, lastRunMs: 0, totalRunMs: 0 };
@@ -174,6 +180,28 @@ export class Db implements IteratorHost {
   /** @internal Called by `open` once the database is ready: background compaction may start. */
   startBackgroundWork(): void {
     this.compaction?.start();
+    if (this.valueLog !== null && this.manifest !== null && !this.options.disableAutoCompaction) {
+      const controller = new MaintenanceController(
+        {
+          writeCount: () => this.counts.puts + this.counts.dels + this.counts.batches,
+          debt: () => {
+            const queue = planRewrites(this.versions.ledger, this.valueLog!.segmentInfos(), Date.now());
+            let stale = 0;
+            let total = 0;
+            for (const entry of this.versions.ledger.values()) {
+              stale += entry.stale;
+              total += entry.total;
+            }
+            return { queuedSegments: queue.length, stale, total };
+          },
+          maintain: (options) => this.maintain(options),
+        },
+        { bytesPerSecond: BACKGROUND_MAINTENANCE_BYTES_PER_SECOND },
+      );
+      this.maintenanceController = controller;
+      this.addFlushListener(() => controller.kick());
+      controller.start();
+    }
   }
 
   get closed(): boolean {
@@ -614,7 +642,10 @@ export class Db implements IteratorHost {
       for (const { table } of added) await this.tables.open(table.fileNumber, table.size);
       const version = await this.manifest.logAndApply(edit);
       // A compaction that made value-log bytes stale may have emptied a segment.
-      if (edit.valueLog?.some((change) => (change.addStale ?? 0) > 0)) this.scheduleGc();
+      if (edit.valueLog?.some((change) => (change.addStale ?? 0) > 0)) {
+        this.scheduleGc();
+        this.maintenanceController?.kick();
+      }
       return version;
     } catch (error) {
       for (const { table } of added) if (!this.versions.isLive(table.fileNumber)) this.tables.drop(table.fileNumber);
@@ -835,6 +866,7 @@ export class Db implements IteratorHost {
       ...this.maintenanceTotals,
       queue: { segments: queue.length, staleBytes: queue.reduce((sum, c) => sum + c.stale, 0), liveBytes: queue.reduce((sum, c) => sum + c.live, 0) },
       gc: { ...this.gcTotals },
+      background: this.maintenanceController?.stats() ?? null,
     };
   }
 
@@ -931,6 +963,7 @@ export class Db implements IteratorHost {
       } catch (error) {
         failure ??= error;
       }
+      await this.maintenanceController?.close();
       await this.maintaining.catch(() => {});
       await this.gcRunning?.catch(() => {});
       await this.valueLog?.close().catch((error: unknown) => (failure ??= error));

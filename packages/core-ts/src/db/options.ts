@@ -48,8 +48,8 @@ export interface OpenOptions {
   /** Compaction output tables are cut at this size (between user keys). Default 64 MiB. */
   readonly targetFileBytes?: number;
   /**
-   * No background compaction and no write stalls (for tests and bulk loads); `db.compact()` still
-   * works. Default `false`.
+   * No background compaction, no background value-log maintenance and no write stalls (for tests
+   * and bulk loads); `db.compact()` and `db.maintain()` still work. Default `false`.
    */
   readonly disableAutoCompaction?: boolean;
   /**

@@ -1,4 +1,5 @@
 /** What `db.stats()` reports. */
+import type { ControllerStats } from '../maintenance/controller.js';
 import type { Ledger } from '../manifest/index.js';
 import type { BlockCacheStats } from '../table/index.js';
 import type { ValueLog, ValueLogStats } from '../vlog/index.js';
@@ -61,6 +62,8 @@ export interface MaintenanceStats {
   /** Segments a `rewrite` pass would take now (stale ratio ≥ 0.5), with their bytes. */
   readonly queue: { readonly segments: number; readonly staleBytes: number; readonly liveBytes: number };
   readonly gc: { readonly passes: number; readonly deletedSegments: number; readonly reclaimedBytes: number };
+  /** The background controller (null when it does not run: read-only, or auto compaction off). */
+  readonly background: ControllerStats | null;
 }
 
 export interface ValueLogDbStats extends ValueLogStats {

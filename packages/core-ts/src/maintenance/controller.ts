@@ -1,0 +1,141 @@
+/**
+ * The background maintenance controller (DESIGN §4): decides when a bounded rewrite pass runs,
+ * so stale value-log bytes are reclaimed without tuning and without hurting foreground work.
+ *
+ * - **Triggers**: a kick after every flush and compaction, and a slow timer (unref'd).
+ * - **Quiet window**: a pass starts when no write arrived for `quietMs` — or at once when the debt
+ *   is high (stale bytes above `pressureRatio` of the ledger's total), so a never-quiet workload
+ *   still gets its disk back.
+ * - **Budget**: each pass copies at most what a token bucket (`bytesPerSecond`, burst one second)
+ *   holds, at most `segmentsPerPass` segments, for at most `passMs`; an empty bucket waits.
+ * - **Backoff**: a pass that reclaimed nothing doubles the wait before the next (up to
+ *   `maxBackoffMs`); segments a rewrite could not shrink carry a cooldown in the ledger.
+ */
+import type { MaintainOptions, MaintenanceReport } from './maintain.js';
+
+export interface ControllerOptions {
+  readonly bytesPerSecond: number;
+  readonly quietMs?: number;
+  readonly intervalMs?: number;
+  readonly pressureRatio?: number;
+  readonly segmentsPerPass?: number;
+  readonly passMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+export interface ControllerHost {
+  /** Writes so far (any counter that grows with every write). */
+  writeCount(): number;
+  /** Ledger totals: what a rewrite could reclaim, and the whole. */
+  debt(): { readonly queuedSegments: number; readonly stale: number; readonly total: number };
+  maintain(options: MaintainOptions): Promise<MaintenanceReport>;
+}
+
+export interface ControllerStats {
+  readonly passes: number;
+  readonly skippedBusy: number;
+  readonly backoffMs: number;
+  readonly tokens: number;
+  readonly lastError: string | null;
+}
+
+export class MaintenanceController {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private closed = false;
+  private lastWrites = -1;
+  private lastWriteChange = 0;
+  private tokens: number;
+  private lastRefill = performance.now();
+  private backoffMs = 0;
+  private notBefore = 0;
+  private passes = 0;
+  private skippedBusy = 0;
+  private lastError: string | null = null;
+  private readonly quietMs: number;
+  private readonly intervalMs: number;
+  private readonly pressureRatio: number;
+  private readonly segmentsPerPass: number;
+  private readonly passMs: number;
+  private readonly maxBackoffMs: number;
+
+  constructor(
+    private readonly host: ControllerHost,
+    private readonly options: ControllerOptions,
+  ) {
+    this.quietMs = options.quietMs ?? 1000;
+    this.intervalMs = options.intervalMs ?? 1000;
+    this.pressureRatio = options.pressureRatio ?? 0.3;
+    this.segmentsPerPass = options.segmentsPerPass ?? 4;
+    this.passMs = options.passMs ?? 250;
+    this.maxBackoffMs = options.maxBackoffMs ?? 300_000;
+    this.tokens = options.bytesPerSecond;
+  }
+
+  start(): void {
+    if (this.closed || this.timer !== null) return;
+    this.timer = setInterval(() => this.kick(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Consider a pass now (after a flush or compaction, and on every tick). */
+  kick(): void {
+    if (this.closed || this.running !== null) return;
+    const now = performance.now();
+    const writes = this.host.writeCount();
+    if (writes !== this.lastWrites) {
+      this.lastWrites = writes;
+      this.lastWriteChange = now;
+    }
+    if (now < this.notBefore) return;
+    const debt = this.host.debt();
+    if (debt.queuedSegments === 0) return;
+    const quiet = now - this.lastWriteChange >= this.quietMs;
+    const pressured = debt.total > 0 && debt.stale / debt.total >= this.pressureRatio;
+    if (!quiet && !pressured) {
+      this.skippedBusy++;
+      return;
+    }
+    this.refill(now);
+    if (this.tokens <= 0) return;
+    this.running = this.pass().finally(() => {
+      this.running = null;
+    });
+  }
+
+  private refill(now: number): void {
+    const rate = this.options.bytesPerSecond;
+    this.tokens = Math.min(rate, this.tokens + ((now - this.lastRefill) / 1000) * rate);
+    this.lastRefill = now;
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      const report = await this.host.maintain({ mode: 'rewrite', budget: { bytes: this.tokens, segments: this.segmentsPerPass, ms: this.passMs } });
+      this.passes++;
+      this.tokens -= report.copiedBytes;
+      if (report.reclaimedBytes === 0 && report.deletedSegments === 0) {
+        this.backoffMs = Math.min(this.maxBackoffMs, Math.max(1000, this.backoffMs * 2));
+        this.notBefore = performance.now() + this.backoffMs;
+      } else {
+        this.backoffMs = 0;
+      }
+      this.lastError = null;
+    } catch (error) {
+      this.lastError = String((error as Error)?.message ?? error);
+      this.backoffMs = Math.min(this.maxBackoffMs, Math.max(1000, this.backoffMs * 2));
+      this.notBefore = performance.now() + this.backoffMs;
+    }
+  }
+
+  stats(): ControllerStats {
+    return { passes: this.passes, skippedBusy: this.skippedBusy, backoffMs: this.backoffMs, tokens: Math.max(0, Math.floor(this.tokens)), lastError: this.lastError };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+}
