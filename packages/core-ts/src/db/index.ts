@@ -4,5 +4,8 @@ export { Db, type BatchOp, type CompactOptions, type DbIteratorOptions, type Flu
 export { DbIterator, type Entry } from './iterator.js';
 export { Snapshot } from './snapshot.js';
 export type { Durability, OpenOptions } from './options.js';
-export type { DbStats, LevelStats } from './stats.js';
+export type { DbStats, LevelStats, MaintenanceStats, ValueLogDbStats } from './stats.js';
+export type { GcResult } from '../maintenance/gc.js';
+export type { MaintainOptions, MaintenanceBudget, MaintenanceMode, MaintenanceProgress, MaintenanceReport } from '../maintenance/maintain.js';
+export type { LedgerReport, LedgerSegmentCheck, VerifyLedgerOptions } from '../vlog/index.js';
 export type { CompactionCounters, StallCounters } from './compaction-scheduler.js';
