@@ -32,7 +32,7 @@
  *
  * Environment: SILTDB_BENCH_DIR (scratch directory; default under the OS temp dir),
  * SILTDB_BENCH_SECONDS (time box of each fsync scenario, default 2), SILTDB_BENCH_ROUNDS (rounds of
- * each fsync-off scenario, median taken; default 5), SILTDB_BENCH_SIZES (entry sizes, default
+ * each fsync-off scenario, median taken; default 9), SILTDB_BENCH_SIZES (entry sizes, default
  * "100,4096").
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,7 +45,7 @@ import { bytesCodec, IndexedLog, NodeVfs, type Durability } from '../src/log.js'
 const MiB = 1024 * 1024;
 const SIZES = (process.env.SILTDB_BENCH_SIZES ?? '100,4096').split(',').map(Number);
 const SECONDS = Number(process.env.SILTDB_BENCH_SECONDS ?? 2);
-const ROUNDS = Number(process.env.SILTDB_BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.SILTDB_BENCH_ROUNDS ?? 9);
 /** Bytes written per fsync-off round, per entry size. */
 const VOLUME: Record<number, number> = { 100: 64 * MiB, 4096: 128 * MiB };
 /** Bytes of appends a single appender issues per window (fsync off, one call per entry). */
@@ -295,7 +295,9 @@ async function interleavedRounds(runs: readonly ((stop: () => void) => Promise<n
 
 const rows: Row[] = [];
 const selection = acceleratorSelection();
-console.log(`IndexedLog benchmark — accelerator ${selection.kind}, node ${process.version}, ${os.cpus().length} CPUs, scratch ${scratch}`);
+// Other work on the machine shows in every number: recorded, so a reader can judge the noise.
+const loadAtStart = os.loadavg()[0]!;
+console.log(`IndexedLog benchmark — accelerator ${selection.kind}, node ${process.version}, ${os.cpus().length} CPUs, 1-minute load ${loadAtStart.toFixed(1)}, scratch ${scratch}`);
 
 try {
   for (const size of SIZES) {
@@ -383,6 +385,7 @@ writeFileSync(
       platform: `${process.platform}-${process.arch}`,
       cpus: os.cpus().length,
       accelerator: selection.kind,
+      loadAverage: { start: loadAtStart, end: os.loadavg()[0]! },
       settings: { seconds: SECONDS, rounds: ROUNDS, pipelineBytes: PIPELINE_BYTES, batch: BATCH, appenders: APPENDERS },
       rows,
       targets,
