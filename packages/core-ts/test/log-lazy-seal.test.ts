@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { FaultVfs, SeededRandom, type OpenOptions, type Vfs, type VfsFile } from '../src/log.js';
 import { segmentFileName } from '../src/log/file-names.js';
 import { encodeIndexStamp, INDEX_STAMP_BYTES, SEGMENT_MAGIC } from '../src/log/index-stamp.js';
-import { entries, openLog, rejectsWithCode, turns } from './helpers/log-fixtures.js';
+import { entries, FILE_SYSTEMS, openLog, rejectsWithCode, turns } from './helpers/log-fixtures.js';
 
 const DIR = '/db';
 /** Small segments: every few entries start a new one. */
@@ -93,6 +93,30 @@ describe('lazy sealing in none mode', () => {
       await again.close();
     }
   });
+
+  for (const fs of FILE_SYSTEMS) {
+    test(`${fs.name}: a lazily sealed log reopens whole, and cut back to a prefix when its predecessor is short`, async (t) => {
+      const { vfs, dir } = fs.make(t);
+      const options = { durability: 'none' as const, segmentBytes: SEGMENT_BYTES };
+      const log = await openLog(vfs, dir, options);
+      await log.appendMany(entries(0, 30));
+      await Promise.all(entries(30, 60).map((value) => log.append(value)));
+      await log.close();
+      const names = (await vfs.readdir(dir)).filter((name) => name.endsWith('.seg')).sort();
+      assert.ok(names.length >= 4, `${names.length} segments`);
+      const whole = await openLog(vfs, dir, options);
+      assert.deepEqual(await whole.readAll(), entries(0, 60));
+      await whole.close();
+      // The predecessor of the last segment loses everything after its first record.
+      const predecessor = Number(names[names.length - 2]!.slice(0, -4));
+      const firstRecordEnd = INDEX_STAMP_BYTES + 12 + entries(predecessor, predecessor + 1)[0]!.length;
+      await vfs.truncate(join(dir, names[names.length - 2]!), firstRecordEnd + 3);
+      const cut = await openLog(vfs, dir, options);
+      assert.deepEqual(await cut.readAll(), entries(0, predecessor + 1));
+      assert.equal(await vfs.exists(join(dir, names[names.length - 1]!)), false);
+      await cut.close();
+    });
+  }
 
   test('a predecessor whose file was lost: the log ends with the segment before it', async () => {
     const vfs = new FaultVfs();
