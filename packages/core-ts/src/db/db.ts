@@ -85,7 +85,7 @@ const RESOLVED = Promise.resolve();
  * bounded when writes outrun the disk — without a WAL, awaited writes resolve in microtasks and
  * would otherwise never let a flush's I/O run.
  */
-export const MAX_IMMUTABLE_MEMTABLES = Number(process.env.RP_MAXIMM ?? 4);
+export const MAX_IMMUTABLE_MEMTABLES = 4;
 
 /** The background maintenance's rewrite copy rate (its token bucket). */
 const BACKGROUND_MAINTENANCE_BYTES_PER_SECOND = 64 * 1024 * 1024;
