@@ -39,6 +39,7 @@ import type { RewriteRecord, RewriteStep } from '../maintenance/rewrite.js';
 import { MaintenanceController } from '../maintenance/controller.js';
 import { planRewrites } from '../maintenance/planner.js';
 import type { MaintenanceStats } from './stats.js';
+import { pointerRecordBytes } from '../vlog/pointer.js';
 import { flushLedgerChanges, linkValueLogSegments, separateValues, verifyLedger, type LedgerReport, type ValueLog, type VerifyLedgerOptions } from '../vlog/index.js';
 
 export interface WriteOptions {
@@ -76,6 +77,8 @@ interface PendingWrite {
   /** 0 waiting for the WAL, 1 appended, 2 failed. */
   state: 0 | 1 | 2;
   resolve: () => void;
+  /** Applied instead of the batch: a rewrite's compare-and-set, which has no WAL entry. */
+  apply?: () => void;
 }
 
 const RESOLVED = Promise.resolve();
@@ -124,6 +127,12 @@ export class Db implements IteratorHost {
   private readonly compaction: CompactionScheduler | null;
   /** @internal The value log (separated values), set by `open`; null for none. */
   valueLog: ValueLog | null = null;
+  /**
+   * Value-log bytes the mutable memtable's pointers reference: they count toward `memtableBytes`,
+   * so a memtable of pointers is flushed after as much written data as one of values, and the
+   * stale bytes of overwritten values reach the ledger at the same pace.
+   */
+  private mutableValueLogBytes = 0;
   private readonly iteratorMemtables = new Map<DbIterator<unknown>, Memtable[]>();
   /** Value-log GC passes run one at a time; a pass requested meanwhile runs after it. */
   private gcRunning: Promise<GcResult> | null = null;
@@ -310,15 +319,17 @@ export class Db implements IteratorHost {
     if (wal === null) {
       this.lastSeq += ops.length;
       this.applyBatch({ firstSeq, ops }, -1);
-      return RESOLVED;
+      // Backpressure: the caller waits until the value log has written what it queued.
+      return separated ? valueLog!.written() : RESOLVED;
     }
     // The memtable gets the batch only after the WAL acknowledges it: keep our own copy meanwhile.
     const batch: WriteBatch = { firstSeq, ops: copyOps(ops) };
     // `sync`: the write is acknowledged (and applied) only once its separated values are durable too.
-    const appended =
-      separated && wal.durability === 'sync'
-        ? Promise.all([wal.append(batch), valueLog!.sync()]).then(([index]) => index)
-        : wal.append(batch);
+    // `relaxed`: written to the OS, the value log's frames included (which also bounds the frames
+    // queued in memory when writes outrun the disk).
+    const appended = separated
+      ? Promise.all([wal.append(batch), wal.durability === 'sync' ? valueLog!.sync() : valueLog!.written()]).then(([index]) => index)
+      : wal.append(batch);
     this.lastSeq += ops.length;
     const pending: PendingWrite = { batch, index: -1, state: 0, resolve: () => {} };
     const applied = new Promise<void>((resolve) => (pending.resolve = resolve));
@@ -351,7 +362,8 @@ export class Db implements IteratorHost {
       this.pendingHead++;
       if (write.state === 1) {
         try {
-          this.applyBatch(write.batch, write.index);
+          if (write.apply !== undefined) write.apply();
+          else this.applyBatch(write.batch, write.index);
         } catch (error) {
           this.failure ??= error;
         }
@@ -371,15 +383,17 @@ export class Db implements IteratorHost {
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       mem.add(firstSeq + i, op.kind, op.key, op.value);
+      if (op.kind === Kind.Pointer) this.mutableValueLogBytes += pointerRecordBytes(op.value);
     }
     if (index >= 0) slot.walEnd = index + 1;
     this.appliedSeq = lastSeqOf(batch);
-    if (mem.approximateBytes >= this.options.memtableBytes) this.rotate();
+    if (mem.approximateBytes + this.mutableValueLogBytes >= this.options.memtableBytes) this.rotate();
   }
 
   /** @internal WAL replay at open: one op. */
   replayOp(seq: number, kind: Kind, key: Uint8Array, value: Uint8Array): void {
     this.slots[0]!.mem.add(seq, kind, key, value);
+    if (kind === Kind.Pointer) this.mutableValueLogBytes += pointerRecordBytes(value);
     this.lastSeq = this.appliedSeq = seq;
   }
 
@@ -387,7 +401,7 @@ export class Db implements IteratorHost {
   replayBatchDone(index: number): void {
     const slot = this.slots[0]!;
     slot.walEnd = index + 1;
-    if (slot.mem.approximateBytes >= this.options.memtableBytes) this.rotate();
+    if (slot.mem.approximateBytes + this.mutableValueLogBytes >= this.options.memtableBytes) this.rotate();
   }
 
   /** @internal Set the seq counters at open. */
@@ -559,6 +573,7 @@ export class Db implements IteratorHost {
   private rotate(): void {
     const slot = this.slots[0]!;
     if (slot.mem.entryCount === 0) return;
+    this.mutableValueLogBytes = 0;
     slot.mem.freeze();
     this.slots.unshift(new MemSlot(this.newMemtable()));
     void this.runFlushes().catch(() => {});
@@ -780,31 +795,40 @@ export class Db implements IteratorHost {
   }
 
   /**
-   * The compare-and-set of a rewrite: once no write is in flight (every seq handed out is applied,
-   * so nothing newer can land underneath), each key whose newest entry is still the old pointer gets
-   * a new entry with the new pointer at a fresh seq — all in one synchronous step. The entries have
-   * no WAL record: lost in a crash, the old pointers they shadow are still valid.
+   * The compare-and-set of a rewrite. It takes seqs like a write and is applied in seq order with
+   * the writes (behind those in flight), so when it runs every older write is in the memtable and
+   * every newer one will shadow it: each key whose newest entry is then still the old pointer gets
+   * the new pointer at its seq, the others are skipped (the newer write won; the seq stays unused).
+   * The entries have no WAL record: lost in a crash, the old pointers they shadow are still valid.
    */
-  private async swapPointers(records: readonly RewriteRecord[]): Promise<number> {
-    for (;;) {
-      if (this.failure !== null) throw this.failure;
-      if (this.isClosed) throw closedError(this.location);
-      if (this.lastSeq === this.appliedSeq && this.stalledWrites === 0) break;
-      await this.lastWrite;
-      await this.stallTail;
-    }
-    if (records.length - 1 > MAX_SEQ - (this.lastSeq + 1)) throw siltError(ErrorCodes.OUT_OF_RANGE, 'sequence numbers are exhausted');
-    const mem = this.slots[0]!.mem;
+  private swapPointers(records: readonly RewriteRecord[]): Promise<number> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.isClosed) return Promise.reject(closedError(this.location));
+    if (records.length === 0) return Promise.resolve(0);
+    if (records.length - 1 > MAX_SEQ - (this.lastSeq + 1)) return Promise.reject(siltError(ErrorCodes.OUT_OF_RANGE, 'sequence numbers are exhausted'));
+    const firstSeq = this.lastSeq + 1;
+    this.lastSeq += records.length;
     let swapped = 0;
-    for (const record of records) {
-      const current = this.newestPointer(record.key);
-      if (current === null || current.length !== record.oldPointer.length || !current.every((byte, i) => byte === record.oldPointer[i])) continue;
-      mem.add(++this.lastSeq, Kind.Pointer, record.key, record.newPointer);
-      swapped++;
+    const apply = (): void => {
+      const mem = this.slots[0]!.mem;
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i]!;
+        const current = this.newestPointer(record.key);
+        if (current === null || current.length !== record.oldPointer.length || !current.every((byte, j) => byte === record.oldPointer[j])) continue;
+        mem.add(firstSeq + i, Kind.Pointer, record.key, record.newPointer);
+        this.mutableValueLogBytes += pointerRecordBytes(record.newPointer);
+        swapped++;
+      }
+      this.appliedSeq = firstSeq + records.length - 1;
+      if (mem.approximateBytes + this.mutableValueLogBytes >= this.options.memtableBytes) this.rotate();
+    };
+    if (this.pendingHead === this.pending.length) {
+      apply();
+      return Promise.resolve(swapped);
     }
-    this.appliedSeq = this.lastSeq;
-    if (mem.approximateBytes >= this.options.memtableBytes) this.rotate();
-    return swapped;
+    return new Promise<number>((resolve) => {
+      this.pending.push({ batch: { firstSeq, ops: [] }, index: -1, state: 1, apply, resolve: () => resolve(swapped) });
+    });
   }
 
   async collectGarbage(): Promise<GcResult> {

@@ -21,6 +21,8 @@ export interface ControllerOptions {
   readonly segmentsPerPass?: number;
   readonly passMs?: number;
   readonly maxBackoffMs?: number;
+  /** The least stale share a background rewrite takes. Default 0.5. */
+  readonly minStaleRatio?: number;
 }
 
 export interface ControllerHost {
@@ -111,7 +113,11 @@ export class MaintenanceController {
 
   private async pass(): Promise<void> {
     try {
-      const report = await this.host.maintain({ mode: 'rewrite', budget: { bytes: this.tokens, segments: this.segmentsPerPass, ms: this.passMs } });
+      const report = await this.host.maintain({
+        mode: 'rewrite',
+        budget: { bytes: this.tokens, segments: this.segmentsPerPass, ms: this.passMs },
+        minStaleRatio: this.options.minStaleRatio ?? 0.5,
+      });
       this.passes++;
       this.tokens -= report.copiedBytes;
       if (report.reclaimedBytes === 0 && report.deletedSegments === 0) {

@@ -67,3 +67,8 @@ export function pointerCharge(bytes: Uint8Array): { segment: number; recordBytes
   const p = decodePointer(bytes);
   return { segment: p.segment, recordBytes: p.recordBytes };
 }
+
+/** The record bytes of an encoded pointer (FORMAT §8.3, offset 19), read without decoding the rest. */
+export function pointerRecordBytes(bytes: Uint8Array): number {
+  return (bytes[19]! | (bytes[20]! << 8) | (bytes[21]! << 16)) + bytes[22]! * 0x1000000;
+}
