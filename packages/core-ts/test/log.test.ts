@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { FaultVfs, IndexedLog, NodeVfs, jsonCodec } from '../src/log.js';
-import { entries, entry, FILE_SYSTEMS, openLog, rejectsWithCode, tempDir } from './helpers/log-fixtures.js';
+import { entries, entry, FILE_SYSTEMS, openLog, rejectsWithCode, tempDir, turns } from './helpers/log-fixtures.js';
 
 for (const fs of FILE_SYSTEMS) {
   describe(`IndexedLog on ${fs.name}`, () => {
@@ -328,12 +328,14 @@ describe('IndexedLog durability modes', () => {
 
   test('group with a window: appends spread over the window share one fsync', async () => {
     const vfs = new FaultVfs();
-    const log = await openLog(vfs, '/db', { durability: 'group', groupWindowMs: 30 });
+    // A window far longer than the appends take even on a loaded machine; the appends are spread
+    // over separate turns of the event loop, which without the window would be separate batches.
+    const log = await openLog(vfs, '/db', { durability: 'group', groupWindowMs: 500 });
     const before = vfs.calls('sync');
     const pending: Promise<number>[] = [];
     for (let i = 0; i < 5; i++) {
       pending.push(log.append(entry(i)));
-      await new Promise((resolve) => setTimeout(resolve, 2));
+      await turns(2);
     }
     await Promise.all(pending);
     assert.equal(vfs.calls('sync') - before, 1);
