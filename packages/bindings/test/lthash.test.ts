@@ -120,6 +120,20 @@ for (const impl of [tsAccelerator, accel]) {
 }
 
 describe('native and TypeScript LtHash agree', () => {
+  it('agree on a change set large enough for the native threads (1,000 pairs in one call)', () => {
+    const keys = Array.from({ length: 1000 }, (_, i) => randomBytes(1 + (i % 33), 50_000 + i));
+    const values = Array.from({ length: 1000 }, (_, i) => randomBytes(1 + ((i * 53) % 700), 60_000 + i));
+    const start = randomBytes(2048, 77);
+    for (const subtract of [false, true]) {
+      const whole = accel.ltHashMix(start, pack(keys), pack(values), subtract);
+      assert.deepEqual(whole, tsAccelerator.ltHashMix(start, pack(keys), pack(values), subtract), `subtract ${subtract}`);
+      // Pair by pair (the serial path) gives the same state.
+      let serial: Uint8Array = start;
+      for (let i = 0; i < keys.length; i += 100) serial = accel.ltHashMix(serial, pack(keys.slice(i, i + 100)), pack(values.slice(i, i + 100)), subtract);
+      assert.deepEqual(Buffer.from(serial), whole);
+    }
+  });
+
   it('gives identical states and roots on varied change sets', () => {
     for (let seed = 1; seed <= 12; seed++) {
       const next = rng(seed);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { FaultVfs } from '../src/vfs/index.js';
@@ -93,6 +94,24 @@ describe('versioned store: basics', () => {
     await store.close();
   });
 
+  test('changes applied while a commit is under way are refused, never slipped into that version', async (t) => {
+    const store = await openStore(tempDir(t, 'silt-versioned-'));
+    store.applyChangeSets([{ name: 'a', changes: [{ key: 'a', value: '1' }] }]);
+    const first = store.commit();
+    throwsCode(() => store.applyChangeSets([{ name: 'a', changes: [{ key: 'b', value: '2' }] }]), 'INVALID_ARGUMENT');
+    const second = store.commit();
+    assert.equal((await first).version, 1);
+    assert.equal((await second).version, 2, 'commits called back to back each make a version');
+    assert.equal(store.has('b'), false);
+    const rolling = store.rollback(1);
+    throwsCode(() => store.applyChangeSets([{ name: 'a', changes: [{ key: 'c', value: '3' }] }]), 'INVALID_ARGUMENT');
+    await rolling;
+    store.applyChangeSets([{ name: 'a', changes: [{ key: 'b', value: '2' }] }]);
+    assert.equal((await store.commit()).version, 2);
+    assert.deepEqual(contents(store), { a: '1', b: '2' });
+    await store.close();
+  });
+
   test("the store keeps its own copies of the caller's bytes", async (t) => {
     const store = await openStore(tempDir(t, 'silt-versioned-'));
     const key = b('key');
@@ -123,6 +142,61 @@ describe('versioned store: basics', () => {
     await store.close();
   });
 
+  test('iterator: usable like the engine iterator (checked at the call, async, limit, early exit, a fixed view)', async (t) => {
+    const store = await openStore(tempDir(t, 'silt-versioned-'));
+    store.applyChangeSets([{ name: 'a', changes: ['a', 'b', 'c', 'd'].map((k) => ({ key: k, value: k.toUpperCase() })) }]);
+    await store.commit();
+    store.applyChangeSets([{ name: 'a', changes: [{ key: 'b', delete: true }, { key: 'bb', value: 'BB' }] }]);
+    const show = (entries: Iterable<[Uint8Array, Uint8Array]>) => [...entries].map(([k, v]) => `${str(k)}=${str(v)}`);
+    // Bad options throw at the call, with the engine's rules.
+    for (const bad of [{ gt: 'a', gte: 'a' }, { lt: 'a', lte: 'a' }, { limit: 1.5 }, { limit: -2 }, { reverse: 'yes' }, { snapshot: 1 }, { gte: '' }, 7]) {
+      throwsCode(() => store.iterator(bad as never), 'INVALID_ARGUMENT');
+    }
+    assert.deepEqual(show(store.iterator({ limit: -1 })), ['a=A', 'bb=BB', 'c=C', 'd=D']);
+    assert.deepEqual(show(store.iterator({ limit: Infinity, reverse: true })), ['d=D', 'c=C', 'bb=BB', 'a=A']);
+    assert.deepEqual(show(store.iterator({ limit: 0 })), []);
+    // Async iteration over the same cursor.
+    const seen: string[] = [];
+    for await (const [k, v] of store.iterator({ gte: 'b', reverse: true })) seen.push(`${str(k)}=${str(v)}`);
+    assert.deepEqual(seen, ['d=D', 'c=C', 'bb=BB']);
+    // The iterator reads the state of the moment it was made: later changes and commits do not show.
+    const it = store.iterator();
+    const bound = Buffer.from('c');
+    const ranged = store.iterator({ lt: bound });
+    bound[0] = 0x7a;
+    store.applyChangeSets([{ name: 'a', changes: [{ key: 'a', delete: true }, { key: 'e', value: 'E' }] }]);
+    await store.commit();
+    assert.deepEqual(show(it), ['a=A', 'bb=BB', 'c=C', 'd=D']);
+    assert.equal(it.closed, true, 'exhausted iterators close themselves');
+    assert.deepEqual(show(ranged), ['a=A', 'bb=BB'], 'the bounds were copied');
+    // Leaving a for…of early closes it; all() collects the rest.
+    const early = store.iterator();
+    for (const _ of early) break;
+    assert.equal(early.closed, true);
+    const rest = store.iterator();
+    rest.next();
+    assert.deepEqual(show(rest.all()), ['c=C', 'd=D', 'e=E']);
+    // A live iterator of a closed store throws CLOSED, also in its pending part.
+    store.applyChangeSets([{ name: 'a', changes: [{ key: 'zz', value: 'Z' }] }]);
+    const open = store.iterator({ gte: 'e' });
+    assert.deepEqual(show([open.next().value!]), ['e=E']);
+    await store.close();
+    throwsCode(() => open.next(), 'CLOSED');
+  });
+
+  test('an iterator made before a rollback throws CLOSED after it', async (t) => {
+    const store = await openStore(tempDir(t, 'silt-versioned-'));
+    store.applyChangeSets([{ name: 'a', changes: [{ key: 'a', value: '1' }, { key: 'b', value: '2' }] }]);
+    await store.commit();
+    await store.commit();
+    const it = store.iterator();
+    it.next();
+    await store.rollback(1);
+    throwsCode(() => it.next(), 'CLOSED');
+    assert.deepEqual([...store.iterator()].map(([k]) => str(k)), ['a', 'b']);
+    await store.close();
+  });
+
   test('a second opener gets LOCKED, then succeeds after the first closes', async (t) => {
     const home = tempDir(t, 'silt-versioned-');
     const store = await openStore(home);
@@ -130,6 +204,23 @@ describe('versioned store: basics', () => {
     await store.close();
     const again = await openStore(home);
     await again.close();
+  });
+
+  test('another process opening the store gets LOCKED, and opens it once the first closes', async (t) => {
+    const home = tempDir(t, 'silt-versioned-');
+    const tryOpen = (): string => {
+      const source = new URL('../src/versioned.ts', import.meta.url).href;
+      const script = `const { openCommitStore } = await import(${JSON.stringify(source)});
+        try { const s = await openCommitStore(process.argv[1], { snapshotInterval: 0 }); await s.close(); console.log('ok'); }
+        catch (e) { console.log(e.code ?? e.message); }`;
+      const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, home], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(run.status, 0, run.stderr);
+      return run.stdout.trim();
+    };
+    const store = await openStore(home);
+    assert.equal(tryOpen(), 'LOCKED');
+    await store.close();
+    assert.equal(tryOpen(), 'ok');
   });
 
   test('a store written with one accelerator opens with the other, with the same root hash', async (t) => {

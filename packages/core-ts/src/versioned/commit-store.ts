@@ -38,7 +38,7 @@ import {
 } from './layout.js';
 import { migrateIfNeeded } from './migrate.js';
 import { longOperationOptions, resolveStoreOptions, type CommitStoreOptions, type ResolvedStoreOptions } from './options.js';
-import { overlayIterator, type StoreEntry, type StoreIteratorOptions } from './overlay-iterator.js';
+import { StoreIterator, type StoreIteratorOptions } from './overlay-iterator.js';
 import { VersionView } from './version-view.js';
 import type { WorkingState } from './working-state.js';
 
@@ -90,6 +90,8 @@ export class CommitStore {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly views = new Set<VersionView>();
   private viewCounter = 0;
+  /** Commits and rollbacks called and not yet settled: each decides what the pending changes become. */
+  private versionOps = 0;
 
   /** @internal Made by `openCommitStore`. */
   constructor(
@@ -181,10 +183,13 @@ export class CommitStore {
     return this.get(key) !== undefined;
   }
 
-  /** Entries in key order (or reverse), committed data with pending changes over it. */
-  iterator(options?: StoreIteratorOptions): Generator<StoreEntry> {
+  /**
+   * Entries in key order (or reverse), committed data with pending changes over it, as of this
+   * call: bounds, `reverse`, `limit` as the engine's iterator; sync and async iterable.
+   */
+  iterator(options?: StoreIteratorOptions): StoreIterator {
     const state = this.usable();
-    return overlayIterator(state.db, [state.writingChanges, state.pendingChanges], options);
+    return new StoreIterator(state.db, [state.writingChanges, state.pendingChanges], options);
   }
 
   /**
@@ -193,6 +198,11 @@ export class CommitStore {
    */
   applyChangeSets(changeSets: readonly ChangeSetInput[]): void {
     const state = this.usable();
+    if (this.versionOps > 0) {
+      // A commit takes the changes pending when it runs, not when it was called: changes applied in
+      // between would land in a version chosen by timing. Await the commit (or rollback) first.
+      throw siltError(ErrorCodes.INVALID_ARGUMENT, 'applyChangeSets during a commit or rollback: await it before applying the next changes');
+    }
     state.apply(toChangeSets(changeSets));
   }
 
@@ -200,7 +210,7 @@ export class CommitStore {
 
   /** Commit the pending changes as version `version + 1` (an empty version commits too). */
   commit(): Promise<CommitResult> {
-    return this.exclusive(async () => {
+    return this.versionOp(async () => {
       const state = this.usable();
       const version = state.version + 1;
       const { sets, changes, lanes } = state.beginVersion();
@@ -318,7 +328,7 @@ export class CommitStore {
    * re-cloned and the changelog replayed up to `target`, which must be reached exactly.
    */
   rollback(target: number, options?: LongOperationOptions): Promise<void> {
-    return this.exclusive(async () => {
+    return this.versionOp(async () => {
       const wanted = this.checkTarget(target, 'rollback');
       const progress = longOperationOptions(options, 'options');
       checkAbort(progress.signal);
@@ -445,6 +455,18 @@ export class CommitStore {
       throw siltError(ErrorCodes.POISONED, `the store in ${this.home} failed and must be reopened`, this.failure ?? undefined);
     }
     return this.state;
+  }
+
+  /** `exclusive`, counted in `versionOps` until it settles (commit, rollback). */
+  private versionOp<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.exclusive(operation);
+    if (this.closing !== null) return run;
+    this.versionOps++;
+    const settle = (): void => {
+      this.versionOps--;
+    };
+    run.then(settle, settle);
+    return run;
   }
 
   /** Run `operation` after every earlier one (commits, snapshots, rollbacks, views). */

@@ -3,5 +3,5 @@ export { openCommitStore, CommitStore, type CommitResult, type CommitStoreInfo }
 export { VersionView } from './version-view.js';
 export type { CommitStoreOptions } from './options.js';
 export type { ChangeInput, ChangeSetInput } from './change-set.js';
-export type { StoreEntry, StoreIteratorOptions } from './overlay-iterator.js';
+export { StoreIterator, type StoreEntry, type StoreIteratorOptions } from './overlay-iterator.js';
 export type { LongOperationOptions, ReplayProgress } from './base-snapshot.js';

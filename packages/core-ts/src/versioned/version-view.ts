@@ -6,7 +6,7 @@
  */
 import { ErrorCodes, siltError } from '../errors.js';
 import { toStoreKey } from './change-set.js';
-import { overlayIterator, type StoreEntry, type StoreIteratorOptions } from './overlay-iterator.js';
+import { StoreIterator, type StoreIteratorOptions } from './overlay-iterator.js';
 import type { WorkingState } from './working-state.js';
 
 export class VersionView {
@@ -40,9 +40,10 @@ export class VersionView {
     return this.get(key) !== undefined;
   }
 
-  iterator(options?: StoreIteratorOptions): Generator<StoreEntry> {
+  /** Entries in key order (or reverse): bounds, `reverse`, `limit`; sync and async iterable. */
+  iterator(options?: StoreIteratorOptions): StoreIterator {
     this.checkOpen();
-    return overlayIterator(this.state.db, [], options);
+    return new StoreIterator(this.state.db, [], options);
   }
 
   /** Close the view and delete its clone. Idempotent. */
