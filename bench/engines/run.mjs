@@ -23,6 +23,7 @@
  *   SILT_BENCH_ONLY   comma-separated engine names to run (default: all)
  *   SILT_BENCH_DIR    where the databases go (default: os.tmpdir())
  *   SILT_BENCH_OUT    directory for engines.json / RESULTS.md / engines.svg (default: bench/)
+ *   SILT_BENCH_TRACE  1: each child prints its RSS (anonymous and file-backed) and peak after each phase
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -318,6 +319,14 @@ async function fill(handle, order) {
   return { ops: KEYS, seconds, opsPerSec: KEYS / seconds };
 }
 
+/** With SILT_BENCH_TRACE=1, each child prints its memory after each phase (stderr). */
+function trace(tag) {
+  if (!process.env.SILT_BENCH_TRACE) return;
+  const st = readFileSync('/proc/self/status', 'utf8');
+  const g = (k) => (Number(st.match(new RegExp(k + ':\\s+(\\d+)'))[1]) / 1024).toFixed(0);
+  console.error(tag, 'rss', g('VmRSS'), 'anon', g('RssAnon'), 'file', g('RssFile'), 'hwm', g('VmHWM'), 'heapTotal', (process.memoryUsage().heapTotal / 2 ** 20).toFixed(0));
+}
+
 async function child(name) {
   const base = mkdtempSync(join(process.env.SILT_BENCH_DIR || tmpdir(), `silt-bench-${name.replace(/\W/g, '_')}-`));
   try {
@@ -329,6 +338,7 @@ async function child(name) {
     const seqDir = join(base, 'fillseq');
     let h = await engine.open(seqDir);
     phases.fillseq = await fill(h, null);
+    trace('fillseq');
     let t0 = performance.now();
     await h.close();
     phases.fillseq.closeSeconds = (performance.now() - t0) / 1000;
@@ -338,7 +348,9 @@ async function child(name) {
     // fillrandom (fresh db)
     const dir = join(base, 'fillrandom');
     h = await engine.open(dir);
+    trace('fillrandom opened');
     phases.fillrandom = await fill(h, w.order);
+    trace('fillrandom');
 
     // readrandom: every key exists; values are checked by length (and fully on a sample after)
     t0 = performance.now();
@@ -349,6 +361,7 @@ async function child(name) {
       if (v !== undefined && v.length === VALUE_BYTES) found++;
     }
     let seconds = (performance.now() - t0) / 1000;
+    trace('readrandom');
     phases.readrandom = { ops: reads.length, seconds, opsPerSec: reads.length / seconds, found };
     if (found !== reads.length) throw new Error(`readrandom: found ${found} of ${reads.length}`);
     for (let r = 0; r < Math.min(1000, reads.length); r++) {
@@ -360,6 +373,7 @@ async function child(name) {
     t0 = performance.now();
     const [count, bytes] = await h.scan();
     seconds = (performance.now() - t0) / 1000;
+    trace('scan');
     phases.scan = { ops: count, seconds, opsPerSec: count / seconds, bytes };
     if (count !== KEYS) throw new Error(`scan: saw ${count} entries, expected ${KEYS}`);
 
@@ -456,7 +470,7 @@ function markdown(report) {
     }
     lines.push('');
   }
-  lines.push('## Peak RSS and disk', '', 'Peak RSS is the child process\'s `process.resourceUsage().maxRSS` (it includes the ~18 MiB of keys, value pool and key orders every child holds). Disk is the allocated size of the fillrandom database directory after close.', '');
+  lines.push('## Peak RSS and disk', '', 'Peak RSS is the child process\'s `process.resourceUsage().maxRSS` (it includes the ~18 MiB of keys, value pool and key orders every child holds, and the pages of memory-mapped files the process touched: lmdb\'s data file, SiltDB\'s table files read through the native mmap views). Disk is the allocated size of the fillrandom database directory after close.', '');
   lines.push('| engine | peak RSS | RSS ÷ classic-level | disk | disk (apparent) | files |', '|---|---:|---:|---:|---:|---:|');
   const cl = results['classic-level']?.ok ? results['classic-level'].peakRssBytes : NaN;
   for (const n of names) {
@@ -602,6 +616,7 @@ async function main() {
   }
   const report = { meta, results, targets: targets(results) };
   const outDir = process.env.SILT_BENCH_OUT ? resolve(process.env.SILT_BENCH_OUT) : join(ROOT, 'bench');
+  mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'engines.json'), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(outDir, 'RESULTS.md'), withFragments(markdown(report), outDir));
   if (Object.values(results).some((r) => r.ok)) writeFileSync(join(outDir, 'engines.svg'), svg(report));
