@@ -168,9 +168,9 @@ for (const fsName of ['node:fs', 'FaultVfs'] as const) {
 }
 
 describe('damage', () => {
-  async function smallSegment(t: TestContext): Promise<{ dir: string; path: string; records: { key: Uint8Array; value: Uint8Array; pointer: Uint8Array }[] }> {
+  async function smallSegment(t: TestContext, compress = true): Promise<{ dir: string; path: string; records: { key: Uint8Array; value: Uint8Array; pointer: Uint8Array }[] }> {
     const dir = tempDir(t, 'silt-vlog-');
-    const log = await open(dir);
+    const log = await open(dir, { compress });
     const random = prng(7);
     const records: { key: Uint8Array; value: Uint8Array; pointer: Uint8Array }[] = [];
     for (let f = 0; f < 3; f++) {
@@ -184,8 +184,9 @@ describe('damage', () => {
     return { dir, path: join(dir, VLOG_DIR, name), records };
   }
 
-  test('every flipped byte of a sealed segment gives CORRUPTION, never other bytes', async (t) => {
-    const { dir, path, records } = await smallSegment(t);
+  for (const compress of [true, false]) {
+  test(`every flipped byte of a sealed segment gives CORRUPTION, never other bytes (${compress ? 'LZ4 where it helps' : 'stored raw'})`, async (t) => {
+    const { dir, path, records } = await smallSegment(t, compress);
     const original = readFileSync(path);
     const segment = parseSegmentFileName(path.slice(path.lastIndexOf('/') + 1))!.segment;
     for (let at = 0; at < original.length; at++) {
@@ -206,6 +207,7 @@ describe('damage', () => {
       await log.close();
     }
   });
+  }
 
   test('a torn tail is cut at the last whole frame, and appends continue there', async (t) => {
     const { dir, path, records } = await smallSegment(t);

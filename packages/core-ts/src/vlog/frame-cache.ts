@@ -28,6 +28,11 @@ export class FrameCache {
     return frame;
   }
 
+  /** Whether the frame is cached (no hit or miss counted, no reordering). */
+  has(segment: number, offset: number): boolean {
+    return this.frames.has(`${segment}:${offset}`);
+  }
+
   set(segment: number, offset: number, frame: DecodedFrame): void {
     const size = frame.keys.data.length + frame.values.data.length;
     if (size > this.capacity) return;

@@ -17,6 +17,8 @@ export interface SegmentSource {
 
 export class FileViewSource implements SegmentSource {
   private view: FileView | null = null;
+  /** The view's length, kept here: reading it from a native view crosses N-API. */
+  private viewLength = 0;
 
   constructor(
     private readonly path: string,
@@ -26,9 +28,10 @@ export class FileViewSource implements SegmentSource {
   read(offset: number, length: number, readable: number): Uint8Array {
     let view = this.view;
     // A view covers the file as it was when opened: bytes appended later need a fresh one.
-    if (view === null || offset + length > view.length) {
+    if (view === null || offset + length > this.viewLength) {
       view?.close();
       this.view = view = this.accelerator.openFileView(this.path, { expectedLength: readable });
+      this.viewLength = readable;
     }
     return view.read(offset, length);
   }

@@ -23,6 +23,7 @@ import { ErrorCodes, isSiltError, siltError } from '../errors.js';
 import { nodeVfs, NodeVfs } from '../vfs/node-vfs.js';
 import type { Vfs, VfsFile } from '../vfs/types.js';
 import { FrameCache } from './frame-cache.js';
+import { frameRecord } from './frame-record.js';
 import { decodePointer, encodePointer, type ValuePointer } from './pointer.js';
 import {
   checkSegmentHeader,
@@ -37,7 +38,8 @@ import {
 import { FileViewSource, MemorySource, type SegmentSource } from './segment-source.js';
 
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
-export const DEFAULT_FRAME_BYTES = 16 * 1024;
+/** Raw bytes per frame: a point read fetches and checks a whole frame, so frames stay small. */
+export const DEFAULT_FRAME_BYTES = 4 * 1024;
 export const DEFAULT_FRAME_RECORDS = 64;
 export const DEFAULT_FRAME_CACHE_BYTES = 8 * 1024 * 1024;
 /** A segment offset is a u32 in pointers: segments stay well below 4 GiB. */
@@ -50,7 +52,7 @@ export interface ValueLogOptions {
   readonly segmentBytes?: number;
   /** Lanes for new writes (0 … n − 1). Default 1. */
   readonly foregroundLanes?: number;
-  /** Close a frame once its records reach this many raw bytes. Default 16 KiB. */
+  /** Close a frame once its records reach this many raw bytes. Default 4 KiB. */
   readonly frameBytes?: number;
   /** At most this many records per frame. Default 64. */
   readonly frameRecords?: number;
@@ -133,6 +135,12 @@ function varintLength(n: number): number {
 /** The raw length a record takes in a frame body, which the ledger charges its segment. */
 export function recordBytesOf(keyLength: number, valueLength: number): number {
   return varintLength(keyLength) + keyLength + valueLength;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function integer(value: number | undefined, name: string, fallback: number, min: number, max: number): number {
@@ -421,6 +429,16 @@ export class ValueLog {
   /** The value a pointer names (a copy). `key`, when given, must be the record's key. */
   read(pointerBytes: Uint8Array, key?: Uint8Array): Uint8Array {
     const pointer = decodePointer(pointerBytes);
+    if (!this.cache.has(pointer.segment, pointer.frameOffset)) {
+      // A frame not in the cache: check it and take the one record, without decoding the rest.
+      const bytes = this.storedFrame(pointer.segment, pointer.frameOffset, pointer.frameLength);
+      const record = frameRecord(bytes, pointer.subIndex, this.accelerator);
+      if (record !== null) {
+        if (recordBytesOf(record.key.length, record.value.length) !== pointer.recordBytes) throw this.corrupt(pointer, 'record length differs from the pointer');
+        if (key !== undefined && !sameBytes(record.key, key)) throw this.corrupt(pointer, 'the record holds another key');
+        return new Uint8Array(record.value);
+      }
+    }
     const frame = this.frame(pointer.segment, pointer.frameOffset, pointer.frameLength);
     const count = frame.keys.offsets.length - 1;
     const i = pointer.subIndex;
@@ -459,6 +477,15 @@ export class ValueLog {
       if (cached.byteLength !== length) throw siltError(ErrorCodes.CORRUPTION, `value-log frame ${segmentNumber}@${offset} is ${cached.byteLength} bytes, the pointer says ${length}`);
       return cached;
     }
+    const bytes = this.storedFrame(segmentNumber, offset, length);
+    const frame = this.accelerator.decodeFrame(bytes, 0);
+    if (frame.byteLength !== length) throw siltError(ErrorCodes.CORRUPTION, `value-log frame ${segmentNumber}@${offset} is ${frame.byteLength} bytes, the pointer says ${length}`);
+    this.cache.set(segmentNumber, offset, frame);
+    return frame;
+  }
+
+  /** The stored bytes of the frame at `offset` (queued or on disk), the segment's header checked once. */
+  private storedFrame(segmentNumber: number, offset: number, length: number): Uint8Array {
     const segment = this.segments.get(segmentNumber);
     if (segment === undefined) throw siltError(ErrorCodes.CORRUPTION, `value-log segment ${segmentNumber} does not exist`);
     if (!segment.headerChecked && segment.length >= SEGMENT_HEADER_BYTES) {
@@ -472,10 +499,8 @@ export class ValueLog {
       }
       bytes = segment.source.read(offset, length, segment.length);
     }
-    const frame = this.accelerator.decodeFrame(bytes, 0);
-    if (frame.byteLength !== length) throw siltError(ErrorCodes.CORRUPTION, `value-log frame ${segmentNumber}@${offset} is ${frame.byteLength} bytes, the pointer says ${length}`);
-    this.cache.set(segmentNumber, offset, frame);
-    return frame;
+    if (bytes.length !== length) throw siltError(ErrorCodes.CORRUPTION, `value-log frame ${segmentNumber}@${offset}: the pointer's length ${length} is not the frame's`);
+    return bytes;
   }
 
   /** Every frame of a segment, in order, from its landed bytes: `{ offset, frame }`. */
