@@ -21,7 +21,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { accel, acceleratorSelection, tsAccelerator, type Accelerator } from '@siltdb/bindings';
+import { accel, acceleratorSelection, packBytes, tsAccelerator, type Accelerator } from '@siltdb/bindings';
 import { open } from '../src/index.js';
 import { NodeVfs } from '../src/log.js';
 import { openCommitStore, type CommitStore } from '../src/versioned.js';
@@ -64,6 +64,8 @@ interface CommitRow {
   changesPerSec: number;
   engineBatchesPerSec: number;
   ratioToEngine: number;
+  /** Share of the store's time spent in `applyChangeSets` (reading previous values, LtHash mixing). */
+  applyShare: number;
 }
 
 async function commitRun(changesPerVersion: number, fsync: boolean, accelerator: Accelerator): Promise<CommitRow> {
@@ -73,8 +75,11 @@ async function commitRun(changesPerVersion: number, fsync: boolean, accelerator:
 
   const store = await openCommitStore(freshDir(), { fsync, accelerator, snapshotInterval: 0 });
   let start = process.hrtime.bigint();
+  let applySeconds = 0;
   for (const set of sets) {
+    const applyStart = process.hrtime.bigint();
     store.applyChangeSets(set);
+    applySeconds += seconds(applyStart);
     await store.commit();
   }
   const storeSeconds = seconds(start);
@@ -98,6 +103,32 @@ async function commitRun(changesPerVersion: number, fsync: boolean, accelerator:
     changesPerSec: commitsPerSec * changesPerVersion,
     engineBatchesPerSec,
     ratioToEngine: commitsPerSec / engineBatchesPerSec,
+    applyShare: applySeconds / storeSeconds,
+  };
+}
+
+/**
+ * The LtHash alone: one `ltHashMix` call over 1,000 pairs of the commit benchmark's shape (a
+ * version's mix-in; an update costs a mix-out too), wall and CPU time per pair, per accelerator.
+ */
+function ltHashRun(accelerator: Accelerator): { accelerator: string; pairs: number; wallMicrosPerPair: number; cpuMicrosPerPair: number } {
+  const pairs = 1000;
+  const changes = changesFor(1, pairs, pairs * 4)[0]!.changes;
+  const keys = packBytes(changes.map((c) => c.key));
+  const values = packBytes(changes.map((c) => c.value));
+  let lanes: Uint8Array = new Uint8Array(2048);
+  const calls = QUICK ? 3 : accelerator.kind === 'native' ? 200 : 10;
+  lanes = accelerator.ltHashMix(lanes, keys, values, false);
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < calls; i++) lanes = accelerator.ltHashMix(lanes, keys, values, false);
+  const wall = seconds(start);
+  const used = process.cpuUsage(cpu);
+  return {
+    accelerator: accelerator.kind,
+    pairs,
+    wallMicrosPerPair: (wall * 1e6) / (calls * pairs),
+    cpuMicrosPerPair: (used.user + used.system) / (calls * pairs),
   };
 }
 
@@ -195,6 +226,8 @@ for (const changesPerVersion of [1000, 10_000]) {
     }
   }
 }
+const ltHash = accelerators.map(ltHashRun);
+for (const r of ltHash) console.log(`ltHashMix ${r.accelerator}: ${r.wallMicrosPerPair.toFixed(2)} µs/pair wall, ${r.cpuMicrosPerPair.toFixed(2)} µs/pair CPU`);
 const catchUp = await catchUpRun();
 console.log(`catch-up: ${catchUp.versions} versions of ${catchUp.changesPerVersion} changes in ${catchUp.seconds.toFixed(2)} s = ${fmt(catchUp.versionsPerSec)} versions/s`);
 const rollbacks = await rollbackRun();
@@ -214,7 +247,7 @@ const meta = {
   quick: QUICK,
   loadAverage: { start: loadAtStart, end: os.loadavg()[0]! },
 };
-writeFileSync(join(root, 'versioned.json'), `${JSON.stringify({ ...meta, commits, catchUp, rollbacks, snapshots }, null, 2)}\n`);
+writeFileSync(join(root, 'versioned.json'), `${JSON.stringify({ ...meta, commits, ltHash, catchUp, rollbacks, snapshots }, null, 2)}\n`);
 
 const md: string[] = [];
 md.push('## Versioned commit store', '');
@@ -226,12 +259,24 @@ md.push(
     '(changelog record, LtHash of every change, metadata record).',
   '',
 );
-md.push('| changes per version | fsync | LtHash | commits/s | changes/s | engine batches/s | store ÷ engine |', '|---:|---|---|---:|---:|---:|---:|');
+md.push(
+  '| changes per version | fsync | LtHash | commits/s | changes/s | engine batches/s | store ÷ engine | time in applyChangeSets |',
+  '|---:|---|---|---:|---:|---:|---:|---:|',
+);
 for (const r of commits) {
   md.push(
-    `| ${fmt(r.changesPerVersion)} | ${r.fsync ? 'on' : 'off'} | ${r.accelerator} | ${fmt(r.commitsPerSec, 1)} | ${fmt(r.changesPerSec)} | ${fmt(r.engineBatchesPerSec, 1)} | ${r.ratioToEngine.toFixed(2)}× |`,
+    `| ${fmt(r.changesPerVersion)} | ${r.fsync ? 'on' : 'off'} | ${r.accelerator} | ${fmt(r.commitsPerSec, 1)} | ${fmt(r.changesPerSec)} | ${fmt(r.engineBatchesPerSec, 1)} | ${r.ratioToEngine.toFixed(2)}× | ${(r.applyShare * 100).toFixed(0)} % |`,
   );
 }
+md.push('');
+md.push(
+  '`applyChangeSets` reads each key\'s previous value and mixes the change set into the LtHash (a mix-out call for the ' +
+    'updated keys, a mix-in call for the new values); the rest of a commit is the changelog record and the engine batch. ' +
+    'The LtHash alone, one `ltHashMix` call over 1,000 of these pairs:',
+  '',
+);
+md.push('| accelerator | µs per pair (wall) | µs per pair (CPU, all threads) |', '|---|---:|---:|');
+for (const r of ltHash) md.push(`| ${r.accelerator} | ${r.wallMicrosPerPair.toFixed(2)} | ${r.cpuMicrosPerPair.toFixed(2)} |`);
 md.push('');
 md.push(
   `Catch-up on reopen (working/ re-cloned from snapshot 0, ${catchUp.versions} versions of ${catchUp.changesPerVersion} changes replayed): ` +

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { accel, type Accelerator } from '@siltdb/bindings';
 import { FaultVfs } from '../src/vfs/index.js';
 import { openCommitStore } from '../src/versioned.js';
 import { rejectsCode, tempDir, throwsCode } from './db-helpers.js';
@@ -109,6 +110,38 @@ describe('versioned store: basics', () => {
     store.applyChangeSets([{ name: 'a', changes: [{ key: 'b', value: '2' }] }]);
     assert.equal((await store.commit()).version, 2);
     assert.deepEqual(contents(store), { a: '1', b: '2' });
+    await store.close();
+  });
+
+  test('a change set that fails while being mixed in changes nothing (pending data and hash stay in step)', async (t) => {
+    // The accelerator, with a switch that makes its next LtHash call fail (as a native error would).
+    let failNext = false;
+    const accelerator: Accelerator = Object.create(accel, {
+      ltHashMix: {
+        value: (...args: Parameters<Accelerator['ltHashMix']>) => {
+          if (failNext) {
+            failNext = false;
+            throw new Error('injected LtHash failure');
+          }
+          return accel.ltHashMix(...args);
+        },
+      },
+    });
+    const store = await openStore(tempDir(t, 'silt-versioned-'), { accelerator });
+    store.applyChangeSets([{ name: 'a', changes: [{ key: 'k', value: 'v' }, { key: 'p', value: '1' }] }]);
+    await store.commit();
+    store.applyChangeSets([{ name: 'a', changes: [{ key: 'p', value: '2' }] }]);
+    const before = hex(store.rootHash());
+    failNext = true;
+    assert.throws(() => store.applyChangeSets([{ name: 'a', changes: [{ key: 'p', value: '3' }, { key: 'k', delete: true }, { key: 'n', value: 'new' }] }]), /injected/);
+    assert.equal(str(store.get('p')), '2');
+    assert.equal(str(store.get('k')), 'v');
+    assert.equal(store.has('n'), false);
+    assert.equal(hex(store.rootHash()), before);
+    assert.equal(scannedRoot(store), before);
+    const { rootHash } = await store.commit();
+    assert.equal(hex(rootHash), before);
+    assert.equal(hex(rootHash), scannedRoot(store));
     await store.close();
   });
 

@@ -64,18 +64,26 @@ export class WorkingState {
     return this.db.getSync(key);
   }
 
-  /** Buffer validated change sets and mix them into the pending lanes (two accelerator calls). */
+  /**
+   * Buffer validated change sets and mix them into the pending lanes (two accelerator calls). All or
+   * nothing: a read of a previous value can fail (I/O, corruption), so the changes are staged and
+   * only become pending, with their lanes, once every previous value was read and mixed.
+   */
   apply(sets: readonly ChangeSet[]): void {
     const delta = new LtHashDelta();
+    const staged: ChangeMap = new Map();
     for (const set of sets) {
       for (const change of set.changes) {
-        const previous = this.lookup(change.key);
+        const id = keyId(change.key);
+        const earlier = staged.get(id);
+        const previous = earlier === undefined ? this.lookup(change.key) : (earlier.value ?? undefined);
         if (previous !== undefined) delta.remove(change.key, previous);
         if (change.value !== null) delta.add(change.key, change.value);
-        this.pending.set(keyId(change.key), change);
+        staged.set(id, change);
       }
     }
     this.lanes = delta.applyTo(this.accelerator, this.lanes);
+    for (const [id, change] of staged) this.pending.set(id, change);
     this.pendingSets.push(...sets);
   }
 
