@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { accel } from '@siltdb/bindings';
 import { ltHashOfEntries, rootHashOf } from '../src/versioned/lthash.js';
-import type { CommitStore, CommitStoreOptions, VersionView } from '../src/versioned.js';
+import type { CommitResult, CommitStore, CommitStoreOptions, VersionView } from '../src/versioned.js';
 import { openCommitStore } from '../src/versioned.js';
 
 const utf8 = new TextEncoder();
@@ -37,7 +37,7 @@ export class Model {
     return changes;
   }
 
-  async step(store: CommitStore): Promise<void> {
+  async step(store: CommitStore): Promise<CommitResult> {
     const version = store.version + 1;
     const changes = this.changesFor(version);
     store.applyChangeSets([
@@ -54,6 +54,7 @@ export class Model {
       else next[c.key] = c.value!;
     }
     this.versions[version] = next;
+    return result;
   }
 
   async run(store: CommitStore, count: number): Promise<void> {

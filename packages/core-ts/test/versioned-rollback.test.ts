@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { IndexedLog } from '../src/log/indexed-log.js';
 import { FaultVfs } from '../src/vfs/index.js';
+import { writeSnapshotBase } from '../src/versioned/base-snapshot.js';
 import { changelogCodec } from '../src/versioned/changelog-codec.js';
 import { rejectsCode } from './db-helpers.js';
 import { hex, Model, openStore } from './versioned-helpers.js';
@@ -57,7 +58,9 @@ describe('versioned store: snapshots', () => {
   test('a snapshot failing halfway leaves no snapshot, reports the error with the commit, and the store goes on', async () => {
     const { vfs, model, store } = await built(4);
     vfs.inject({ kind: 'rename', path: `${snap(5)}-tmp` });
-    await model.step(store).catch(() => assert.fail('the commit must stand'));
+    const result = await model.step(store).catch(() => assert.fail('the commit must stand'));
+    assert.equal(result.version, 5);
+    assert.equal((result.snapshotError as { code?: string } | undefined)?.code, 'IO_ERROR', 'the failed snapshot is reported');
     const info = await store.info();
     assert.deepEqual(info.snapshots, [0]);
     assert.deepEqual(await vfs.readdir(HOME), ['changelog', 'current', snap(0), 'working']);
@@ -110,6 +113,26 @@ describe('versioned store: snapshots', () => {
     await reopened.close();
   });
 
+  test('an orphan snapshot newer than current (a crash before the link swap) is kept and used', async () => {
+    const { vfs, model, store } = await built(12);
+    await store.close();
+    // As a crash between the rename of snapshot-10 and the swap of current would leave it.
+    await vfs.unlink(join(HOME, 'current'));
+    await vfs.symlink(snap(5), join(HOME, 'current'));
+    await writeSnapshotBase(vfs, HOME, 5);
+    const reopened = await openStore(HOME, { vfs, snapshotInterval: 5, snapshotKeepRecent: 1 });
+    model.check(reopened, 12);
+    assert.deepEqual((await reopened.info()).snapshots, [5, 10]);
+    await reopened.rollback(11);
+    model.check(reopened, 11);
+    assert.equal(await vfs.readlink(join(HOME, 'current')), snap(10), 'the rollback rebuilt from the orphan');
+    model.versions.length = 12;
+    await model.run(reopened, 4);
+    assert.deepEqual((await reopened.info()).snapshots, [10, 15]);
+    model.check(reopened, 15);
+    await reopened.close();
+  });
+
   test('hard-link failures fall back to copying', async () => {
     const { vfs, model, store } = await built(12);
     vfs.inject({ kind: 'link', path: /\.sst$/, times: Infinity });
@@ -149,6 +172,25 @@ describe('versioned store: rollback', () => {
     const reopened = await openStore(HOME, options);
     model.check(reopened, 6);
     await reopened.close();
+  });
+
+  test('a replay never passes data ahead of its target for the target', async () => {
+    const { vfs, store } = await built(8);
+    await store.close();
+    const { openState, replay } = await import('../src/versioned/base-snapshot.js');
+    const { Changelog } = await import('../src/versioned/changelog.js');
+    const { accel } = await import('@siltdb/bindings');
+    // working/ is at version 8, as it would be if a rollback to 6 had not re-cloned it.
+    const state = await openState(join(HOME, 'working'), { vfs, durability: 'none' }, accel);
+    const changelog = await Changelog.open(join(HOME, 'changelog'), vfs, true);
+    try {
+      assert.equal(state.version, 8);
+      await rejectsCode(() => replay(state, changelog, 6), 'CORRUPTION');
+      assert.equal(await replay(state, changelog, 8), 0);
+    } finally {
+      await state.db.close();
+      await changelog.close();
+    }
   });
 
   test('rollback to a snapshot version, to the current version, and with pending changes', async () => {

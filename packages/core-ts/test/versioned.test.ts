@@ -328,6 +328,41 @@ describe('versioned store: migration of a plain engine directory', () => {
     await store.close();
   });
 
+  test('a fault then a power cut at every step of a migration: the next open finishes it', async () => {
+    const { open } = await import('../src/index.js');
+    const kinds = ['rename', 'mkdir', 'syncDir', 'symlink', 'sync', 'open', 'write', 'unlink', 'rmdir', 'link', 'readdir'] as const;
+    const plain = async (): Promise<FaultVfs> => {
+      const vfs = new FaultVfs();
+      const db = await open('/plain', { vfs });
+      await db.batch(Array.from({ length: 20 }, (_, i) => ({ type: 'put' as const, key: `k${i}`, value: `v${i}` })));
+      await db.close();
+      return vfs;
+    };
+    const expected = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, `v${i}`]));
+    const probe = await plain();
+    const before = new Map(kinds.map((kind) => [kind, probe.calls(kind)]));
+    await (await openStore('/plain', { vfs: probe })).close();
+    let cases = 0;
+    for (const kind of kinds) {
+      const calls = probe.calls(kind) - before.get(kind)!;
+      const stride = Math.max(1, Math.ceil(calls / 12));
+      for (let nth = 1; nth <= calls; nth += stride) {
+        const vfs = await plain();
+        vfs.inject({ kind, nth, times: Infinity });
+        await openStore('/plain', { vfs }).then((store) => store.close()).catch(() => {});
+        const rebooted = vfs.crash();
+        const store = await openStore('/plain', { vfs: rebooted });
+        assert.deepEqual(contents(store), expected, `${kind} #${nth}`);
+        assert.equal(store.version, 0);
+        assert.equal(hex(store.rootHash()), scannedRoot(store), `${kind} #${nth}`);
+        assert.ok(!(await rebooted.readdir('/plain')).includes('migrating'), `${kind} #${nth}`);
+        await store.close();
+        cases++;
+      }
+    }
+    assert.ok(cases > 30, `only ${cases} fault points`);
+  });
+
   test('a database holding an empty value is refused and left as it was', async () => {
     const { open } = await import('../src/index.js');
     const vfs = new FaultVfs();

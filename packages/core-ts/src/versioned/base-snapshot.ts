@@ -125,7 +125,12 @@ export function checkAbort(signal: AbortSignal | undefined): void {
 /** Replay changelog versions (state.version, target] onto `state`, one engine batch per version. */
 export async function replay(state: WorkingState, changelog: Changelog, target: number, options: LongOperationOptions = {}): Promise<number> {
   const from = state.version + 1;
-  if (target < from) return 0;
+  if (target < from) {
+    // Nothing to replay, but the version must still be the one asked for: data ahead of the target
+    // (a working/ that was not re-cloned) must not pass for it.
+    if (state.version !== target) throw siltError(ErrorCodes.CORRUPTION, `replay to version ${target}: the data is already at version ${state.version}`);
+    return 0;
+  }
   const total = target - from + 1;
   let replayed = 0;
   for await (const record of changelog.records(from, target)) {
