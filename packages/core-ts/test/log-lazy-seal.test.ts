@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { FaultVfs, SeededRandom, type OpenOptions, type Vfs, type VfsFile } from '../src/log.js';
 import { segmentFileName } from '../src/log/file-names.js';
-import { encodeIndexStamp, INDEX_STAMP_BYTES, SEGMENT_MAGIC } from '../src/log/index-stamp.js';
+import { encodeIndexStamp, INDEX_STAMP_BYTES, LAZY_SEAL_VERSION, LOG_FORMAT_VERSION, SEGMENT_MAGIC } from '../src/log/index-stamp.js';
 import { entries, FILE_SYSTEMS, openLog, rejectsWithCode, turns } from './helpers/log-fixtures.js';
 
 const DIR = '/db';
@@ -38,6 +38,16 @@ async function writeLog(vfs: FaultVfs, durability: 'none' | 'sync', count: numbe
   return starts;
 }
 
+/**
+ * Stamp segment `start` version 2 again, as a crash leaves it when its predecessor's background
+ * seal had not finished (a finished seal rewrites the stamp as version 1).
+ */
+async function markLazy(vfs: Vfs, path: string, start: number, stamp = encodeIndexStamp(SEGMENT_MAGIC, start, LAZY_SEAL_VERSION)): Promise<void> {
+  const file = await vfs.open(path, { mode: 'readwrite' });
+  await file.write(stamp, 0);
+  await file.close();
+}
+
 /** Replace the file's content from `from` on by `length` bytes of `fill` (or cut it there). */
 async function damageTail(vfs: FaultVfs, start: number, from: number, fill?: { length: number; byte: number }): Promise<void> {
   await vfs.truncate(segmentPath(start), from);
@@ -49,12 +59,22 @@ async function damageTail(vfs: FaultVfs, start: number, from: number, fill?: { l
 }
 
 describe('lazy sealing in none mode', () => {
-  test('segments after the first are stamped version 2 in none mode, version 1 in sync mode', async () => {
+  test('none mode stamps a new segment version 2 until its predecessor is synced, then version 1; sync mode always 1', async () => {
     const lazy = new FaultVfs();
-    const lazyStarts = await writeLog(lazy, 'none', 40);
+    const log = await openLog(slowSyncs(lazy, 20), DIR, { durability: 'none', segmentBytes: SEGMENT_BYTES });
+    await log.appendMany(entries(0, 8));
+    const [first, second] = await segmentStarts(lazy);
+    assert.equal(stampVersion(lazy, first!), 1);
+    // The seal of the first segment is still syncing (20 ms): the second says so.
+    assert.equal(stampVersion(lazy, second!), 2);
+    await log.appendMany(entries(8, 40));
+    await log.close();
+    // Every seal finished before close returned, and every stamp was rewritten.
+    const lazyStarts = await segmentStarts(lazy);
+    assert.ok(lazyStarts.length >= 4);
     assert.deepEqual(
       lazyStarts.map((start) => stampVersion(lazy, start)),
-      lazyStarts.map((_, i) => (i === 0 ? 1 : 2)),
+      lazyStarts.map(() => 1),
     );
     const synced = new FaultVfs();
     const syncedStarts = await writeLog(synced, 'sync', 40);
@@ -76,6 +96,7 @@ describe('lazy sealing in none mode', () => {
       const starts = await writeLog(vfs, 'none', 40);
       const last = starts[starts.length - 1]!;
       const predecessor = starts[starts.length - 2]!;
+      await markLazy(vfs, segmentPath(last), last);
       // Keep the stamp and the first record (12-byte header + payload) and part of the next one.
       const firstRecordEnd = INDEX_STAMP_BYTES + 12 + entries(predecessor, predecessor + 1)[0]!.length;
       const size = vfs.contentOf(segmentPath(predecessor)).length;
@@ -107,7 +128,10 @@ describe('lazy sealing in none mode', () => {
       const whole = await openLog(vfs, dir, options);
       assert.deepEqual(await whole.readAll(), entries(0, 60));
       await whole.close();
-      // The predecessor of the last segment loses everything after its first record.
+      // A crash before the last seal finished: the last segment still says version 2, and the
+      // predecessor of the last segment loses everything after its first record.
+      const last = Number(names[names.length - 1]!.slice(0, -4));
+      await markLazy(vfs, join(dir, names[names.length - 1]!), last);
       const predecessor = Number(names[names.length - 2]!.slice(0, -4));
       const firstRecordEnd = INDEX_STAMP_BYTES + 12 + entries(predecessor, predecessor + 1)[0]!.length;
       await vfs.truncate(join(dir, names[names.length - 2]!), firstRecordEnd + 3);
@@ -123,6 +147,7 @@ describe('lazy sealing in none mode', () => {
     const starts = await writeLog(vfs, 'none', 40);
     const last = starts[starts.length - 1]!;
     const predecessor = starts[starts.length - 2]!;
+    await markLazy(vfs, segmentPath(last), last);
     await vfs.unlink(segmentPath(predecessor));
     const log = await openLog(vfs, DIR);
     assert.deepEqual(await log.readAll(), entries(0, predecessor));
@@ -137,6 +162,7 @@ describe('lazy sealing in none mode', () => {
     await log.close();
     const starts = await segmentStarts(vfs);
     assert.equal(starts.length, 2);
+    await markLazy(vfs, segmentPath(starts[1]!), starts[1]!);
     await vfs.unlink(segmentPath(0));
     const reopened = await openLog(vfs, DIR);
     assert.equal(reopened.firstIndex, 0);
@@ -152,6 +178,8 @@ describe('lazy sealing in none mode', () => {
     const log = await openLog(vfs, DIR);
     await log.truncateBefore(predecessor + 2);
     await log.close();
+    const last = starts[starts.length - 1]!;
+    await markLazy(vfs, segmentPath(last), last);
     await damageTail(vfs, predecessor, INDEX_STAMP_BYTES + 3);
     const reopened = await openLog(vfs, DIR);
     assert.equal(reopened.firstIndex, predecessor + 2);
@@ -163,7 +191,63 @@ describe('lazy sealing in none mode', () => {
     const vfs = new FaultVfs();
     const starts = await writeLog(vfs, 'none', 40);
     const predecessor = starts[starts.length - 2]!;
+    await markLazy(vfs, segmentPath(starts[starts.length - 1]!), starts[starts.length - 1]!);
     vfs.corrupt(segmentPath(predecessor), INDEX_STAMP_BYTES + 14);
+    await rejectsWithCode(openLog(vfs, DIR), 'CORRUPTION');
+  });
+
+  test('opening reads the predecessor only while the last stamp says version 2, then rewrites it', async () => {
+    const fault = new FaultVfs();
+    const opened: string[] = [];
+    const watching = new Proxy(fault, {
+      get(target, property, receiver) {
+        if (property === 'open') {
+          return (path: string, options: OpenOptions): Promise<VfsFile> => {
+            opened.push(path);
+            return target.open(path, options);
+          };
+        }
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const starts = await writeLog(fault, 'none', 40);
+    const last = starts[starts.length - 1]!;
+    const predecessorPath = segmentPath(starts[starts.length - 2]!);
+    await markLazy(fault, segmentPath(last), last);
+    const reopen = async (): Promise<boolean> => {
+      opened.length = 0;
+      const log = await openLog(watching, DIR);
+      await log.close();
+      return opened.includes(predecessorPath);
+    };
+    assert.equal(await reopen(), true, 'version 2: the predecessor is verified');
+    assert.equal(stampVersion(fault, last), 1, 'and the stamp rewritten');
+    assert.equal(await reopen(), false, 'version 1: only the last segment is read');
+  });
+
+  test('a torn rewrite of a stamp (bytes of both versions) is read as version 2, never CORRUPTION', async () => {
+    for (const predecessorShort of [false, true]) {
+      const vfs = new FaultVfs();
+      const starts = await writeLog(vfs, 'none', 40);
+      const last = starts[starts.length - 1]!;
+      const predecessor = starts[starts.length - 2]!;
+      const lazy = encodeIndexStamp(SEGMENT_MAGIC, last, LAZY_SEAL_VERSION);
+      const torn = encodeIndexStamp(SEGMENT_MAGIC, last, LOG_FORMAT_VERSION);
+      torn.set(lazy.subarray(18), 18); // the rewrite reached byte 18 and no further
+      await markLazy(vfs, segmentPath(last), last, torn);
+      if (predecessorShort) await damageTail(vfs, predecessor, INDEX_STAMP_BYTES + 5);
+      const log = await openLog(vfs, DIR);
+      assert.deepEqual(await log.readAll(), predecessorShort ? entries(0, predecessor) : entries(0, 40), `short ${predecessorShort}`);
+      await log.close();
+    }
+    // Bytes that are neither version's are still CORRUPTION.
+    const vfs = new FaultVfs();
+    const starts = await writeLog(vfs, 'none', 40);
+    const last = starts[starts.length - 1]!;
+    const bad = encodeIndexStamp(SEGMENT_MAGIC, last, LOG_FORMAT_VERSION);
+    bad[17] = bad[17]! ^ 0xff;
+    await markLazy(vfs, segmentPath(last), last, bad);
     await rejectsWithCode(openLog(vfs, DIR), 'CORRUPTION');
   });
 

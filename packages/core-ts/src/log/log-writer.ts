@@ -18,6 +18,8 @@
  * cuts the log back to it if a crash cost it a tail. One rule bounds what recovery has to check:
  * a segment is created only after the background seal of the segment two before it has finished,
  * so everything before a lazily sealed segment's predecessor is synced, directory entries included.
+ * When the background seal finishes, the new segment's stamp is rewritten as version 1, so that a
+ * log closed cleanly opens without verifying anything but its last segment.
  * With `bytesPerSync`, `none` mode also starts an fdatasync of the segment being written every so
  * many bytes, never waited for by appends.
  *
@@ -356,6 +358,7 @@ export class LogWriter {
           run[0]!.position,
         );
         segment.unsynced = true;
+        if (run[0]!.position === 0) segment.stampWritten = true;
         this.lastWritten = segment;
         first = end;
         if (!durable) this.maybeSyncInBackground(segment, run);
@@ -404,6 +407,16 @@ export class LogWriter {
       await sealed.withFile(this.state.vfs, (file) => file.datasync());
       await this.state.vfs.syncDir(this.state.dir);
       for (const segment of entries) segment.entryDurable = true;
+      // The successor's stamp said its predecessor might not be synced; now it is: say so, so that
+      // opening the log need not verify the predecessor. Not synced, and not needed to be: a stamp
+      // that is lost, or torn (recovery reads a mix of both versions' bytes as version 2), still
+      // says version 2, which is always safe. Only once the file's own stamp was written, so the
+      // two writes cannot race.
+      const successor = this.state.segments[this.state.segments.indexOf(sealed) + 1];
+      if (successor !== undefined && successor.sealsPredecessorLazily && successor.stampWritten && successor.fileWritable) {
+        await successor.file!.write(encodeIndexStamp(SEGMENT_MAGIC, successor.start, LOG_FORMAT_VERSION), 0);
+        successor.sealsPredecessorLazily = false;
+      }
     })().then(
       () => sealed.retire(),
       (error) => this.poison(error, []),

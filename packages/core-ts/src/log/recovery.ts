@@ -12,7 +12,9 @@
  * - a leftover FIRST.tmp: unlinked.
  * - a last segment whose predecessor was sealed lazily (`none` durability, stamp version 2) and lost
  *   a tail, or its whole file: the predecessor is cut to its whole records and the segments after
- *   it are unlinked, since the log can only keep a prefix. A predecessor found whole is synced.
+ *   it are unlinked, since the log can only keep a prefix. A predecessor found whole is synced,
+ *   and the last segment's stamp rewritten as version 1. A stamp whose rewrite from version 2 to 1
+ *   was torn reads as version 2.
  *
  * Anything else is corruption and fails the open with `CORRUPTION`: a damaged record followed by
  * data, a damaged header, a gap between the first index and the first segment. Sealed segments are
@@ -111,10 +113,15 @@ async function settleLazySeals(vfs: Vfs, dir: string, segments: Segment[], store
         );
       }
       if (predecessor.count === expected) {
-        // From now on this segment is relied on as sealed: make it durable, with its entry.
+        // From now on this segment is relied on as sealed: make it durable, with its entry; then
+        // the last segment's stamp can say so (version 1), and the next open need not read the
+        // predecessor again. (That write is not synced: lost or torn, the stamp still reads as
+        // version 2, which is always safe.)
         await predecessor.file!.datasync();
         await vfs.syncDir(dir);
         await predecessor.closeFile();
+        await tail.file!.write(encodeIndexStamp(SEGMENT_MAGIC, tail.start, LOG_FORMAT_VERSION), 0);
+        tail.sealsPredecessorLazily = false;
         return;
       }
     }
@@ -133,6 +140,13 @@ async function recoverLastSegment(vfs: Vfs, dir: string, start: number, hasPrede
     const segment = new Segment(dir, start, { offsets: new OffsetList(), count: 0, end: INDEX_STAMP_BYTES, onDisk: true });
     segment.file = file;
     segment.fileWritable = true;
+    if (decodeIndexStamp(bytes, SEGMENT_MAGIC) !== start && isTornStampRewrite(bytes, start)) {
+      // The writer was turning a version-2 stamp into version 1 when the crash came: read it as
+      // version 2 (always safe), and write it whole again.
+      await file.write(encodeIndexStamp(SEGMENT_MAGIC, start, LAZY_SEAL_VERSION), 0);
+      await file.datasync();
+      bytes.set(encodeIndexStamp(SEGMENT_MAGIC, start, LAZY_SEAL_VERSION), 0);
+    }
     if (decodeIndexStamp(bytes, SEGMENT_MAGIC) !== start) {
       const version = unknownStampVersion(bytes, SEGMENT_MAGIC);
       if (version !== null) {
@@ -170,6 +184,18 @@ async function rewrite(file: VfsFile, length: number, data?: Uint8Array): Promis
   await file.truncate(length);
   if (data !== undefined) await file.write(data, length);
   await file.datasync();
+}
+
+/**
+ * A stamp whose every byte is that of the version-1 or the version-2 stamp for `start` (and that
+ * is neither whole): the in-place rewrite of a version-2 stamp as version 1, torn by a crash.
+ */
+function isTornStampRewrite(bytes: Uint8Array, start: number): boolean {
+  if (bytes.length < INDEX_STAMP_BYTES) return false;
+  const lazy = encodeIndexStamp(SEGMENT_MAGIC, start, LAZY_SEAL_VERSION);
+  const sealed = encodeIndexStamp(SEGMENT_MAGIC, start, LOG_FORMAT_VERSION);
+  for (let i = 0; i < INDEX_STAMP_BYTES; i++) if (bytes[i] !== lazy[i] && bytes[i] !== sealed[i]) return false;
+  return true;
 }
 
 /**

@@ -32,6 +32,8 @@ export class Segment {
    * (format version 2): set by the writer when it frames the stamp, and by recovery from the file.
    */
   sealsPredecessorLazily = false;
+  /** Whether the stamp is in the file (the writer wrote the batch that created it, or the file was there). */
+  stampWritten: boolean;
   /** Whether bytes were written since the last fsync. */
   unsynced = false;
   /** A read of a sealed segment's whole file in progress, shared by concurrent readers. */
@@ -52,6 +54,7 @@ export class Segment {
     this.end = state.end;
     this.onDisk = state.onDisk;
     this.entryDurable = state.onDisk;
+    this.stampWritten = state.onDisk;
   }
 
   /** A segment that exists only in memory until its first batch is written. */
