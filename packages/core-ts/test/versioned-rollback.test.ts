@@ -203,6 +203,24 @@ describe('versioned store: rollback', () => {
     await store.close();
   });
 
+  test('a rollback to the snapshot before the first changelog record empties the changelog; the store goes on', async () => {
+    const { model, store, options } = await built(12, 5, 0);
+    assert.deepEqual((await store.info()).changelog, { first: 11, last: 12 });
+    await store.rollback(10);
+    model.check(store, 10);
+    assert.equal((await store.info()).changelog, null);
+    await store.close();
+    let reopened = await openStore(HOME, options);
+    model.check(reopened, 10);
+    model.versions.length = 11;
+    await model.run(reopened, 2);
+    assert.deepEqual((await reopened.info()).changelog, { first: 11, last: 12 });
+    await reopened.close();
+    reopened = await openStore(HOME, options);
+    model.check(reopened, 12);
+    await reopened.close();
+  });
+
   test('no snapshot at or below the target: refused, the store unchanged and usable', async () => {
     const { model, store, options } = await built(17);
     await rejectsCode(() => store.rollback(9), 'OUT_OF_RANGE');

@@ -57,8 +57,7 @@ export class WorkingState {
   }
 
   /** The value of `key` with pending changes applied, or undefined. */
-  lookup(key: Uint8Array): Uint8Array | undefined {
-    const id = keyId(key);
+  lookup(key: Uint8Array, id = keyId(key)): Uint8Array | undefined {
     const change = this.pending.get(id) ?? this.writing?.get(id);
     if (change !== undefined) return change.value ?? undefined;
     return this.db.getSync(key);
@@ -76,7 +75,7 @@ export class WorkingState {
       for (const change of set.changes) {
         const id = keyId(change.key);
         const earlier = staged.get(id);
-        const previous = earlier === undefined ? this.lookup(change.key) : (earlier.value ?? undefined);
+        const previous = earlier === undefined ? this.lookup(change.key, id) : (earlier.value ?? undefined);
         if (previous !== undefined) delta.remove(change.key, previous);
         if (change.value !== null) delta.add(change.key, change.value);
         staged.set(id, change);
