@@ -194,6 +194,7 @@ describe('lazy sealing in none mode', () => {
     await markLazy(vfs, segmentPath(starts[starts.length - 1]!), starts[starts.length - 1]!);
     vfs.corrupt(segmentPath(predecessor), INDEX_STAMP_BYTES + 14);
     await rejectsWithCode(openLog(vfs, DIR), 'CORRUPTION');
+    assert.equal(vfs.openFiles, 0, 'the failed open left no file open');
   });
 
   test('opening reads the predecessor only while the last stamp says version 2, then rewrites it', async () => {

@@ -57,7 +57,12 @@ export async function recoverLog(vfs: Vfs, dir: string): Promise<LogState> {
   }
   const lastStart = starts[starts.length - 1];
   if (lastStart !== undefined) segments.push(await recoverLastSegment(vfs, dir, lastStart, starts.length > 1));
-  await settleLazySeals(vfs, dir, segments, storedFirst);
+  try {
+    await settleLazySeals(vfs, dir, segments, storedFirst);
+  } catch (error) {
+    for (const segment of segments) await segment.closeFile().catch(() => {});
+    throw error;
+  }
 
   const tail = segments[segments.length - 1];
   let nextIndex = tail?.endIndex ?? storedFirst ?? 0;
@@ -106,7 +111,6 @@ async function settleLazySeals(vfs: Vfs, dir: string, segments: Segment[], store
       segments[segments.length - 2] = predecessor;
       const expected = tail.start - predecessor.start;
       if (predecessor.count > expected) {
-        await predecessor.closeFile().catch(() => {});
         throw siltError(
           ErrorCodes.CORRUPTION,
           `${predecessor.path} is corrupt: it holds ${predecessor.count} records but the next segment starts at index ${tail.start}`,
