@@ -7,6 +7,7 @@ import { ErrorCodes, siltError } from '../errors.js';
 import { compareBytes, Kind, TRAILER_BYTES } from '../keys/internal-key.js';
 import { bloomHash } from '../table/bloom.js';
 import { copyValue } from '../table/bytes.js';
+import { memtableKeyHash } from '../memtable/index.js';
 import { NUM_LEVELS, type TableMeta, type Version } from '../manifest/index.js';
 import type { MemSlot } from './mem-slot.js';
 import type { TableSet } from './table-set.js';
@@ -49,10 +50,17 @@ export function readValue(
   seq: number,
   resolve: PointerResolver = unresolved,
 ): Uint8Array | undefined {
+  // The key-table hash, computed once for every memtable the read probes.
+  let memHash = 0;
+  let memHashed = false;
   for (let i = 0; i < slots.length; i++) {
     const mem = slots[i]!.mem;
     if (mem.entryCount === 0) continue;
-    const entry = mem.find(key, seq);
+    if (!memHashed) {
+      memHash = memtableKeyHash(key);
+      memHashed = true;
+    }
+    const entry = mem.find(key, seq, memHash);
     if (entry >= 0) {
       const kind = mem.kindAt(entry);
       if (kind === Kind.Pointer) return resolve(mem.valueAt(entry), key);

@@ -196,10 +196,14 @@ export class Memtable implements StoredKeys {
     return { seq: this.seqOf[entry]!, kind: this.kindOf[entry]! as Kind, value: this.valueAt(entry) };
   }
 
-  /** The entry index `get` would report, or -1: for callers that read fields without an object. */
-  find(userKey: Uint8Array, snapshotSeq: number = MAX_SEQ): number {
+  /**
+   * The entry index `get` would report, or -1: for callers that read fields without an object.
+   * `hash`, when given, must be `memtableKeyHash(userKey)`: a read that probes several memtables
+   * hashes once.
+   */
+  find(userKey: Uint8Array, snapshotSeq: number = MAX_SEQ, hash?: number): number {
     if (!(userKey instanceof Uint8Array)) throw siltError(ErrorCodes.INVALID_ARGUMENT, 'the key must be a Uint8Array');
-    const keyId = this.keyTable.idAt(this.keyTable.find(hashBytes(userKey, 0, userKey.length), userKey, this));
+    const keyId = this.keyTable.idAt(this.keyTable.find(hash ?? hashBytes(userKey, 0, userKey.length), userKey, this));
     if (keyId < 0) return -1;
     let entry = this.newestOf[keyId]!;
     // The common read (no snapshot, or one at least as new as everything) needs no walk.
@@ -354,4 +358,9 @@ export class Memtable implements StoredKeys {
     this.newestOf = grow(this.newestOf, (n) => new Int32Array(n));
     this.capacity = capacity;
   }
+}
+
+/** The hash a memtable's key table files `userKey` under (the same in every memtable). */
+export function memtableKeyHash(userKey: Uint8Array): number {
+  return hashBytes(userKey, 0, userKey.length);
 }

@@ -143,7 +143,7 @@ export class TableIterator implements Iterable<TableEntry> {
   seekToFirst(): boolean {
     this.positioned = true;
     if (!this.reverse) {
-      if (this.lower === undefined) this.positionAt(0, 0);
+      if (this.lower === undefined) this.positionAtStartOf(0);
       else this.forwardTo(this.lowerTarget());
       return this.checkUpper();
     }
@@ -192,7 +192,7 @@ export class TableIterator implements Iterable<TableEntry> {
     const cursor = this.cursor;
     if (cursor.offset < 0) return false;
     if (!this.reverse) {
-      if (!cursor.next()) this.positionAt(this.blockIndex + 1, 0);
+      if (!cursor.next()) this.positionAtStartOf(this.blockIndex + 1);
       return this.checkUpper();
     }
     if (!cursor.prev()) this.positionAtEndOf(this.blockIndex - 1);
@@ -258,7 +258,7 @@ export class TableIterator implements Iterable<TableEntry> {
     if (!cursor.prev()) this.positionAtEndOf(b - 1);
   }
 
-  private positionAt(b: number, _first: 0): void {
+  private positionAtStartOf(b: number): void {
     if (b >= this.reader.blockCount) {
       this.invalidate();
       return;
