@@ -85,6 +85,22 @@ describe('versioned store: snapshots', () => {
     await reopened.close();
   });
 
+  test('leftovers of interrupted work (-tmp, -removing, a current-tmp link, a view) are deleted on open', async () => {
+    const { vfs, model, store } = await built(7);
+    await store.close();
+    assert.deepEqual(await vfs.readdir(HOME), ['changelog', 'current', snap(0), snap(5), 'working']);
+    await vfs.mkdir(join(HOME, `${snap(0)}-removing`));
+    const file = await vfs.open(join(HOME, `${snap(0)}-removing`, 'half-deleted.sst'), { mode: 'replace' });
+    await file.write(new Uint8Array(10), 0);
+    await file.close();
+    await vfs.mkdir(join(HOME, 'view-3-1-tmp'));
+    await vfs.symlink(snap(5), join(HOME, 'current-tmp'));
+    const reopened = await openStore(HOME, { vfs });
+    assert.deepEqual(await vfs.readdir(HOME), ['changelog', 'current', snap(0), snap(5), 'working']);
+    model.check(reopened, 7);
+    await reopened.close();
+  });
+
   test('a snapshot that cannot be pruned is reported with the commit; the new snapshot stands', async () => {
     const { vfs, model, store } = await built(4, 5, 0);
     vfs.inject({ kind: 'rename', path: snap(0), times: Infinity });

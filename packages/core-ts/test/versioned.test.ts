@@ -55,6 +55,7 @@ describe('versioned store: basics', () => {
     const empty = await store.commit();
     assert.equal(empty.version, 2);
     assert.equal(hex(empty.rootHash), hex(first.rootHash));
+    assert.deepEqual((await store.info()).changelog, { first: 1, last: 2 }, 'the empty version has its changelog record');
     await store.close();
   });
 
