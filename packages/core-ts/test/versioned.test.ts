@@ -176,7 +176,13 @@ describe('versioned store: basics', () => {
     key[0] = 0x7a;
     value.fill(0x21);
     assert.equal(str(store.get('key')), 'value');
+    // Values handed out are copies too, pending or committed: changing them changes nothing.
+    store.get('key')!.fill(0x21);
+    for (const [, v] of store.iterator()) v.fill(0x21);
+    assert.equal(str(store.get('key')), 'value');
     await store.commit();
+    assert.equal(str(store.get('other')), 'value');
+    store.get('other')!.fill(0x21);
     assert.equal(str(store.get('other')), 'value');
     assert.equal(hex(store.rootHash()), root);
     assert.equal(scannedRoot(store), root);

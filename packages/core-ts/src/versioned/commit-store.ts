@@ -173,10 +173,11 @@ export class CommitStore {
     return this.usable().rootHash();
   }
 
-  /** The value of `key`, pending changes included. */
+  /** The value of `key` (a copy), pending changes included. */
   get(key: Uint8Array | string): Uint8Array | undefined {
     const state = this.usable();
-    return state.lookup(toStoreKey(key));
+    // A pending value is the store's own array, which its commit will write: never hand it out.
+    return state.lookup(toStoreKey(key))?.slice();
   }
 
   has(key: Uint8Array | string): boolean {
