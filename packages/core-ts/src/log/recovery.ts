@@ -172,6 +172,11 @@ async function recoverLastSegment(vfs: Vfs, dir: string, start: number, hasPrede
         throw defectError(segment, start + scan.offsets.length, scan.end, scan.defect);
       }
       await rewrite(file, scan.end);
+    } else {
+      // The records found may never have been synced (a process crash keeps them in the page
+      // cache). Entries appended from now on are synced and may land in a later segment; unless
+      // these are made durable first, a power loss could drop them and leave a hole before those.
+      await file.datasync();
     }
     segment.offsets = new OffsetList(scan.offsets);
     segment.count = scan.offsets.length;
