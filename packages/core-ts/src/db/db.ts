@@ -90,6 +90,9 @@ const RESOLVED = Promise.resolve();
  */
 export const MAX_IMMUTABLE_MEMTABLES = 4;
 
+/** How much a byte of separated value weighs against `memtableBytes` (see `memtableFull`). */
+const VALUE_LOG_FLUSH_WEIGHT = 4;
+
 /** The background maintenance's rewrite copy rate (its token bucket). */
 const BACKGROUND_MAINTENANCE_BYTES_PER_SECOND = 64 * 1024 * 1024;
 
@@ -387,7 +390,7 @@ export class Db implements IteratorHost {
     }
     if (index >= 0) slot.walEnd = index + 1;
     this.appliedSeq = lastSeqOf(batch);
-    if (mem.approximateBytes + this.mutableValueLogBytes >= this.options.memtableBytes) this.rotate();
+    if (this.memtableFull(mem)) this.rotate();
   }
 
   /** @internal WAL replay at open: one op. */
@@ -401,7 +404,7 @@ export class Db implements IteratorHost {
   replayBatchDone(index: number): void {
     const slot = this.slots[0]!;
     slot.walEnd = index + 1;
-    if (slot.mem.approximateBytes + this.mutableValueLogBytes >= this.options.memtableBytes) this.rotate();
+    if (this.memtableFull(slot.mem)) this.rotate();
   }
 
   /** @internal Set the seq counters at open. */
@@ -570,6 +573,17 @@ export class Db implements IteratorHost {
   }
 
   /** Make the mutable memtable immutable (when it holds anything) and schedule its flush. */
+  /**
+   * Whether the mutable memtable is full: its own bytes plus, weighted, the value-log bytes its
+   * pointers reference. The weight makes pointer memtables flush after a quarter of `memtableBytes`
+   * of separated data, so the overwritten values they shadow reach the ledger (through L0
+   * compaction) before they pile up on disk: the stale bytes not yet visible stay about
+   * `memtableBytes` (the L0 trigger's worth of flushes), not four times that.
+   */
+  private memtableFull(mem: Memtable): boolean {
+    return mem.approximateBytes + VALUE_LOG_FLUSH_WEIGHT * this.mutableValueLogBytes >= this.options.memtableBytes;
+  }
+
   private rotate(): void {
     const slot = this.slots[0]!;
     if (slot.mem.entryCount === 0) return;
@@ -820,7 +834,7 @@ export class Db implements IteratorHost {
         swapped++;
       }
       this.appliedSeq = firstSeq + records.length - 1;
-      if (mem.approximateBytes + this.mutableValueLogBytes >= this.options.memtableBytes) this.rotate();
+      if (this.memtableFull(mem)) this.rotate();
     };
     if (this.pendingHead === this.pending.length) {
       apply();

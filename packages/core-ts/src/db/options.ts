@@ -7,6 +7,7 @@ import { resolveCompactionOptions, type ResolvedCompactionOptions } from '../com
 import { ErrorCodes, siltError } from '../errors.js';
 import { DEFAULT_BLOCK_SIZE } from '../table/index.js';
 import { nodeVfs } from '../vfs/node-vfs.js';
+import { DEFAULT_VALUE_THRESHOLD } from '../vlog/separation.js';
 import type { Vfs } from '../vfs/types.js';
 
 export type Durability = 'sync' | 'relaxed' | 'none';
@@ -54,7 +55,9 @@ export interface OpenOptions {
   readonly disableAutoCompaction?: boolean;
   /**
    * Values of at least this many bytes go to the value log; the WAL, memtable and tables hold a
-   * 23-byte pointer instead (DESIGN §3). Default 512. `Infinity` keeps every value inline.
+   * 23-byte pointer instead (DESIGN §3). Default 1024 (bench/results/vlog.md: the break-even of
+   * write throughput; below it separation costs reads and scans more than it saves). `Infinity`
+   * keeps every value inline.
    */
   readonly valueThreshold?: number;
   /** Value-log segments are sealed at about this size. Default 64 MiB. */
@@ -151,7 +154,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     accelerator,
     compaction: compactionOptions(o),
     disableAutoCompaction: bool(o.disableAutoCompaction, 'disableAutoCompaction', false),
-    valueThreshold: o.valueThreshold === Infinity ? Infinity : int(o.valueThreshold, 'valueThreshold', 512, 1, 2 ** 32),
+    valueThreshold: o.valueThreshold === Infinity ? Infinity : int(o.valueThreshold, 'valueThreshold', DEFAULT_VALUE_THRESHOLD, 1, 2 ** 32),
     valueLogSegmentBytes: int(o.valueLogSegmentBytes, 'valueLogSegmentBytes', 64 * MiB, 4096, 1024 * MiB),
     valueLogLanes: int(o.valueLogLanes, 'valueLogLanes', 1, 1, 254),
   };
