@@ -114,6 +114,13 @@ class Segment {
   ) {}
 }
 
+/** Frames appended back to back to one segment, not yet queued for writing. */
+interface FrameRun {
+  segment: Segment | null;
+  offset: number;
+  frames: Uint8Array[];
+}
+
 class Lane {
   current: Segment | null = null;
   /** Where the next frame goes in `current`. */
@@ -297,6 +304,8 @@ export class ValueLog {
     const lane = this.lane(laneId);
     if (lane.failure !== null) throw lane.failure;
     const pointers: Uint8Array[] = [];
+    // Frames bound for the same segment go to the disk in one `writev`.
+    const run: FrameRun = { segment: null, offset: 0, frames: [] };
     let start = 0;
     while (start < keys.length) {
       let end = start;
@@ -305,28 +314,31 @@ export class ValueLog {
         raw += recordBytesOf(keys[end]!.length, values[end]!.length);
         end++;
       }
-      this.appendFrame(lane, keys.slice(start, end), values.slice(start, end), pointers);
+      this.appendFrame(lane, keys.slice(start, end), values.slice(start, end), pointers, run);
       start = end;
     }
+    this.writeRun(lane, run);
     return pointers;
   }
 
-  private appendFrame(lane: Lane, keys: readonly Uint8Array[], values: readonly Uint8Array[], pointers: Uint8Array[]): void {
+  private appendFrame(lane: Lane, keys: readonly Uint8Array[], values: readonly Uint8Array[], pointers: Uint8Array[], run: FrameRun): void {
     const packedKeys = packBytes(keys);
     const packedValues = packBytes(values);
     const frame = this.accelerator.encodeFrame(packedKeys, packedValues, { compress: this.compress });
-    if (lane.current === null || (lane.end > SEGMENT_HEADER_BYTES && lane.end + frame.length > this.segmentBytes)) this.rotate(lane);
+    if (lane.current === null || (lane.end > SEGMENT_HEADER_BYTES && lane.end + frame.length > this.segmentBytes)) {
+      this.writeRun(lane, run);
+      this.rotate(lane);
+    }
     const segment = lane.current!;
     const offset = lane.end;
     lane.end += frame.length;
     segment.pending.set(offset, frame);
     this.cache.set(segment.number, offset, { keys: packedKeys, values: packedValues, byteLength: frame.length, compressed: false });
-    this.enqueue(lane, async () => {
-      await segment.file!.write(frame, offset);
-      segment.source.appended(frame, offset);
-      segment.length = offset + frame.length;
-      segment.pending.delete(offset);
-    });
+    if (run.segment === null) {
+      run.segment = segment;
+      run.offset = offset;
+    }
+    run.frames.push(frame);
     for (let i = 0; i < keys.length; i++) {
       const pointer: ValuePointer = {
         segment: segment.number,
@@ -339,6 +351,27 @@ export class ValueLog {
     }
     this.framesWritten++;
     this.recordsWritten += keys.length;
+  }
+
+  /** Queue the write of the frames gathered in `run` (one `writev`), and empty it. */
+  private writeRun(lane: Lane, run: FrameRun): void {
+    const segment = run.segment;
+    if (segment === null) return;
+    const frames = run.frames;
+    const first = run.offset;
+    run.segment = null;
+    run.frames = [];
+    this.enqueue(lane, async () => {
+      if (frames.length === 1) await segment.file!.write(frames[0]!, first);
+      else await segment.file!.writev(frames, first);
+      let at = first;
+      for (const frame of frames) {
+        segment.source.appended(frame, at);
+        segment.pending.delete(at);
+        at += frame.length;
+      }
+      segment.length = at;
+    });
   }
 
   /** Seal the lane's segment (synced and closed in the background) and start the next one. */
@@ -431,12 +464,16 @@ export class ValueLog {
     const pointer = decodePointer(pointerBytes);
     if (!this.cache.has(pointer.segment, pointer.frameOffset)) {
       // A frame not in the cache: check it and take the one record, without decoding the rest.
+      const segment = this.segments.get(pointer.segment);
+      const fresh = this.direct && segment !== undefined && !segment.pending.has(pointer.frameOffset);
       const bytes = this.storedFrame(pointer.segment, pointer.frameOffset, pointer.frameLength);
       const record = frameRecord(bytes, pointer.subIndex, this.accelerator);
       if (record !== null) {
         if (recordBytesOf(record.key.length, record.value.length) !== pointer.recordBytes) throw this.corrupt(pointer, 'record length differs from the pointer');
         if (key !== undefined && !sameBytes(record.key, key)) throw this.corrupt(pointer, 'the record holds another key');
-        return new Uint8Array(record.value);
+        // A fresh read from a file view is ours: the value can be a view of it. Queued frames and
+        // in-memory segments are shared, so their values are copied.
+        return fresh ? new Uint8Array(record.value.buffer, record.value.byteOffset, record.value.length) : new Uint8Array(record.value);
       }
     }
     const frame = this.frame(pointer.segment, pointer.frameOffset, pointer.frameLength);
