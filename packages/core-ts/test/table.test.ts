@@ -265,6 +265,36 @@ describe('table round trips', () => {
     checkReadAll(reader, entries);
   });
 
+  test('point reads find keys that share a long prefix, prefixes of each other and keys with zero bytes', async (t) => {
+    // The index is searched by the four bytes after the keys' common prefix first: keys that end
+    // inside those bytes, or continue with zero bytes, must still land in the right block.
+    const suffixes = ['', '\0', '\0\0', '\0\0\0\0\0', 'a', 'a\0', 'a\0a', 'ab', 'abc', 'abcd', 'abcd\0', 'abcde', 'abce', 'b', '\xff', '\xff\xff\xff\xff\xff'];
+    const users = [...new Set(suffixes.flatMap((s) => [s, `${s}z`, `${s}\x01`]))].map((s) => Buffer.from(`a-long-shared-prefix/${s}`, 'latin1'));
+    users.sort(Buffer.compare);
+    const entries: RefEntry[] = [];
+    let seq = 1;
+    for (const userKey of users) {
+      const value = bytes(`v${seq}`);
+      entries.push({ userKey, seq, kind: Kind.Put, value, key: encodeInternalKey(userKey, seq) });
+      seq++;
+    }
+    const path = join(tempDir(t, 'silt-table-'), 'prefix.sst');
+    await buildTable(path, entries, { blockSize: 64 });
+    const reader = TableReader.open(path, { fileNumber: 9 });
+    t.after(() => reader.close());
+    assert.ok(reader.blockCount > 10, `${reader.blockCount} blocks`);
+    for (const e of entries) {
+      const got = reader.get(e.userKey);
+      assert.ok(got !== undefined && Buffer.from(got.value).equals(Buffer.from(e.value)), `get(${JSON.stringify(e.userKey.toString())})`);
+    }
+    // Absent keys in between, before, after, and outside the shared prefix.
+    const absent = ['a-long-shared-prefix/\0\0\0', 'a-long-shared-prefix/abcd\0\0', 'a-long-shared-prefix/aa', 'a-long-shared-prefix', 'a-long-shared-prefi', 'b', '', 'a-long-shared-prefix/\xff\xff'];
+    for (const text of absent) {
+      const key = Buffer.from(text, 'latin1');
+      assert.equal(reader.get(key), undefined, `get(${JSON.stringify(text)})`);
+    }
+  });
+
   test('blocks are cut at the target payload size', async (t) => {
     const entries = makeEntries(4000, 3);
     const dir = tempDir(t, 'silt-table-');

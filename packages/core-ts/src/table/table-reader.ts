@@ -23,7 +23,7 @@ import {
   unsealBlock,
   type Footer,
 } from './format.js';
-import { compareUserAt, isStrictlyAscending, lowerBound } from './key-search.js';
+import { compareInternalAt, compareUserAt, isStrictlyAscending, lowerBound } from './key-search.js';
 import { decodeProperties, type TableProperties } from './properties.js';
 import { TableIterator, type TableIteratorOptions } from './table-iterator.js';
 
@@ -69,6 +69,10 @@ export class TableReader {
   readonly indexKeys: PackedBytes;
   readonly blockCount: number;
   private readonly blockOffsets: Uint32Array;
+  /** Bytes every index key's user part shares (the first and last keys' common prefix). */
+  private readonly probeFrom: number;
+  /** Per index key, the 4 user-key bytes after `probeFrom` as a big-endian u32 (0-padded). */
+  private readonly indexProbes: Uint32Array;
   private readonly blockLengths: Uint32Array;
   private readonly dataEnd: number;
   private readonly filter: BloomFilter;
@@ -114,6 +118,19 @@ export class TableReader {
       expectedOffset += handle.length;
     }
     if (expectedOffset !== footer.index.offset) throw corruption('data blocks do not end where the index starts');
+    // Point reads binary-search the index by integer first: most steps then touch no key bytes.
+    const { data, offsets } = this.indexKeys;
+    const firstEnd = offsets[1]! - TRAILER_BYTES;
+    const lastFrom = offsets[count - 1]!;
+    const lastEnd = offsets[count]! - TRAILER_BYTES;
+    let shared = 0;
+    while (shared < firstEnd && lastFrom + shared < lastEnd && data[shared] === data[lastFrom + shared]) shared++;
+    this.probeFrom = shared;
+    this.indexProbes = new Uint32Array(count);
+    for (let b = 0; b < count; b++) {
+      const from = offsets[b]!;
+      this.indexProbes[b] = probeAt(data, from + shared, offsets[b + 1]! - TRAILER_BYTES);
+    }
   }
 
   /**
@@ -195,7 +212,7 @@ export class TableReader {
     const target = getTarget;
     target.set(userKey, 0);
     writeTrailer(target, userKey.length, snapshotSeq);
-    const b = lowerBound(this.indexKeys, this.blockCount, target);
+    const b = this.findBlock(userKey, target);
     if (b === this.blockCount) return undefined;
     const cursor = getCursor;
     cursor.reset(this.block(b));
@@ -283,6 +300,27 @@ export class TableReader {
     this.view.close();
   }
 
+  /** The first block whose index key is ≥ `target` (the internal key of `userKey`), or `blockCount`. */
+  private findBlock(userKey: Uint8Array, target: Uint8Array): number {
+    const { data, offsets } = this.indexKeys;
+    const shared = this.probeFrom;
+    if (userKey.length < shared) return lowerBound(this.indexKeys, this.blockCount, target);
+    for (let i = 0; i < shared; i++) if (userKey[i] !== data[i]) return lowerBound(this.indexKeys, this.blockCount, target);
+    // Every index key and the target share the first `shared` bytes, so comparing the next four
+    // as integers orders them whenever those differ; equal probes fall back to the whole key.
+    const probe = probeAt(userKey, shared, userKey.length);
+    const probes = this.indexProbes;
+    let low = 0;
+    let high = this.blockCount;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      const at = probes[mid]!;
+      if (at < probe || (at === probe && compareInternalAt(data, offsets[mid]!, offsets[mid + 1]!, target) < 0)) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
   /** Data block `b`, from the cache or read and checked (and then cached). */
   block(b: number): StoredBlock {
     this.checkOpen();
@@ -307,6 +345,13 @@ export class TableReader {
   private checkOpen(): void {
     if (this.closedFlag) throw new SiltError(ErrorCodes.CLOSED, `table ${this.path} is closed`);
   }
+}
+
+/** Bytes `[from, from + 4)` of `data`, within `end`, as a big-endian u32, 0-padded past `end`. */
+function probeAt(data: Uint8Array, from: number, end: number): number {
+  let probe = 0;
+  for (let i = 0; i < 4; i++) probe = probe * 256 + (from + i < end ? data[from + i]! : 0);
+  return probe;
 }
 
 function sameBytes(data: Uint8Array, from: number, to: number, other: Uint8Array): boolean {
