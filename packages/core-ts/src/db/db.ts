@@ -978,10 +978,13 @@ export class Db implements IteratorHost {
     this.closing = (async () => {
       let failure: unknown = null;
       // Stalls end at close (the scheduler stops): writes waiting behind one go through first.
+      // Background maintenance stops first: its passes flush and compact.
+      const maintenanceClosed = this.maintenanceController?.close();
       const compactionClosed = this.compaction?.close();
       await this.stallTail;
       await this.lastWrite;
       await compactionClosed;
+      await maintenanceClosed;
       for (const iterator of [...this.iterators]) iterator.closeForDb();
       for (const snapshot of [...this.snapshots]) snapshot.release();
       try {
@@ -1001,7 +1004,6 @@ export class Db implements IteratorHost {
       } catch (error) {
         failure ??= error;
       }
-      await this.maintenanceController?.close();
       await this.maintaining.catch(() => {});
       await this.gcRunning?.catch(() => {});
       await this.valueLog?.close().catch((error: unknown) => (failure ??= error));
