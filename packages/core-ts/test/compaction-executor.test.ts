@@ -20,6 +20,7 @@ import {
   type CompactionProgress,
 } from '../src/compaction/index.js';
 import { compareInternalKeys, compareUserKeys, encodeInternalKey, Kind, MAX_SEQ, readTrailer, TRAILER_BYTES } from '../src/keys/internal-key.js';
+import { partitionBoundaries } from '../src/compaction/partitions.js';
 import { manifestMetaOf, Version, type TableMeta } from '../src/manifest/index.js';
 import { TableBuilder, TableReader, type TableMeta as BuiltTable } from '../src/table/index.js';
 import { NodeVfs } from '../src/vfs/index.js';
@@ -102,7 +103,7 @@ interface Scenario {
  */
 async function makeScenario(
   t: TestContext,
-  options: { seed: number; keys: number; upperLevel: 0 | 1; upperTables: number; lowerTables: number; deepLevel?: number; snapshots: number },
+  options: { seed: number; keys: number; upperLevel: 0 | 1; upperTables: number; lowerTables: number; deepLevel?: number; snapshots: number; hotVersions?: number },
   accelerator: Accelerator = tsAccelerator,
 ): Promise<Scenario> {
   const dir = tempDir(t, 'silt-compaction-');
@@ -113,7 +114,8 @@ async function makeScenario(
     userKeys.set(text, utf8.encode(text));
   }
   const keys = [...userKeys.values()].sort(compareUserKeys);
-  const versionsPer = keys.map(() => 1 + Math.floor(random() * 8));
+  // Optionally every 50th key is "hot": so many versions they span several blocks of each table.
+  const versionsPer = keys.map((_, k) => (options.hotVersions !== undefined && k % 50 === 25 ? options.hotVersions : 1 + Math.floor(random() * 8)));
   const totalVersions = versionsPer.reduce((a, b) => a + b, 0);
   // Distinct seqs, shuffled across keys.
   const seqs = Array.from({ length: totalVersions }, (_, i) => i + 1);
@@ -247,10 +249,16 @@ const sameEntries = (actual: readonly Entry[], expected: readonly Entry[]): void
   }
 };
 
-async function checkCompaction(t: TestContext, scenario: Scenario, job: CompactionJob, accelerator: Accelerator): Promise<BuiltTable[]> {
-  const env = envFor(scenario, job, accelerator);
+async function checkCompaction(t: TestContext, scenario: Scenario, job: CompactionJob, accelerator: Accelerator, extra: Partial<CompactionEnv> = {}): Promise<BuiltTable[]> {
+  const env = envFor(scenario, job, accelerator, extra);
   const progress: CompactionProgress[] = [];
-  const result = await runCompaction(job, { ...env, onProgress: (p) => progress.push(p) });
+  const result = await runCompaction(job, {
+    ...env,
+    onProgress: (p) => {
+      progress.push(p);
+      extra.onProgress?.(p);
+    },
+  });
   const inputNumbers = [...job.inputs, ...job.nextInputs].map((m) => m.fileNumber).sort((a, b) => a - b);
   assert.deepEqual(result.removed.map((r) => r.fileNumber).sort((a, b) => a - b), inputNumbers);
   assert.ok(result.outputs.length > 1, 'small targets cut several outputs');
@@ -340,6 +348,70 @@ describe('compaction executor', () => {
     const scenario = await makeScenario(t, { seed: 4, keys: 800, upperLevel: 0, upperTables: 4, lowerTables: 1, snapshots: 200 });
     const job = new CompactionPlanner({ targetFileBytes: 4 * 1024 }).pick(scenario.version)!;
     await checkCompaction(t, scenario, job, tsAccelerator);
+  });
+
+  for (const [name, upperLevel] of [['L0 → L1', 0], ['L1 → L2', 1]] as const) {
+    test(`${name} in partitions far smaller than the input: the reference model, byte-identical to one merge`, async (t) => {
+      for (const accelerator of [tsAccelerator, loadNativeAccelerator().accelerator]) {
+        const scenario = await makeScenario(
+          t,
+          { seed: 11 + upperLevel, keys: 2500, upperLevel, upperTables: 4, lowerTables: 3, deepLevel: 3, snapshots: 5, hotVersions: 120 },
+          accelerator,
+        );
+        const planner = new CompactionPlanner({ targetFileBytes: 16 * 1024 });
+        const job = upperLevel === 0 ? planner.pick(scenario.version)! : planner.compactRange(scenario.version, undefined, undefined, 1)!;
+        assert.equal(job.level, upperLevel);
+        const inputBytes = [...job.inputs, ...job.nextInputs].reduce((sum, m) => sum + m.size, 0);
+        const partitionBytes = 4096;
+        assert.ok(inputBytes > 40 * partitionBytes, `inputs of ${inputBytes} bytes`);
+        const start = scenario.nextFileNumber;
+        let merges = 0;
+        const partitioned = await checkCompaction(t, scenario, job, accelerator, {
+          partitionBytes,
+          onProgress: (p) => {
+            if (p.phase === 'merge') merges++;
+          },
+        });
+        assert.ok(merges >= 20, `${merges} partitions merged`);
+        // The same job merged at once writes the same files, byte for byte.
+        scenario.nextFileNumber = start;
+        const whole = await runCompaction(job, envFor(scenario, job, accelerator, { partitionBytes: Infinity }, tempDir(t, 'silt-compaction-whole-')));
+        assert.equal(whole.outputs.length, partitioned.length);
+        for (let i = 0; i < partitioned.length; i++) {
+          assert.ok(readFileSync(whole.outputs[i]!.path).equals(readFileSync(partitioned[i]!.path)), `output ${i} differs`);
+        }
+      }
+    });
+  }
+
+  test('a partition boundary never splits a user key, even one whose versions span many blocks', async (t) => {
+    const scenario = await makeScenario(t, { seed: 13, keys: 600, upperLevel: 0, upperTables: 4, lowerTables: 1, snapshots: 0, hotVersions: 400 });
+    const job = new CompactionPlanner({ targetFileBytes: 16 * 1024 }).pick(scenario.version)!;
+    const readers = [...job.inputs, ...job.nextInputs].map((m) => TableReader.open(scenario.tablePaths.get(m.fileNumber)!, { fileNumber: m.fileNumber }));
+    try {
+      const boundaries = partitionBoundaries(readers, 2048);
+      assert.ok(boundaries.length > 10);
+      for (let i = 1; i < boundaries.length; i++) assert.ok(compareUserKeys(boundaries[i - 1]!, boundaries[i]!) < 0, 'boundaries ascend strictly');
+      // Reading partition by partition yields every entry exactly once, each user key in one partition.
+      for (const reader of readers) {
+        const seen = new Map<string, number>();
+        let count = 0;
+        for (let p = 0; p <= boundaries.length; p++) {
+          const part = reader.readEntriesBetween(p === 0 ? null : boundaries[p - 1]!, p === boundaries.length ? null : boundaries[p]!);
+          for (let i = 0; i < part.tags.length; i++) {
+            const key = part.keys.data.subarray(part.keys.offsets[i]!, part.keys.offsets[i + 1]! - TRAILER_BYTES);
+            const where = seen.get(hex(key));
+            assert.ok(where === undefined || where === p, 'a user key in two partitions');
+            seen.set(hex(key), p);
+            count++;
+          }
+        }
+        assert.equal(count, reader.properties.entryCount);
+      }
+      assert.deepEqual(partitionBoundaries(readers, Infinity), []);
+    } finally {
+      for (const reader of readers) reader.close();
+    }
   });
 
   test('a trivial move rewrites nothing', async (t) => {

@@ -3,10 +3,14 @@
  * version edit that swaps its inputs for its outputs. The caller installs the edit with
  * `ManifestStore.logAndApply`; until then the outputs are unreferenced files.
  *
- * 1. Read every input table whole (`TableReader.readAllEntries`) into runs: each L0 input is a run
- *    (newest first); the tables of a level ≥ 1 are disjoint and sorted, so they are concatenated
- *    into one run per level.
- * 2. One accelerator `mergeRuns(runs, { trailerBytes: 8 })` call orders every entry by internal key.
+ * 1. Split the job's key space into partitions of about `partitionBytes` input bytes
+ *    (`partitionBoundaries`: user keys from the inputs' index blocks, so a user key's versions are
+ *    never split). Steps 2–4 run once per partition, in key order, so the executor's memory follows
+ *    the partition size, not the job's input size.
+ * 2. Read each input's entries in the partition (`TableReader.readEntriesBetween`: only the blocks
+ *    overlapping it) into runs: each L0 input is a run (newest first); the tables of a level ≥ 1
+ *    are disjoint and sorted, so they are concatenated into one run per level. One accelerator
+ *    `mergeRuns(runs, { trailerBytes: 8 })` call orders the partition by internal key.
  * 3. Walk the merged order one user key at a time, versions newest first. The read points are the
  *    live snapshots plus "now"; a version is kept when it is the newest version some read point
  *    sees (the newest in its snapshot stripe), every other version is dropped. Then, when the output
@@ -14,7 +18,8 @@
  *    old end of the kept versions are dropped too — every read point that saw one sees nothing
  *    either way. A tombstone with a kept older version behind it stays.
  * 4. Kept entries go to output tables, cut at `job.targetFileBytes` but only between user keys, so
- *    a user key never spans two tables. The event loop gets a turn between output tables.
+ *    a user key never spans two tables; an output table continues across partitions. The event
+ *    loop gets a turn between output tables and between partitions.
  *
  * Cancellation: `signal` is checked between phases, every few thousand entries and between output
  * tables. An abort (or any failure) removes every output written so far and rejects — for an abort
@@ -32,6 +37,7 @@ import type { TableBuilder, TableMeta as BuiltTable } from '../table/table-build
 import type { TableReader } from '../table/table-reader.js';
 import type { Vfs } from '../vfs/types.js';
 import { chargePointer, compactionLedgerChanges } from '../vlog/ledger-glue.js';
+import { DEFAULT_PARTITION_BYTES, partitionBoundaries } from './partitions.js';
 import type { CompactionJob } from './planner.js';
 
 export interface CompactionProgress {
@@ -66,6 +72,11 @@ export interface CompactionEnv {
   /** The accelerator for `mergeRuns`. Default: the process-wide `accel`. */
   readonly accelerator?: Accelerator;
   readonly signal?: AbortSignal;
+  /**
+   * Input bytes merged at a time (`DEFAULT_PARTITION_BYTES`); `Infinity` merges the whole job at
+   * once. The output does not depend on it.
+   */
+  readonly partitionBytes?: number;
   onProgress?(progress: CompactionProgress): void;
 }
 
@@ -215,61 +226,76 @@ export async function runCompaction(job: CompactionJob, env: CompactionEnv): Pro
   };
   const report = (): void => env.onProgress?.({ ...progress });
 
-  // 1. Runs: each L0 table alone; a level ≥ 1 as one concatenated run.
-  const read = async (meta: TableMeta): Promise<BlockEntries> => {
-    checkAbort(signal);
-    const reader = await env.openReader(meta);
-    try {
-      const entries = reader.readAllEntries();
-      progress.inputEntries += entries.tags.length;
+  // Readers stay open for the whole job: each partition reads a few blocks of each. Groups are
+  // the runs' sources: each L0 input alone; the tables of a level ≥ 1 together (disjoint, sorted).
+  const opened: { reader: TableReader; meta: TableMeta }[] = [];
+  const groups: TableReader[][] = [];
+  const openGroup = async (metas: readonly TableMeta[]): Promise<TableReader[]> => {
+    const group: TableReader[] = [];
+    for (const meta of metas) {
+      checkAbort(signal);
+      const reader = await env.openReader(meta);
+      opened.push({ reader, meta });
       progress.inputBytes += meta.size;
-      return entries;
-    } finally {
+      group.push(reader);
+    }
+    return group;
+  };
+  const releaseReaders = (): void => {
+    for (const { reader, meta } of opened) {
       if (env.releaseReader !== undefined) env.releaseReader(reader, meta);
       else reader.close();
     }
+    opened.length = 0;
   };
-  const runs: BlockEntries[] = [];
-  if (job.level === 0) {
-    for (const meta of job.inputs) runs.push(await read(meta));
-  } else if (job.inputs.length > 0) {
-    const parts: BlockEntries[] = [];
-    for (const meta of job.inputs) parts.push(await read(meta));
-    runs.push(concatEntries(parts));
-  }
-  if (job.nextInputs.length > 0) {
-    const parts: BlockEntries[] = [];
-    for (const meta of job.nextInputs) parts.push(await read(meta));
-    runs.push(concatEntries(parts));
-  }
-  report();
-  checkAbort(signal);
+  const partitionBytes = env.partitionBytes ?? DEFAULT_PARTITION_BYTES;
+  if (!(partitionBytes > 0)) throw siltError(ErrorCodes.INVALID_ARGUMENT, 'env.partitionBytes must be > 0');
 
-  // 2. One merge.
-  progress.phase = 'merge';
-  const merged = (env.accelerator ?? accel).mergeRuns(
-    runs.map((r) => r.keys),
-    { trailerBytes: TRAILER_BYTES },
-  );
-  report();
-  checkAbort(signal);
+  // The current partition: its runs and their merged order.
+  let runs: BlockEntries[] = [];
+  let runOf: Uint32Array | number[] = [];
+  let indexOf: Uint32Array | number[] = [];
+  let keyData: Uint8Array[] = [];
+  let keyOffsets: Uint32Array[] = [];
+  /** Read and merge the entries with user keys in `(after, upTo]`; false when there are none. */
+  const loadPartition = (after: Uint8Array | null, upTo: Uint8Array | null): boolean => {
+    progress.phase = 'read';
+    runs = [];
+    for (const group of groups) {
+      const parts = group.map((reader) => reader.readEntriesBetween(after, upTo)).filter((part) => part.tags.length > 0);
+      if (parts.length === 0) continue;
+      const run = concatEntries(parts);
+      progress.inputEntries += run.tags.length;
+      runs.push(run);
+    }
+    report();
+    checkAbort(signal);
+    if (runs.length === 0) return false;
+    progress.phase = 'merge';
+    const merged = (env.accelerator ?? accel).mergeRuns(
+      runs.map((r) => r.keys),
+      { trailerBytes: TRAILER_BYTES },
+    );
+    runOf = merged.run;
+    indexOf = merged.index;
+    keyData = runs.map((r) => r.keys.data);
+    keyOffsets = runs.map((r) => r.keys.offsets);
+    report();
+    checkAbort(signal);
+    progress.phase = 'write';
+    return true;
+  };
 
   // 3–4. Walk and write.
-  progress.phase = 'write';
   const outputs: BuiltTable[] = [];
   let builder: TableBuilder | null = null;
   let droppedShadowed = 0;
   let droppedTombstones = 0;
   const isBottommost = env.isBottommost;
   const target = job.targetFileBytes;
-  const runOf = merged.run;
-  const indexOf = merged.index;
-  const total = runOf.length;
   // The kept versions of the current user key: positions in the merged order.
   const kept: number[] = [];
 
-  const keyData = runs.map((r) => r.keys.data);
-  const keyOffsets = runs.map((r) => r.keys.offsets);
   // Value-log bytes the open output table's pointers reference, per segment.
   let charges = new Map<number, number>();
 
@@ -336,7 +362,9 @@ export async function runCompaction(job: CompactionJob, env: CompactionEnv): Pro
     return writeKept(0, count);
   };
 
-  try {
+  /** Walk the loaded partition; every user key's versions are in it, so it ends with a whole key. */
+  const walkPartition = async (): Promise<void> => {
+    const total = runOf.length;
     let prevRun = -1;
     let prevFrom = 0;
     let prevUserEnd = 0;
@@ -367,21 +395,49 @@ export async function runCompaction(job: CompactionJob, env: CompactionEnv): Pro
         droppedShadowed++;
       }
       if ((j & (ABORT_CHECK_INTERVAL - 1)) === ABORT_CHECK_INTERVAL - 1) {
-        progress.entriesProcessed = j + 1;
+        progress.entriesProcessed = processedBefore + j + 1;
         checkAbort(signal);
       }
     }
     if (kept.length > 0) {
       const wait = emitKey();
       if (wait !== undefined) await wait;
+      kept.length = 0;
     }
-    progress.entriesProcessed = total;
+    processedBefore += total;
+    progress.entriesProcessed = processedBefore;
+  };
+  let processedBefore = 0;
+
+  try {
+    if (job.level === 0) for (const meta of job.inputs) groups.push(await openGroup([meta]));
+    else if (job.inputs.length > 0) groups.push(await openGroup(job.inputs));
+    if (job.nextInputs.length > 0) groups.push(await openGroup(job.nextInputs));
+    report();
+    checkAbort(signal);
+    // 1. Partitions, then 2–4 for each.
+    const boundaries = partitionBoundaries(groups.flat(), partitionBytes);
+    for (let p = 0; p <= boundaries.length; p++) {
+      const after = p === 0 ? null : boundaries[p - 1]!;
+      const upTo = p === boundaries.length ? null : boundaries[p]!;
+      if (loadPartition(after, upTo)) await walkPartition();
+      runs = [];
+      runOf = indexOf = [];
+      keyData = [];
+      keyOffsets = [];
+      if (p < boundaries.length) {
+        await turn();
+        checkAbort(signal);
+      }
+    }
     if (builder !== null) await finishTable();
   } catch (error) {
     const open = builder as TableBuilder | null;
     if (open !== null) await open.abandon().catch(() => {});
     for (const built of outputs) await env.vfs.unlink(built.path).catch(() => {});
     throw error;
+  } finally {
+    releaseReaders();
   }
 
   progress.phase = 'done';

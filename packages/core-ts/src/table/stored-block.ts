@@ -77,13 +77,47 @@ function unsealDataBlock(stored: Uint8Array, accelerator: Accelerator, where: st
  * the properties disagree with the blocks: corruption.
  */
 export interface EntrySink {
-  readonly keyData: Uint8Array;
-  readonly keyOffsets: Uint32Array;
-  readonly valueData: Uint8Array;
-  readonly valueOffsets: Uint32Array;
-  readonly tags: Uint8Array;
+  keyData: Uint8Array;
+  keyOffsets: Uint32Array;
+  valueData: Uint8Array;
+  valueOffsets: Uint32Array;
+  tags: Uint8Array;
   /** Entries written so far. */
   count: number;
+  /**
+   * Whether running out of room doubles the arrays instead of failing. A read of some blocks only
+   * (not a whole table) has no exact sizes up front, only an estimate.
+   */
+  readonly growable?: boolean;
+}
+
+/** Grow `sink` so one more entry of `keyLength` + `valueLength` bytes fits. */
+function growSink(sink: EntrySink, keyLength: number, valueLength: number): void {
+  const at = sink.count;
+  if (at >= sink.tags.length) {
+    const entries = Math.max(16, 2 * sink.tags.length);
+    const tags = new Uint8Array(entries);
+    tags.set(sink.tags.subarray(0, at));
+    sink.tags = tags;
+    const keyOffsets = new Uint32Array(entries + 1);
+    keyOffsets.set(sink.keyOffsets.subarray(0, at + 1));
+    sink.keyOffsets = keyOffsets;
+    const valueOffsets = new Uint32Array(entries + 1);
+    valueOffsets.set(sink.valueOffsets.subarray(0, at + 1));
+    sink.valueOffsets = valueOffsets;
+  }
+  const keyNeed = sink.keyOffsets[at]! + keyLength;
+  if (keyNeed > sink.keyData.length) {
+    const keyData = new Uint8Array(Math.max(keyNeed, 2 * sink.keyData.length));
+    keyData.set(sink.keyData.subarray(0, sink.keyOffsets[at]!));
+    sink.keyData = keyData;
+  }
+  const valueNeed = sink.valueOffsets[at]! + valueLength;
+  if (valueNeed > sink.valueData.length) {
+    const valueData = new Uint8Array(Math.max(valueNeed, 2 * sink.valueData.length));
+    valueData.set(sink.valueData.subarray(0, sink.valueOffsets[at]!));
+    sink.valueData = valueData;
+  }
 }
 
 /**
@@ -203,6 +237,9 @@ function checkPayload(
 
 function appendEntry(sink: EntrySink, key: Uint8Array, keyLength: number, data: Uint8Array, valueFrom: number, valueLength: number, tag: number, where: string): void {
   const at = sink.count;
+  if (sink.growable === true && (at >= sink.tags.length || sink.keyOffsets[at]! + keyLength > sink.keyData.length || sink.valueOffsets[at]! + valueLength > sink.valueData.length)) {
+    growSink(sink, keyLength, valueLength);
+  }
   if (at >= sink.tags.length) throw corruption(`data block ${where} holds more entries than the table's properties record`);
   const keyAt = sink.keyOffsets[at]!;
   const valueAt = sink.valueOffsets[at]!;

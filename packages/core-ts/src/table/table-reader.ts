@@ -8,7 +8,7 @@
  */
 import { accel, type Accelerator, type BlockEntries, type FileView, type PackedBytes } from '@siltdb/bindings';
 import { ErrorCodes, SiltError } from '../errors.js';
-import { Kind, MAX_SEQ, readTrailer, TRAILER_BYTES, writeTrailer } from '../keys/internal-key.js';
+import { compareBytes, Kind, MAX_SEQ, readTrailer, TRAILER_BYTES, writeTrailer } from '../keys/internal-key.js';
 import type { BlockCache } from './block-cache.js';
 import { copyValue, plainBytes } from './bytes.js';
 import { BloomFilter, bloomHash } from './bloom.js';
@@ -259,19 +259,82 @@ export class TableReader {
       tags: new Uint8Array(entryCount),
       count: 0,
     };
+    this.appendBlocks(0, this.blockCount, sink);
+    if (sink.count !== entryCount || sink.keyOffsets[entryCount] !== rawKeyBytes || sink.valueOffsets[entryCount] !== rawValueBytes) {
+      throw corruption(`${this.path} holds ${sink.count} entries; its properties record ${entryCount} (or their sizes disagree)`);
+    }
+    return {
+      keys: { data: sink.keyData, offsets: sink.keyOffsets },
+      values: { data: sink.valueData, offsets: sink.valueOffsets },
+      tags: sink.tags,
+    };
+  }
+
+  /** Where data block `b` ends in the file: the data bytes of blocks `0…b`, since blocks tile the data region. */
+  blockEnd(b: number): number {
+    return this.blockOffsets[b]! + this.blockLengths[b]!;
+  }
+
+  /**
+   * The entries whose user key is in `(after, upTo]` (`null`: unbounded), as one packed batch in
+   * internal-key order — compaction's read of one key-range partition. Only the blocks that can
+   * hold such keys are read (checked as `readAllEntries` checks them, bypassing the block cache);
+   * entries of those blocks outside the range are left out.
+   */
+  readEntriesBetween(after: Uint8Array | null, upTo: Uint8Array | null): BlockEntries {
+    this.checkOpen();
+    // Index user keys never decrease. Block b holds keys in (indexKey[b − 1], indexKey[b]]: it can
+    // hold a key > after only if its last key's user key is > after, and a key ≤ upTo only if the
+    // previous block's last user key is ≤ upTo.
+    const first = after === null ? 0 : this.firstBlockAfter(after);
+    const end = upTo === null ? this.blockCount : Math.min(this.blockCount, this.firstBlockAfter(upTo) + 1);
+    if (first >= end) return emptyEntries();
+    const share = (this.blockEnd(end - 1) - this.blockOffsets[first]!) / Math.max(1, this.dataEnd);
+    const { entryCount, rawKeyBytes, rawValueBytes } = this.properties;
+    // Sized from the table's averages; the sink grows if the range is denser than that.
+    const estimate = (total: number): number => Math.ceil(total * share * 1.125) + 64;
+    const entries = Math.min(entryCount, estimate(entryCount));
+    const sink: EntrySink = {
+      keyData: new Uint8Array(Math.min(rawKeyBytes, estimate(rawKeyBytes))),
+      keyOffsets: new Uint32Array(entries + 1),
+      valueData: new Uint8Array(Math.min(rawValueBytes, estimate(rawValueBytes))),
+      valueOffsets: new Uint32Array(entries + 1),
+      tags: new Uint8Array(entries),
+      count: 0,
+      growable: true,
+    };
+    this.appendBlocks(first, end, sink);
+    return trimToUserKeys(sink, after, upTo);
+  }
+
+  /** The first block whose last user key is > `userKey`, or `blockCount`. */
+  private firstBlockAfter(userKey: Uint8Array): number {
+    const { data, offsets } = this.indexKeys;
+    let low = 0;
+    let high = this.blockCount;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (compareBytes(data, offsets[mid]!, offsets[mid + 1]! - TRAILER_BYTES, userKey, 0, userKey.length) <= 0) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
+  /** Check data blocks `first…end − 1` and append their entries to `sink`. */
+  private appendBlocks(first: number, end: number, sink: EntrySink): void {
     const { data, offsets } = this.indexKeys;
     // Consecutive blocks are read in runs of about READ_ALL_CHUNK_BYTES: few reads, little garbage.
-    let b = 0;
-    while (b < this.blockCount) {
+    let b = first;
+    while (b < end) {
       const runStart = this.blockOffsets[b]!;
-      let end = b;
+      let runEnd = b;
       let runLength = 0;
-      while (end < this.blockCount && (end === b || runLength + this.blockLengths[end]! <= READ_ALL_CHUNK_BYTES)) {
-        runLength += this.blockLengths[end]!;
-        end++;
+      while (runEnd < end && (runEnd === b || runLength + this.blockLengths[runEnd]! <= READ_ALL_CHUNK_BYTES)) {
+        runLength += this.blockLengths[runEnd]!;
+        runEnd++;
       }
       const run = this.view.read(runStart, runLength);
-      for (; b < end; b++) {
+      for (; b < runEnd; b++) {
         const at = this.blockOffsets[b]! - runStart;
         appendBlockEntries(
           run.subarray(at, at + this.blockLengths[b]!),
@@ -283,14 +346,6 @@ export class TableReader {
         );
       }
     }
-    if (sink.count !== entryCount || sink.keyOffsets[entryCount] !== rawKeyBytes || sink.valueOffsets[entryCount] !== rawValueBytes) {
-      throw corruption(`${this.path} holds ${sink.count} entries; its properties record ${entryCount} (or their sizes disagree)`);
-    }
-    return {
-      keys: { data: sink.keyData, offsets: sink.keyOffsets },
-      values: { data: sink.valueData, offsets: sink.valueOffsets },
-      tags: sink.tags,
-    };
   }
 
   /** Release the file view. Idempotent. Cached blocks stay until `cache.evictFile(fileNumber)`. */
@@ -345,6 +400,47 @@ export class TableReader {
   private checkOpen(): void {
     if (this.closedFlag) throw new SiltError(ErrorCodes.CLOSED, `table ${this.path} is closed`);
   }
+}
+
+function emptyEntries(): BlockEntries {
+  return { keys: { data: new Uint8Array(0), offsets: new Uint32Array(1) }, values: { data: new Uint8Array(0), offsets: new Uint32Array(1) }, tags: new Uint8Array(0) };
+}
+
+/** The first of `count` entries of `sink` whose user key is > `userKey`. */
+function firstEntryAfter(sink: EntrySink, count: number, userKey: Uint8Array): number {
+  const { keyData, keyOffsets } = sink;
+  let low = 0;
+  let high = count;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (compareBytes(keyData, keyOffsets[mid]!, keyOffsets[mid + 1]! - TRAILER_BYTES, userKey, 0, userKey.length) <= 0) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/** The entries of `sink` with user keys in `(after, upTo]`, in arrays of their own size starting at offset 0. */
+function trimToUserKeys(sink: EntrySink, after: Uint8Array | null, upTo: Uint8Array | null): BlockEntries {
+  const count = sink.count;
+  const from = after === null ? 0 : firstEntryAfter(sink, count, after);
+  const to = upTo === null ? count : firstEntryAfter(sink, count, upTo);
+  if (from >= to) return emptyEntries();
+  const n = to - from;
+  if (from === 0) {
+    // Offsets already start at 0: views of the sink, no copy.
+    return {
+      keys: { data: sink.keyData.subarray(0, sink.keyOffsets[to]!), offsets: sink.keyOffsets.subarray(0, to + 1) },
+      values: { data: sink.valueData.subarray(0, sink.valueOffsets[to]!), offsets: sink.valueOffsets.subarray(0, to + 1) },
+      tags: sink.tags.subarray(0, to),
+    };
+  }
+  const slice = (bytes: Uint8Array, offsets: Uint32Array): PackedBytes => {
+    const base = offsets[from]!;
+    const out = new Uint32Array(n + 1);
+    for (let i = 0; i <= n; i++) out[i] = offsets[from + i]! - base;
+    return { data: bytes.slice(base, offsets[to]!), offsets: out };
+  };
+  return { keys: slice(sink.keyData, sink.keyOffsets), values: slice(sink.valueData, sink.valueOffsets), tags: sink.tags.slice(from, to) };
 }
 
 /** Bytes `[from, from + 4)` of `data`, within `end`, as a big-endian u32, 0-padded past `end`. */
