@@ -351,9 +351,9 @@ impl FileView {
                     target.len()
                 ))
             })?;
-        let bytes = self.inner.read(offset, length).map_err(to_js)?;
-        target[target_offset as usize..end as usize].copy_from_slice(&bytes);
-        Ok(())
+        self.inner
+            .read_into(offset, &mut target[target_offset as usize..end as usize])
+            .map_err(to_js)
     }
 
     /// Unmap and close. Idempotent.
