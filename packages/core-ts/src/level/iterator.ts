@@ -90,68 +90,49 @@ export class SiltIterator extends EntryBase {
   }
 }
 
-export class SiltKeyIterator extends KeyBase {
-  readonly #cursor: Cursor;
-  readonly #decode: Decoder;
+/**
+ * `keys()` and `values()` iterators differ only in their abstract-level base class and in which
+ * field of the entry they read: one class body serves both.
+ */
+function singleFieldIterator<T extends object>(Base: Ctor<T>, field: 'keys' | 'values') {
+  return class SingleFieldIterator extends (Base as Ctor<object>) {
+    readonly #cursor: Cursor;
+    readonly #decode: Decoder;
 
-  /** @internal Made by `SiltLevel#_keys`. */
-  constructor(db: unknown, engine: Db, options: PrivateRangeOptions) {
-    super(db, options);
-    this.#decode = decoderOf(options.keyEncoding);
-    this.#cursor = openCursor(this, engine, options, 'keys');
-  }
+    constructor(db: unknown, engine: Db, options: PrivateRangeOptions) {
+      super(db, options);
+      this.#decode = decoderOf(field === 'keys' ? options.keyEncoding : options.valueEncoding);
+      this.#cursor = openCursor(this as unknown as { readonly db: unknown }, engine, options, field);
+    }
 
-  async _next(): Promise<Decoded | undefined> {
-    const item = await this.#cursor.readOne();
-    return item === undefined ? undefined : this.#decode(item as Uint8Array);
-  }
+    async _next(): Promise<Decoded | undefined> {
+      const item = await this.#cursor.readOne();
+      return item === undefined ? undefined : this.#decode(item as Uint8Array);
+    }
 
-  async _nextv(size: number): Promise<Decoded[]> {
-    return (await this.#cursor.read(size)).map((item) => this.#decode(item as Uint8Array));
-  }
+    async _nextv(size: number): Promise<Decoded[]> {
+      return (await this.#cursor.read(size)).map((item) => this.#decode(item as Uint8Array));
+    }
 
-  async _all(): Promise<Decoded[]> {
-    return (await this.#cursor.read(remaining(this))).map((item) => this.#decode(item as Uint8Array));
-  }
+    async _all(): Promise<Decoded[]> {
+      const self = this as unknown as { readonly limit: number; readonly count: number };
+      return (await this.#cursor.read(remaining(self))).map((item) => this.#decode(item as Uint8Array));
+    }
 
-  _seek(target: Bound): void {
-    this.#cursor.seek(target);
-  }
+    _seek(target: Bound): void {
+      this.#cursor.seek(target);
+    }
 
-  async _close(): Promise<void> {
-    this.#cursor.close();
-  }
+    async _close(): Promise<void> {
+      this.#cursor.close();
+    }
+  } as unknown as new (db: unknown, engine: Db, options: PrivateRangeOptions) => T;
 }
 
-export class SiltValueIterator extends ValueBase {
-  readonly #cursor: Cursor;
-  readonly #decode: Decoder;
+/** Made by `SiltLevel#_keys`. */
+export const SiltKeyIterator = singleFieldIterator(KeyBase, 'keys');
+export type SiltKeyIterator = AbstractKeyIterator<unknown, unknown>;
 
-  /** @internal Made by `SiltLevel#_values`. */
-  constructor(db: unknown, engine: Db, options: PrivateRangeOptions) {
-    super(db, options);
-    this.#decode = decoderOf(options.valueEncoding);
-    this.#cursor = openCursor(this, engine, options, 'values');
-  }
-
-  async _next(): Promise<Decoded | undefined> {
-    const item = await this.#cursor.readOne();
-    return item === undefined ? undefined : this.#decode(item as Uint8Array);
-  }
-
-  async _nextv(size: number): Promise<Decoded[]> {
-    return (await this.#cursor.read(size)).map((item) => this.#decode(item as Uint8Array));
-  }
-
-  async _all(): Promise<Decoded[]> {
-    return (await this.#cursor.read(remaining(this))).map((item) => this.#decode(item as Uint8Array));
-  }
-
-  _seek(target: Bound): void {
-    this.#cursor.seek(target);
-  }
-
-  async _close(): Promise<void> {
-    this.#cursor.close();
-  }
-}
+/** Made by `SiltLevel#_values`. */
+export const SiltValueIterator = singleFieldIterator(ValueBase, 'values');
+export type SiltValueIterator = AbstractValueIterator<unknown, unknown, unknown>;
