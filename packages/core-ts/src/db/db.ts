@@ -37,6 +37,7 @@ import { collectGarbage, type GcResult } from '../maintenance/gc.js';
 import { checkMaintainOptions, maintain, type MaintainOptions, type MaintenanceHost, type MaintenanceReport } from '../maintenance/maintain.js';
 import type { RewriteRecord, RewriteStep } from '../maintenance/rewrite.js';
 import { MaintenanceController } from '../maintenance/controller.js';
+import { MaintenanceEvents, type MaintenanceEventType, type MaintenanceListener } from '../maintenance/events.js';
 import { planRewrites } from '../maintenance/planner.js';
 import type { MaintenanceStats } from './stats.js';
 import { pointerRecordBytes } from '../vlog/pointer.js';
@@ -148,6 +149,8 @@ export class Db implements IteratorHost {
   /** Maintenance passes run one at a time. */
   private maintaining: Promise<unknown> = RESOLVED;
   private readonly maintenanceTotals = { runs: 0, rewrittenSegments: 0, swappedRecords: 0, copiedBytes: 0, lastRunMs: 0, totalRunMs: 0 };
+  private readonly events = new MaintenanceEvents();
+  private maintenancePasses = 0;
   /** @internal Test hook: called after each rewrite step (may throw to simulate a crash there). */
   maintenanceStepHook: ((step: RewriteStep) => void | Promise<void>) | null = null;
   /** Writes waiting behind a write stall, and the tail of their queue. */
@@ -206,7 +209,8 @@ export class Db implements IteratorHost {
             }
             return { queuedSegments: queue.length, stale, total };
           },
-          maintain: (options) => this.maintain(options),
+          maintain: (options) => this.runMaintenance(options, true),
+          backoff: (delayMs, reason, error) => this.events.emit('backoff', { delayMs, reason, error }),
         },
         { bytesPerSecond: BACKGROUND_MAINTENANCE_BYTES_PER_SECOND },
       );
@@ -764,16 +768,40 @@ export class Db implements IteratorHost {
    */
   maintain(options?: MaintainOptions): Promise<MaintenanceReport> {
     this.checkWritable();
-    const checked = checkMaintainOptions(options);
-    const run = this.maintaining.catch(() => {}).then(() => this.maintainNow(checked));
+    return this.runMaintenance(checkMaintainOptions(options), false);
+  }
+
+  private runMaintenance(options: MaintainOptions, background: boolean): Promise<MaintenanceReport> {
+    const run = this.maintaining.catch(() => {}).then(() => this.maintainNow(options, background));
     this.maintaining = run;
     return run;
   }
 
-  private async maintainNow(options: MaintainOptions): Promise<MaintenanceReport> {
+  /**
+   * Listen to maintenance events (src/maintenance/events.ts): `pass-start`, `pass-end`,
+   * `segment-rewritten`, `segment-deleted`, `backoff`. Returns the function that unsubscribes.
+   */
+  on<K extends MaintenanceEventType>(type: K, listener: MaintenanceListener<K>): () => void {
+    return this.events.on(type, listener);
+  }
+
+  /** Stop listening; returns whether the listener was registered. */
+  off<K extends MaintenanceEventType>(type: K, listener: MaintenanceListener<K>): boolean {
+    return this.events.off(type, listener);
+  }
+
+  private async maintainNow(options: MaintainOptions, background: boolean): Promise<MaintenanceReport> {
     if (this.failure !== null) throw this.failure;
     const valueLog = this.valueLog;
     if (valueLog === null) throw siltError(ErrorCodes.INVALID_ARGUMENT, 'the database has no value log');
+    const pass = ++this.maintenancePasses;
+    const mode = options.mode ?? 'rewrite';
+    if (this.events.has('pass-start')) {
+      const queue = planRewrites(this.versions.ledger, valueLog.segmentInfos(), Date.now());
+      this.events.emit('pass-start', {
+        pass, mode, background, queuedSegments: queue.length, queuedStaleBytes: queue.reduce((sum, c) => sum + c.stale, 0),
+      });
+    }
     const host: MaintenanceHost = {
       valueLog,
       ledger: () => this.versions.ledger,
@@ -785,9 +813,27 @@ export class Db implements IteratorHost {
       swapPointers: (records) => this.swapPointers(records),
       compact: (start, end) => this.compactNow(start, end),
       collectGarbage: () => this.collectGarbage(),
+      segmentRewritten: (result, elapsedMs) =>
+        this.events.emit('segment-rewritten', {
+          pass, segment: result.segment, copiedRecords: result.copiedRecords, copiedBytes: result.copiedBytes, swapped: result.swapped, elapsedMs,
+        }),
       ...(this.maintenanceStepHook === null ? {} : { afterStep: this.maintenanceStepHook }),
     };
-    const report = await maintain(host, options);
+    const started = performance.now();
+    let report: MaintenanceReport;
+    try {
+      report = await maintain(host, options);
+    } catch (error) {
+      this.events.emit('pass-end', {
+        pass, mode, background, rewrittenSegments: 0, copiedBytes: 0, deletedSegments: 0, reclaimedBytes: 0, stoppedBy: 'error',
+        elapsedMs: performance.now() - started, error: String((error as Error)?.message ?? error),
+      });
+      throw error;
+    }
+    this.events.emit('pass-end', {
+      pass, mode, background, rewrittenSegments: report.rewrites.length, copiedBytes: report.copiedBytes, deletedSegments: report.deletedSegments,
+      reclaimedBytes: report.reclaimedBytes, stoppedBy: report.stoppedBy, elapsedMs: report.elapsedMs, error: null,
+    });
     const t = this.maintenanceTotals;
     t.runs++;
     t.rewrittenSegments += report.rewrites.length;
@@ -862,7 +908,7 @@ export class Db implements IteratorHost {
 
   private runGc(): Promise<GcResult> {
     const valueLog = this.valueLog;
-    if (valueLog === null || this.manifest === null) return Promise.resolve({ deletedSegments: [], reclaimedBytes: 0, blockedSegments: 0 });
+    if (valueLog === null || this.manifest === null) return Promise.resolve({ deletedSegments: [], deleted: [], reclaimedBytes: 0, blockedSegments: 0 });
     const pass = collectGarbage({
       valueLog,
       ledger: () => this.versions.ledger,
@@ -876,6 +922,7 @@ export class Db implements IteratorHost {
       this.gcTotals.passes++;
       this.gcTotals.deletedSegments += result.deletedSegments.length;
       this.gcTotals.reclaimedBytes += result.reclaimedBytes;
+      for (const { segment, lane, bytes } of result.deleted) this.events.emit('segment-deleted', { segment, lane, bytes });
       return result;
     });
     this.gcRunning = pass;
@@ -905,6 +952,7 @@ export class Db implements IteratorHost {
       queue: { segments: queue.length, staleBytes: queue.reduce((sum, c) => sum + c.stale, 0), liveBytes: queue.reduce((sum, c) => sum + c.live, 0) },
       gc: { ...this.gcTotals },
       background: this.maintenanceController?.stats() ?? null,
+      listenerErrors: this.events.listenerErrors,
     };
   }
 

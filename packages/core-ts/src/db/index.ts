@@ -6,6 +6,17 @@ export { Snapshot } from './snapshot.js';
 export type { Durability, OpenOptions } from './options.js';
 export type { DbStats, LevelStats, MaintenanceStats, ValueLogDbStats } from './stats.js';
 export type { GcResult } from '../maintenance/gc.js';
+export type {
+  BackoffEvent,
+  MaintenanceEvent,
+  MaintenanceEventMap,
+  MaintenanceEventType,
+  MaintenanceListener,
+  PassEndEvent,
+  PassStartEvent,
+  SegmentDeletedEvent,
+  SegmentRewrittenEvent,
+} from '../maintenance/events.js';
 export type { MaintainOptions, MaintenanceBudget, MaintenanceMode, MaintenanceProgress, MaintenanceReport } from '../maintenance/maintain.js';
 export type { LedgerReport, LedgerSegmentCheck, VerifyLedgerOptions } from '../vlog/index.js';
 export type { CompactionCounters, StallCounters } from './compaction-scheduler.js';

@@ -64,6 +64,8 @@ export interface MaintenanceStats {
   readonly gc: { readonly passes: number; readonly deletedSegments: number; readonly reclaimedBytes: number };
   /** The background controller (null when it does not run: read-only, or auto compaction off). */
   readonly background: ControllerStats | null;
+  /** Exceptions maintenance-event listeners threw (swallowed: see `db.on`). */
+  readonly listenerErrors: number;
 }
 
 export interface ValueLogDbStats extends ValueLogStats {

@@ -31,6 +31,8 @@ export interface ControllerHost {
   /** Ledger totals: what a rewrite could reclaim, and the whole. */
   debt(): { readonly queuedSegments: number; readonly stale: number; readonly total: number };
   maintain(options: MaintainOptions): Promise<MaintenanceReport>;
+  /** Telemetry: the controller waits `delayMs` before its next pass. */
+  backoff?(delayMs: number, reason: 'nothing-reclaimed' | 'error', error: string | null): void;
 }
 
 export interface ControllerStats {
@@ -123,6 +125,7 @@ export class MaintenanceController {
       if (report.reclaimedBytes === 0 && report.deletedSegments === 0) {
         this.backoffMs = Math.min(this.maxBackoffMs, Math.max(1000, this.backoffMs * 2));
         this.notBefore = performance.now() + this.backoffMs;
+        this.host.backoff?.(this.backoffMs, 'nothing-reclaimed', null);
       } else {
         this.backoffMs = 0;
       }
@@ -131,6 +134,7 @@ export class MaintenanceController {
       this.lastError = String((error as Error)?.message ?? error);
       this.backoffMs = Math.min(this.maxBackoffMs, Math.max(1000, this.backoffMs * 2));
       this.notBefore = performance.now() + this.backoffMs;
+      this.host.backoff?.(this.backoffMs, 'error', this.lastError);
     }
   }
 

@@ -30,6 +30,8 @@ export interface GcHost {
 
 export interface GcResult {
   readonly deletedSegments: readonly number[];
+  /** Each deleted segment's lane and file bytes, in `deletedSegments` order. */
+  readonly deleted: readonly { readonly segment: number; readonly lane: number; readonly bytes: number }[];
   /** File bytes the deleted segments held. */
   readonly reclaimedBytes: number;
   /** Segments with nothing live that an open snapshot, iterator or memtable still reaches. */
@@ -71,14 +73,18 @@ export function collectableSegments(host: GcHost): { collectable: number[]; bloc
 export async function collectGarbage(host: GcHost, limit = Number.MAX_SAFE_INTEGER): Promise<GcResult> {
   const { collectable, blocked } = collectableSegments(host);
   const segments = collectable.slice(0, limit);
-  if (segments.length === 0) return { deletedSegments: [], reclaimedBytes: 0, blockedSegments: blocked };
+  if (segments.length === 0) return { deletedSegments: [], deleted: [], reclaimedBytes: 0, blockedSegments: blocked };
   const ledger = host.ledger();
   const drops = segments.filter((segment) => ledger.has(segment)).map((segment): LedgerChange => ({ segment, drop: true }));
   if (drops.length > 0) await host.dropFromLedger(drops);
   let reclaimedBytes = 0;
+  const deleted: { segment: number; lane: number; bytes: number }[] = [];
   for (const segment of segments) {
-    reclaimedBytes += host.valueLog.info(segment)?.length ?? 0;
+    const info = host.valueLog.info(segment);
+    const bytes = info?.length ?? 0;
+    reclaimedBytes += bytes;
     await host.valueLog.remove(segment);
+    deleted.push({ segment, lane: info?.lane ?? 0, bytes });
   }
-  return { deletedSegments: segments, reclaimedBytes, blockedSegments: blocked };
+  return { deletedSegments: segments, deleted, reclaimedBytes, blockedSegments: blocked };
 }

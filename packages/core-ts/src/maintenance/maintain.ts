@@ -64,6 +64,8 @@ export interface MaintenanceHost extends RewriteHost {
   /** Flush, then compact the user-key range (everything when both are undefined). */
   compact(start?: Uint8Array, end?: Uint8Array): Promise<void>;
   collectGarbage(): Promise<GcResult>;
+  /** Telemetry: one segment's rewrite (copy and swap) finished. */
+  segmentRewritten?(result: RewriteResult, elapsedMs: number): void;
 }
 
 /** A rewrite that moved nothing waits this long before it is tried again. */
@@ -142,8 +144,10 @@ export async function maintain(host: MaintenanceHost, options: MaintainOptions =
         break;
       }
       report('rewrite');
+      const rewriteStarted = performance.now();
       const result = await copyAndSwap(host, candidate.segment, REWRITE_COOLDOWN_MS, now);
       rewrites.push(result);
+      host.segmentRewritten?.(result, performance.now() - rewriteStarted);
       progress.rewrittenSegments++;
       progress.copiedBytes += result.copiedBytes;
       if (result.range !== null && result.swapped > 0) {
