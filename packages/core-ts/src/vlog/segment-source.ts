@@ -12,6 +12,12 @@ export interface SegmentSource {
   read(offset: number, length: number, readable: number): Uint8Array;
   /** Bytes were written at `offset` (the in-memory mirror keeps them). */
   appended(data: Uint8Array, offset: number): void;
+  /**
+   * Open the file now, covering `readable` bytes, instead of at the first read: a read-only
+   * database holds every segment its version may reach from open on, so the writer's GC deleting
+   * one (the reader's version still references it) unlinks a name, never the bytes.
+   */
+  pin(readable: number): void;
   close(): void;
 }
 
@@ -37,6 +43,13 @@ export class FileViewSource implements SegmentSource {
   }
 
   appended(): void {}
+
+  pin(readable: number): void {
+    if (this.view !== null && this.viewLength >= readable) return;
+    this.view?.close();
+    this.view = this.accelerator.openFileView(this.path, { expectedLength: readable });
+    this.viewLength = readable;
+  }
 
   close(): void {
     this.view?.close();
@@ -67,6 +80,9 @@ export class MemorySource implements SegmentSource {
     this.bytes.set(data, offset);
     if (end > this.length) this.length = end;
   }
+
+  /** The bytes were read at open: nothing to hold. */
+  pin(): void {}
 
   close(): void {
     this.bytes = new Uint8Array(0);

@@ -257,6 +257,7 @@ export class ValueLog {
       unsealed.push(segment);
     }
     for (const number of recorded.keys()) log.nextSegment = Math.max(log.nextSegment, number + 1);
+    if (log.readOnly) log.pinAll(recorded);
     // Each lane resumes its newest unsealed segment; older unsealed ones are complete.
     unsealed.sort((a, b) => a.number - b.number);
     for (const segment of unsealed) {
@@ -272,6 +273,24 @@ export class ValueLog {
       }
     }
     return log;
+  }
+
+  /**
+   * Read-only: every segment the manifest records must be here, and is opened now. A writer's GC
+   * drops a segment from the ledger before unlinking it, so a recorded segment that is missing
+   * (or vanishes before we hold it) was deleted after our manifest read: the error makes
+   * the read-only open read the manifest again (db/open.ts retries).
+   */
+  private pinAll(recorded: ReadonlyMap<number, RecordedSegment>): void {
+    for (const number of recorded.keys()) {
+      if (!this.segments.has(number)) throw siltError(ErrorCodes.CORRUPTION, `value-log segment ${number}, which the manifest records, is missing`);
+    }
+    try {
+      for (const segment of this.segments.values()) segment.source.pin(segment.length);
+    } catch (error) {
+      for (const segment of this.segments.values()) segment.source.close();
+      throw error;
+    }
   }
 
   private sourceFor(path: string, bytes: Uint8Array | null | undefined): SegmentSource {
