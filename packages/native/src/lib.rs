@@ -18,6 +18,13 @@ use napi_derive::napi;
 use silt::{Packed, PackedBuf};
 use siltdb_core as silt;
 
+mod allocator;
+
+#[napi_derive::module_init]
+fn init() {
+    allocator::tune();
+}
+
 /// The error status napi-rs turns into `error.code`.
 pub struct Code(&'static str);
 
