@@ -421,6 +421,42 @@ describe('IndexedLog batched framing', () => {
   }
 });
 
+describe('IndexedLog record offsets of recent batches', () => {
+  for (const durability of ['sync', 'group', 'none'] as const) {
+    test(`${durability}: entries read, and tails cut, inside batches still being framed or written`, async (t) => {
+      for (const fs of FILE_SYSTEMS) {
+        const { vfs, dir } = fs.make(t);
+        const options = { durability, maxBatchBytes: 300, segmentBytes: 2000 };
+        const log = await openLog(vfs, dir, options);
+        const written: string[] = [];
+        for (let round = 0; round < 12; round++) {
+          const values = Array.from({ length: 3 + (round % 5) }, (_, k) => `${round}.${k}:${'q'.repeat((round * 37 + k * 11) % 90)}`);
+          written.push(...values);
+          // Not awaited: the reads below find these records in the open or a queued batch.
+          const appended = log.appendMany(values);
+          const last = written.length - 1;
+          assert.deepEqual(await log.read(last - 1, last + 1), written.slice(last - 1, last + 1), `${fs.name} round ${round}`);
+          await appended;
+          if (round % 4 === 3) {
+            // Cut inside the batch just written, then append behind the cut.
+            const keep = written.length - 2;
+            await log.truncateAfter(keep - 1);
+            written.length = keep;
+            written.push(`after-cut-${round}`);
+            assert.equal(await log.append(`after-cut-${round}`), keep);
+          }
+        }
+        for (let i = 0; i < written.length; i += 7) assert.deepEqual(await log.get(i), written[i], `${fs.name} entry ${i}`);
+        assert.deepEqual(await log.readAll(), written, fs.name);
+        await log.close();
+        const reopened = await openLog(vfs, dir, options);
+        assert.deepEqual(await reopened.readAll(), written, fs.name);
+        await reopened.close();
+      }
+    });
+  }
+});
+
 describe('IndexedLog appendMany arrays', () => {
   test('the array may be refilled as soon as appendMany returns, even when the call is queued', async () => {
     const vfs = new FaultVfs();

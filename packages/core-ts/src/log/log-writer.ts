@@ -135,7 +135,6 @@ export class LogWriter {
     spans[2 * count + 1] = end;
     batch.length = end;
     batch.count = count + 1;
-    segment.offsets!.push(segment.end);
     segment.end += recordBytes;
     segment.count++;
     state.nextIndex = index + 1;
@@ -159,7 +158,6 @@ export class LogWriter {
       if (batches[batches.length - 1] !== batch) batches.push(batch);
       // …then every following record that fits as things are.
       const segment = batch.segment;
-      const offsets = segment.offsets!;
       const buffer = batch.buffer;
       const room = Math.min(buffer.length, maxBatchBytes);
       let at = batch.length;
@@ -185,7 +183,6 @@ export class LogWriter {
         i++;
       }
       const added = framed - before;
-      offsets.pushFromSpans(spans, before, framed, shift - RECORD_HEADER_BYTES);
       batch.length = at;
       batch.count = framed;
       segment.end = shift + at;
@@ -277,9 +274,20 @@ export class LogWriter {
   /** Close a batch to more records, checksum them, and queue it for the pump. */
   private seal(batch: WriteBatch): void {
     if (this.open === batch) this.open = null;
+    this.recordOffsets(batch);
     batch.seal(this.spans);
     this.batchBytesHint = Math.max(batch.length, Math.floor(this.batchBytesHint / 2));
     this.queued.push(batch);
+  }
+
+  /**
+   * Hand the spans of a batch that takes no more records to its segment's offset list (which works
+   * the record offsets out of them only if a reader asks). Until then a segment's offsets lack the
+   * open batch's records; everything that reads them (a read, a truncation) waits for the batch to
+   * be sealed first, and a poisoning records them before rolling back.
+   */
+  private recordOffsets(batch: WriteBatch): void {
+    batch.segment.offsets!.pushSpans(this.spans, 0, batch.count, batch.position);
   }
 
   /** Start the pump if it is idle and there is work: now (its first write issued before returning), or soon. */
@@ -460,6 +468,8 @@ export class LogWriter {
   private poison(error: unknown, failed: WriteBatch[]): void {
     this.state.poisonedBy ??= error;
     const refused = this.state.poisonedError();
+    // The open batch's record offsets, which the roll-back below reads.
+    if (this.open !== null) this.recordOffsets(this.open);
     const abandoned = [...this.queued, ...(this.open === null ? [] : [this.open])];
     this.queued = [];
     this.open = null;

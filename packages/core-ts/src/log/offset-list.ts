@@ -1,9 +1,21 @@
 /**
  * The file offsets of a segment's records, one u32 each (a segment stays well below 4 GiB), in a
  * typed array that grows by doubling: four bytes per entry and no per-entry object.
+ *
+ * The writer frames whole batches of records in a tight loop that already records each payload's
+ * span for the batch's checksums; it hands those spans over as they are (`pushSpans`, one copy of
+ * the array), and the offsets are worked out from them only when someone asks for one — reading a
+ * record that was just appended is rare in a write-heavy log, so appending does not pay a second
+ * pass over every record for it.
  */
+import { RECORD_HEADER_BYTES } from './record-layout.js';
+
 export class OffsetList {
+  /** Offsets worked out so far: positions [0, resolved). */
   private offsets: Uint32Array;
+  private resolved = 0;
+  /** Batches of spans not worked out yet, in order, each covering the positions after the previous one. */
+  private pending: PendingSpans[] = [];
   length = 0;
 
   constructor(initial: readonly number[] = []) {
@@ -12,40 +24,63 @@ export class OffsetList {
   }
 
   push(offset: number): void {
-    if (this.length === this.offsets.length) {
-      const grown = new Uint32Array(this.offsets.length * 2);
-      grown.set(this.offsets);
-      this.offsets = grown;
-    }
+    this.resolve();
+    this.ensureRoom(this.length + 1);
     this.offsets[this.length++] = offset;
+    this.resolved = this.length;
   }
 
   /**
-   * Push the offsets of records framed in a batch from their payload spans (`spans[2k]` is where
-   * payload `k` starts in the batch's buffer): record `k` of [from, to) starts at
-   * `spans[2k] + shift` in the file.
+   * Append the offsets of records framed in a batch, from their payload spans: `spans[2k]` is
+   * where payload `k` of [from, to) starts in the batch's buffer, whose first byte is at file
+   * offset `shift`, so record `k` starts at `spans[2k] + shift - RECORD_HEADER_BYTES`. The spans
+   * are copied (the caller reuses its array).
    */
-  pushFromSpans(spans: Uint32Array, from: number, to: number, shift: number): void {
-    const needed = this.length + (to - from);
-    if (needed > this.offsets.length) {
-      let size = this.offsets.length * 2;
-      while (size < needed) size *= 2;
-      const grown = new Uint32Array(size);
-      grown.set(this.offsets.subarray(0, this.length));
-      this.offsets = grown;
-    }
-    const offsets = this.offsets;
-    let length = this.length;
-    for (let k = from; k < to; k++) offsets[length++] = spans[2 * k]! + shift;
-    this.length = length;
+  pushSpans(spans: Uint32Array, from: number, to: number, shift: number): void {
+    if (to <= from) return;
+    this.pending.push({ spans: spans.slice(2 * from, 2 * to), shift });
+    this.length += to - from;
   }
 
   at(position: number): number {
+    if (position >= this.resolved) this.resolve();
     return this.offsets[position]!;
   }
 
   /** Keep the first `length` offsets. */
   truncate(length: number): void {
+    this.resolve();
     this.length = Math.min(this.length, length);
+    this.resolved = this.length;
   }
+
+  /** Work out every pending offset. */
+  private resolve(): void {
+    if (this.pending.length === 0) return;
+    this.ensureRoom(this.length);
+    const offsets = this.offsets;
+    let at = this.resolved;
+    for (const { spans, shift } of this.pending) {
+      const base = shift - RECORD_HEADER_BYTES;
+      for (let i = 0; i < spans.length; i += 2) offsets[at++] = spans[i]! + base;
+    }
+    this.pending = [];
+    this.resolved = at;
+  }
+
+  private ensureRoom(needed: number): void {
+    if (needed <= this.offsets.length) return;
+    let size = this.offsets.length * 2;
+    while (size < needed) size *= 2;
+    const grown = new Uint32Array(size);
+    grown.set(this.offsets.subarray(0, this.resolved));
+    this.offsets = grown;
+  }
+}
+
+interface PendingSpans {
+  /** (payload start, payload end) pairs in the batch's buffer. */
+  readonly spans: Uint32Array;
+  /** File offset of the batch buffer's first byte. */
+  readonly shift: number;
 }
