@@ -350,7 +350,13 @@ export class IndexedLog<T> implements AsyncIterable<T> {
     const count = values.length;
     if (this.codec === (bytesCodec as unknown as Codec<T>)) {
       // Entries that are already bytes: checked, not copied (each is copied once, into its batch).
-      for (let i = 0; i < count; i++) this.checkPayload(values[i]);
+      // The common case checked inline (the bound in a local); anything else gets the full check
+      // and its error.
+      const maxEntryBytes = this.options.maxEntryBytes;
+      for (let i = 0; i < count; i++) {
+        const value = values[i];
+        if (!(value instanceof Uint8Array) || value.length > maxEntryBytes) this.checkPayload(value);
+      }
       return values as unknown as readonly Uint8Array[];
     }
     const payloads: Uint8Array[] = [];
