@@ -109,7 +109,8 @@ const adapters = {
     if (!existsSync(SILT_DIST)) throw new Error(`${SILT_DIST} is missing: run \`pnpm build:ts\` first`);
     const silt = await import(pathToFileURL(SILT_DIST).href);
     const version = silt.VERSION;
-    const options = { durability: 'relaxed' };
+    // SILT_BENCH_SILT_OPTIONS (JSON) overrides options, for tuning runs; published runs use the defaults.
+    const options = { durability: 'relaxed', ...JSON.parse(process.env.SILT_BENCH_SILT_OPTIONS || '{}') };
     return {
       version,
       config: { ...options, accelerator: silt.accel.kind, note: 'defaults otherwise (memtable 64 MiB, block cache 64 MiB); reads: db.getSync; scan: sync for…of db.iterator()' },
@@ -325,6 +326,11 @@ function trace(tag) {
   const st = readFileSync('/proc/self/status', 'utf8');
   const g = (k) => (Number(st.match(new RegExp(k + ':\\s+(\\d+)'))[1]) / 1024).toFixed(0);
   console.error(tag, 'rss', g('VmRSS'), 'anon', g('RssAnon'), 'file', g('RssFile'), 'hwm', g('VmHWM'), 'heapTotal', (process.memoryUsage().heapTotal / 2 ** 20).toFixed(0));
+  if (typeof globalThis.gc === 'function' && process.env.SILT_BENCH_TRACE === 'gc') {
+    globalThis.gc();
+    const after = readFileSync('/proc/self/status', 'utf8');
+    console.error('  after gc: anon', (Number(after.match(/RssAnon:\s+(\d+)/)[1]) / 1024).toFixed(0), 'external', (process.memoryUsage().external / 2 ** 20).toFixed(0), 'arrayBuffers', (process.memoryUsage().arrayBuffers / 2 ** 20).toFixed(0));
+  }
 }
 
 async function child(name) {

@@ -344,7 +344,9 @@ export class Memtable implements StoredKeys {
   }
 
   private growFields(): void {
-    const capacity = this.capacity * 2;
+    // 1.5× rather than 2×: a full memtable's fields (37 bytes an entry) then carry at most a third
+    // of slack instead of up to half — ~13 MiB less for a 64 MiB memtable of small entries.
+    const capacity = Math.ceil(this.capacity * 1.5);
     const grow = <A extends Uint32Array | Int32Array | Float64Array | Uint8Array>(old: A, make: (n: number) => A): A => {
       const next = make(capacity);
       next.set(old as never);
