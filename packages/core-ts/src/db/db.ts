@@ -34,9 +34,9 @@ import { valueLogStats, type DbStats, type LevelStats } from './stats.js';
 import { manifestMetaOf } from '../manifest/index.js';
 import type { TableSet } from './table-set.js';
 import { collectGarbage, type GcResult } from '../maintenance/gc.js';
-import { checkMaintainOptions, maintain, type MaintainOptions, type MaintenanceHost, type MaintenanceReport } from '../maintenance/maintain.js';
+import { checkMaintainOptions, maintain, pruneRetiring, type MaintainOptions, type MaintenanceHost, type MaintenanceReport } from '../maintenance/maintain.js';
 import type { RewriteRecord, RewriteStep } from '../maintenance/rewrite.js';
-import { MaintenanceController } from '../maintenance/controller.js';
+import { BACKGROUND_MIN_STALE_RATIO, MaintenanceController } from '../maintenance/controller.js';
 import { MaintenanceEvents, type MaintenanceEventType, type MaintenanceListener } from '../maintenance/events.js';
 import { planRewrites } from '../maintenance/planner.js';
 import type { MaintenanceStats } from './stats.js';
@@ -92,7 +92,7 @@ const RESOLVED = Promise.resolve();
 export const MAX_IMMUTABLE_MEMTABLES = 4;
 
 /** How much a byte of separated value weighs against `memtableBytes` (see `memtableFull`). */
-const VALUE_LOG_FLUSH_WEIGHT = 4;
+const VALUE_LOG_FLUSH_WEIGHT = 8;
 
 /** The background maintenance's rewrite copy rate (its token bucket). */
 const BACKGROUND_MAINTENANCE_BYTES_PER_SECOND = 64 * 1024 * 1024;
@@ -150,6 +150,8 @@ export class Db implements IteratorHost {
   private maintaining: Promise<unknown> = RESOLVED;
   private readonly maintenanceTotals = { runs: 0, rewrittenSegments: 0, swappedRecords: 0, copiedBytes: 0, lastRunMs: 0, totalRunMs: 0 };
   private readonly events = new MaintenanceEvents();
+  /** Segments rewritten under load whose old pointers wait for a compaction (maintain.ts). */
+  private readonly retiring = new Map<number, readonly [Uint8Array, Uint8Array]>();
   private maintenancePasses = 0;
   /** @internal Test hook: called after each rewrite step (may throw to simulate a crash there). */
   maintenanceStepHook: ((step: RewriteStep) => void | Promise<void>) | null = null;
@@ -200,14 +202,17 @@ export class Db implements IteratorHost {
         {
           writeCount: () => this.counts.puts + this.counts.dels + this.counts.batches,
           debt: () => {
-            const queue = planRewrites(this.versions.ledger, this.valueLog!.segmentInfos(), Date.now());
+            pruneRetiring({ retiring: this.retiring, ledger: () => this.versions.ledger });
+            const queue = planRewrites(this.versions.ledger, this.valueLog!.segmentInfos(), Date.now(), { minStaleRatio: BACKGROUND_MIN_STALE_RATIO }).filter(
+              (candidate) => !this.retiring.has(candidate.segment),
+            );
             let stale = 0;
             let total = 0;
             for (const entry of this.versions.ledger.values()) {
               stale += entry.stale;
               total += entry.total;
             }
-            return { queuedSegments: queue.length, stale, total };
+            return { queuedSegments: queue.length, retiringSegments: this.retiring.size, stale, total };
           },
           maintain: (options) => this.runMaintenance(options, true),
           backoff: (delayMs, reason, error) => this.events.emit('backoff', { delayMs, reason, error }),
@@ -805,6 +810,7 @@ export class Db implements IteratorHost {
     const host: MaintenanceHost = {
       valueLog,
       ledger: () => this.versions.ledger,
+      retiring: this.retiring,
       ledgerEntry: (segment) => this.versions.ledger.get(segment),
       logLedger: async (changes) => {
         await this.installEdit({ valueLog: changes });

@@ -60,7 +60,7 @@ export interface OpenOptions {
    * keeps every value inline.
    */
   readonly valueThreshold?: number;
-  /** Value-log segments are sealed at about this size. Default 64 MiB. */
+  /** Value-log segments are sealed at about this size. Default 16 MiB (finer rewrite and GC units). */
   readonly valueLogSegmentBytes?: number;
   /** Foreground value-log lanes (each appends to its own segment). Default 1. */
   readonly valueLogLanes?: number;
@@ -155,7 +155,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     compaction: compactionOptions(o),
     disableAutoCompaction: bool(o.disableAutoCompaction, 'disableAutoCompaction', false),
     valueThreshold: o.valueThreshold === Infinity ? Infinity : int(o.valueThreshold, 'valueThreshold', DEFAULT_VALUE_THRESHOLD, 1, 2 ** 32),
-    valueLogSegmentBytes: int(o.valueLogSegmentBytes, 'valueLogSegmentBytes', 64 * MiB, 4096, 1024 * MiB),
+    valueLogSegmentBytes: int(o.valueLogSegmentBytes, 'valueLogSegmentBytes', 16 * MiB, 4096, 1024 * MiB),
     valueLogLanes: int(o.valueLogLanes, 'valueLogLanes', 1, 1, 254),
   };
 }

@@ -6,12 +6,26 @@
  * - **Quiet window**: a pass starts when no write arrived for `quietMs` — or at once when the debt
  *   is high (stale bytes above `pressureRatio` of the ledger's total), so a never-quiet workload
  *   still gets its disk back.
- * - **Budget**: each pass copies at most what a token bucket (`bytesPerSecond`, burst one second)
- *   holds, at most `segmentsPerPass` segments, for at most `passMs`; an empty bucket waits.
- * - **Backoff**: a pass that reclaimed nothing doubles the wait before the next (up to
- *   `maxBackoffMs`); segments a rewrite could not shrink carry a cooldown in the ledger.
+ * - **Budget, sized to the debt**: each pass copies at most what a token bucket (`bytesPerSecond`,
+ *   burst one second) holds; it may take every queued segment (at least `segmentsPerPass`), and
+ *   its time cap grows with the stale share: `passMs` at the pressure line, up to `maxPassMs` at
+ *   half the ledger stale. An empty bucket waits.
+ * - **Retiring the old pointers**: a pass started under pressure while writes flow leaves them to
+ *   the compactions those writes trigger (`retire: 'defer'`: their edits mark the old bytes stale
+ *   and run GC), so it costs only its copies; a pass in a quiet window compacts the rewritten range
+ *   itself, since no other compaction may come.
+ * - **Backoff**: a pass that neither swapped a pointer nor reclaimed a byte doubles the wait before
+ *   the next (up to `maxBackoffMs`); segments a rewrite could not shrink carry a cooldown in the
+ *   ledger.
  */
 import type { MaintainOptions, MaintenanceReport } from './maintain.js';
+
+/**
+ * Background rewrites take segments from a third stale on: disk stays near 1.5× the live data
+ * only if segments are rewritten before they pass the share of stale bytes that target allows
+ * (copying two live bytes per stale byte freed at worst).
+ */
+export const BACKGROUND_MIN_STALE_RATIO = 1 / 3;
 
 export interface ControllerOptions {
   readonly bytesPerSecond: number;
@@ -20,8 +34,10 @@ export interface ControllerOptions {
   readonly pressureRatio?: number;
   readonly segmentsPerPass?: number;
   readonly passMs?: number;
+  /** The time cap of a pass when half the ledger is stale. Default 2000. */
+  readonly maxPassMs?: number;
   readonly maxBackoffMs?: number;
-  /** The least stale share a background rewrite takes. Default 0.5. */
+  /** The least stale share a background rewrite takes. Default `BACKGROUND_MIN_STALE_RATIO`. */
   readonly minStaleRatio?: number;
 }
 
@@ -29,7 +45,13 @@ export interface ControllerHost {
   /** Writes so far (any counter that grows with every write). */
   writeCount(): number;
   /** Ledger totals: what a rewrite could reclaim, and the whole. */
-  debt(): { readonly queuedSegments: number; readonly stale: number; readonly total: number };
+  debt(): {
+    readonly queuedSegments: number;
+    /** Segments rewritten under load whose old pointers still wait for a compaction. */
+    readonly retiringSegments?: number;
+    readonly stale: number;
+    readonly total: number;
+  };
   maintain(options: MaintainOptions): Promise<MaintenanceReport>;
   /** Telemetry: the controller waits `delayMs` before its next pass. */
   backoff?(delayMs: number, reason: 'nothing-reclaimed' | 'error', error: string | null): void;
@@ -61,6 +83,7 @@ export class MaintenanceController {
   private readonly pressureRatio: number;
   private readonly segmentsPerPass: number;
   private readonly passMs: number;
+  private readonly maxPassMs: number;
   private readonly maxBackoffMs: number;
 
   constructor(
@@ -72,6 +95,7 @@ export class MaintenanceController {
     this.pressureRatio = options.pressureRatio ?? 0.3;
     this.segmentsPerPass = options.segmentsPerPass ?? 4;
     this.passMs = options.passMs ?? 250;
+    this.maxPassMs = Math.max(this.passMs, options.maxPassMs ?? 2000);
     this.maxBackoffMs = options.maxBackoffMs ?? 300_000;
     this.tokens = options.bytesPerSecond;
   }
@@ -93,8 +117,9 @@ export class MaintenanceController {
     }
     if (now < this.notBefore) return;
     const debt = this.host.debt();
-    if (debt.queuedSegments === 0) return;
     const quiet = now - this.lastWriteChange >= this.quietMs;
+    // Only a quiet pass retires what `defer` passes left: under load, compactions come anyway.
+    if (debt.queuedSegments === 0 && (!quiet || (debt.retiringSegments ?? 0) === 0)) return;
     const pressured = debt.total > 0 && debt.stale / debt.total >= this.pressureRatio;
     if (!quiet && !pressured) {
       this.skippedBusy++;
@@ -102,7 +127,14 @@ export class MaintenanceController {
     }
     this.refill(now);
     if (this.tokens <= 0) return;
-    this.running = this.pass().finally(() => {
+    const share = debt.total > 0 ? debt.stale / debt.total : 0;
+    const over = this.pressureRatio >= 0.5 ? (share >= 0.5 ? 1 : 0) : Math.min(1, Math.max(0, (share - this.pressureRatio) / (0.5 - this.pressureRatio)));
+    const budget = {
+      bytes: this.tokens,
+      segments: Math.max(this.segmentsPerPass, debt.queuedSegments),
+      ms: this.passMs + (this.maxPassMs - this.passMs) * over,
+    };
+    this.running = this.pass(budget, quiet ? 'compact' : 'defer').finally(() => {
       this.running = null;
     });
   }
@@ -113,16 +145,18 @@ export class MaintenanceController {
     this.lastRefill = now;
   }
 
-  private async pass(): Promise<void> {
+  private async pass(budget: { bytes: number; segments: number; ms: number }, retire: 'compact' | 'defer'): Promise<void> {
     try {
       const report = await this.host.maintain({
         mode: 'rewrite',
-        budget: { bytes: this.tokens, segments: this.segmentsPerPass, ms: this.passMs },
-        minStaleRatio: this.options.minStaleRatio ?? 0.5,
+        budget,
+        minStaleRatio: this.options.minStaleRatio ?? BACKGROUND_MIN_STALE_RATIO,
+        retire,
       });
       this.passes++;
       this.tokens -= report.copiedBytes;
-      if (report.reclaimedBytes === 0 && report.deletedSegments === 0) {
+      const swapped = report.rewrites.some((rewrite) => rewrite.swapped > 0);
+      if (!swapped && report.reclaimedBytes === 0 && report.deletedSegments === 0) {
         this.backoffMs = Math.min(this.maxBackoffMs, Math.max(1000, this.backoffMs * 2));
         this.notBefore = performance.now() + this.backoffMs;
         this.host.backoff?.(this.backoffMs, 'nothing-reclaimed', null);

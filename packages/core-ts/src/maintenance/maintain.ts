@@ -45,6 +45,13 @@ export interface MaintainOptions {
   onProgress?(progress: MaintenanceProgress): void;
   /** `rewrite` mode: the least stale share worth a rewrite. Default 0.5. */
   readonly minStaleRatio?: number;
+  /**
+   * How the old pointers of the rewritten segments leave the tables (`rewrite` mode):
+   * `compact` (default) compacts their key range at the end of the pass, so the pass's own GC
+   * deletes the segments; `defer` leaves them to the compactions writes trigger anyway (whose
+   * edits mark the old bytes stale and run GC), so a pass under load costs only its copies.
+   */
+  readonly retire?: 'compact' | 'defer';
 }
 
 export interface MaintenanceReport {
@@ -64,6 +71,12 @@ export interface MaintenanceHost extends RewriteHost {
   /** Flush, then compact the user-key range (everything when both are undefined). */
   compact(start?: Uint8Array, end?: Uint8Array): Promise<void>;
   collectGarbage(): Promise<GcResult>;
+  /**
+   * Segments rewritten by a `defer` pass whose old pointers still wait for a compaction, with the
+   * key range of their swapped records (kept in memory: after a crash the swap entries are lost
+   * anyway, and a new rewrite copies again). Planning skips them; a `compact` pass retires them.
+   */
+  readonly retiring: Map<number, readonly [Uint8Array, Uint8Array]>;
   /** Telemetry: one segment's rewrite (copy and swap) finished. */
   segmentRewritten?(result: RewriteResult, elapsedMs: number): void;
 }
@@ -87,10 +100,22 @@ export function checkMaintainOptions(options: unknown): MaintainOptions {
   }
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw siltError(ErrorCodes.INVALID_ARGUMENT, 'options.signal must be an AbortSignal');
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw siltError(ErrorCodes.INVALID_ARGUMENT, 'options.onProgress must be a function');
+  if (o.retire !== undefined && o.retire !== 'compact' && o.retire !== 'defer') {
+    throw siltError(ErrorCodes.INVALID_ARGUMENT, `options.retire must be "compact" or "defer", got ${String(o.retire)}`);
+  }
   if (o.minStaleRatio !== undefined && (typeof o.minStaleRatio !== 'number' || !(o.minStaleRatio >= 0 && o.minStaleRatio <= 1))) {
     throw siltError(ErrorCodes.INVALID_ARGUMENT, 'options.minStaleRatio must be a number in [0, 1]');
   }
   return o;
+}
+
+/** Forget retiring segments a compaction already retired (the ledger shows nothing live) or GC dropped. */
+export function pruneRetiring(host: Pick<MaintenanceHost, 'retiring' | 'ledger'>): void {
+  const ledger = host.ledger();
+  for (const segment of host.retiring.keys()) {
+    const entry = ledger.get(segment);
+    if (entry === undefined || entry.total === entry.stale) host.retiring.delete(segment);
+  }
 }
 
 export async function maintain(host: MaintenanceHost, options: MaintainOptions = {}): Promise<MaintenanceReport> {
@@ -120,9 +145,10 @@ export async function maintain(host: MaintenanceHost, options: MaintainOptions =
   if (mode !== 'gc') {
     report('plan');
     const now = Date.now();
+    pruneRetiring(host);
     const planned: RewriteCandidate[] = planRewrites(host.ledger(), host.valueLog.segmentInfos(), now, {
       minStaleRatio: mode === 'full' ? Number.MIN_VALUE : (options.minStaleRatio ?? 0.5),
-    });
+    }).filter((candidate) => !host.retiring.has(candidate.segment));
     progress.plannedSegments = planned.length;
     let low: Uint8Array | null = null;
     let high: Uint8Array | null = null;
@@ -150,14 +176,23 @@ export async function maintain(host: MaintenanceHost, options: MaintainOptions =
       host.segmentRewritten?.(result, performance.now() - rewriteStarted);
       progress.rewrittenSegments++;
       progress.copiedBytes += result.copiedBytes;
-      if (result.range !== null && result.swapped > 0) {
+      if (result.range !== null && result.swapped > 0 && options.retire === 'defer') {
+        host.retiring.set(candidate.segment, result.range);
+      } else if (result.range !== null && result.swapped > 0) {
         if (low === null || compareKeys(result.range[0], low) < 0) low = result.range[0];
         if (high === null || compareKeys(result.range[1], high) > 0) high = result.range[1];
       }
       // Foreground work gets the event loop between segments.
       await yieldTurn();
     }
-    if (low !== null && high !== null) {
+    if (options.retire !== 'defer') {
+      for (const [start, end] of host.retiring.values()) {
+        if (low === null || compareKeys(start, low) < 0) low = start;
+        if (high === null || compareKeys(end, high) > 0) high = end;
+      }
+    }
+    if (low !== null && high !== null && options.retire !== 'defer') {
+      host.retiring.clear();
       report('compact');
       await host.compact(low, high);
       await host.afterStep?.('compact');

@@ -17,8 +17,12 @@
  * 4. **GC**: the ledger drops the all-stale segment, then its file is unlinked (an orphan after a
  *    crash in between, which the next pass removes).
  */
+import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { COLD_LANE, decodePointer, encodePointer, recordBytesOf, type ValueLog } from '../vlog/index.js';
 import type { LedgerChange, LedgerEntry } from '../manifest/index.js';
+
+/** Scan bytes between two turns given to the event loop. */
+const SCAN_YIELD_BYTES = 1 << 20;
 
 export type RewriteStep = 'copy' | 'swap' | 'compact' | 'gc';
 
@@ -81,19 +85,32 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
   const values: Uint8Array[] = [];
   const oldPointers: Uint8Array[] = [];
   // Only records still newest for their key are copied (a first compare: a stale record never is).
-  for (const { offset, frame } of log.frames(segment)) {
-    const count = frame.keys.offsets.length - 1;
-    const frameLength = frame.byteLength;
-    for (let i = 0; i < count; i++) {
-      const key = frame.keys.data.subarray(frame.keys.offsets[i]!, frame.keys.offsets[i + 1]!);
-      const value = frame.values.data.subarray(frame.values.offsets[i]!, frame.values.offsets[i + 1]!);
-      const pointer = encodePointer({ segment, frameOffset: offset, frameLength, subIndex: i, recordBytes: recordBytesOf(key.length, value.length) });
-      const newest = host.newestPointer(key);
-      if (newest === null || !sameBytes(newest, pointer)) continue;
-      keys.push(key.slice());
-      values.push(value.slice());
-      oldPointers.push(pointer);
+  let sinceYield = 0;
+  try {
+    for (const { offset, frame } of log.frames(segment)) {
+      // A segment takes a while to scan: foreground work gets the event loop every 1 MiB or so
+      // (the swap compares again, so writes landing meanwhile are safe).
+      if ((sinceYield += frame.byteLength) >= SCAN_YIELD_BYTES) {
+        sinceYield = 0;
+        await yieldTurn();
+      }
+      const count = frame.keys.offsets.length - 1;
+      const frameLength = frame.byteLength;
+      for (let i = 0; i < count; i++) {
+        const key = frame.keys.data.subarray(frame.keys.offsets[i]!, frame.keys.offsets[i + 1]!);
+        const value = frame.values.data.subarray(frame.values.offsets[i]!, frame.values.offsets[i + 1]!);
+        const pointer = encodePointer({ segment, frameOffset: offset, frameLength, subIndex: i, recordBytes: recordBytesOf(key.length, value.length) });
+        const newest = host.newestPointer(key);
+        if (newest === null || !sameBytes(newest, pointer)) continue;
+        keys.push(key.slice());
+        values.push(value.slice());
+        oldPointers.push(pointer);
+      }
     }
+  } catch (error) {
+    // GC may delete the segment while the scan yields: all of it went stale, nothing to copy.
+    if (log.info(segment) !== undefined) throw error;
+    return { segment, copiedRecords: 0, copiedBytes: 0, swapped: 0, range: null };
   }
   let swapped = 0;
   let copiedBytes = 0;

@@ -37,7 +37,7 @@ import {
 } from './segment-file.js';
 import { FileViewSource, MemorySource, type SegmentSource } from './segment-source.js';
 
-export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
 /** Raw bytes per frame: a point read fetches and checks a whole frame, so frames stay small. */
 export const DEFAULT_FRAME_BYTES = 4 * 1024;
 export const DEFAULT_FRAME_RECORDS = 64;
@@ -48,7 +48,7 @@ export const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
 export interface ValueLogOptions {
   readonly vfs?: Vfs;
   readonly accelerator: Accelerator;
-  /** Seal a segment once the next frame would take it past this. Default 64 MiB. */
+  /** Seal a segment once the next frame would take it past this. Default 16 MiB. */
   readonly segmentBytes?: number;
   /** Lanes for new writes (0 … n − 1). Default 1. */
   readonly foregroundLanes?: number;

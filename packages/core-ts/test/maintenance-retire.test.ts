@@ -1,0 +1,152 @@
+/**
+ * Rewrites under load (`retire: 'defer'`): the pass copies and swaps but leaves the old pointers to
+ * the compactions writes trigger, so it deletes nothing itself; the rewritten segments are not
+ * planned again while they wait; the next compaction's edit marks them stale and GC deletes them;
+ * a `compact` pass retires what `defer` passes left. The ledger stays exact at every step.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { open, type Db } from '../src/index.js';
+import { MaintenanceController } from '../src/maintenance/controller.js';
+import type { MaintainOptions, MaintenanceReport } from '../src/maintenance/maintain.js';
+import { strings, tempDir } from './db-helpers.js';
+
+function valueOf(tag: string, i: number): string {
+  let x = (i * 2654435761 + tag.length * 131) >>> 0 || 7;
+  let out = `${tag}:${i}:`;
+  for (let j = 0; j < 10; j++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out += (x >>> 0).toString(16).padStart(8, '0');
+  }
+  return out;
+}
+
+async function halfStale(db: Db, model: Map<string, string>, tag: string): Promise<void> {
+  for (let i = 0; i < 80; i++) {
+    await db.put(`keep-${tag}-${i}`, valueOf(`keep${tag}`, i));
+    model.set(`keep-${tag}-${i}`, valueOf(`keep${tag}`, i));
+    await db.put(`churn${i}`, valueOf(`churn${tag}`, i));
+    model.set(`churn${i}`, valueOf(`churn${tag}`, i));
+  }
+  for (let i = 0; i < 80; i++) {
+    await db.put(`churn${i}`, valueOf(`churn${tag}b`, i));
+    model.set(`churn${i}`, valueOf(`churn${tag}b`, i));
+  }
+  await db.compact();
+}
+
+function exact(db: Db, model: Map<string, string>): void {
+  assert.deepEqual(new Map(strings(db.iterator())), model);
+  const report = db.verifyLedger({ readValues: true });
+  assert.ok(report.ok, report.problems.join('; '));
+}
+
+describe('deferred retirement of rewritten segments', () => {
+  test('a defer pass deletes nothing; the next compaction retires its segments; they are not planned twice', async (t) => {
+    const dir = tempDir(t);
+    const db = await open(dir, { valueThreshold: 16, valueLogSegmentBytes: 4096, memtableBytes: 16 * 1024, disableAutoCompaction: true });
+    const model = new Map<string, string>();
+    await halfStale(db, model, 'a');
+    const deleted: number[] = [];
+    db.on('segment-deleted', (event) => void deleted.push(event.segment));
+
+    const first = await db.maintain({ mode: 'rewrite', retire: 'defer' });
+    const rewritten = first.rewrites.filter((r) => r.swapped > 0).map((r) => r.segment);
+    assert.ok(rewritten.length > 0, JSON.stringify(first));
+    assert.equal(first.deletedSegments, 0, 'nothing retired the old pointers yet');
+    for (const segment of rewritten) assert.ok(db.valueLog!.info(segment) !== undefined);
+    exact(db, model);
+
+    // Waiting segments are not rewritten again (their live records already have copies).
+    const second = await db.maintain({ mode: 'rewrite', retire: 'defer' });
+    for (const r of second.rewrites) assert.ok(!rewritten.includes(r.segment), `segment ${r.segment} planned twice`);
+
+    // Any compaction over their keys retires them: the edit marks the bytes stale, GC deletes.
+    await db.compact();
+    await db.collectGarbage();
+    for (const segment of rewritten) {
+      assert.equal(db.valueLog!.info(segment), undefined, `segment ${segment} deleted`);
+      assert.ok(deleted.includes(segment));
+    }
+    exact(db, model);
+    await db.close();
+  });
+
+  test('a compact pass retires what earlier defer passes left, and survives reopen exact', async (t) => {
+    const dir = tempDir(t);
+    const options = { valueThreshold: 16, valueLogSegmentBytes: 4096, memtableBytes: 16 * 1024, disableAutoCompaction: true } as const;
+    const db = await open(dir, options);
+    const model = new Map<string, string>();
+    await halfStale(db, model, 'a');
+    const deferred = await db.maintain({ mode: 'rewrite', retire: 'defer' });
+    const waiting = deferred.rewrites.filter((r) => r.swapped > 0).map((r) => r.segment);
+    assert.ok(waiting.length > 0);
+    await halfStale(db, model, 'b');
+    // halfStale compacted everything: nothing may be left waiting, and a compact pass finds it so.
+    const pass = await db.maintain({ mode: 'rewrite' });
+    for (const segment of waiting) assert.equal(db.valueLog!.info(segment), undefined);
+    assert.ok(pass.mode === 'rewrite');
+    exact(db, model);
+
+    // Deferred again, then retired by a compact pass without any compaction in between.
+    const again = await db.maintain({ mode: 'rewrite', retire: 'defer', minStaleRatio: 0.01 });
+    const left = again.rewrites.filter((r) => r.swapped > 0).map((r) => r.segment);
+    const retire = await db.maintain({ mode: 'rewrite', minStaleRatio: 1 });
+    assert.equal(retire.rewrites.length, 0, 'nothing new qualifies at a ratio of 1');
+    for (const segment of left) assert.equal(db.valueLog!.info(segment), undefined, `segment ${segment} retired by the compact pass`);
+    exact(db, model);
+    await db.close();
+
+    const reopened = await open(dir, options);
+    exact(reopened, model);
+    await reopened.close();
+  });
+
+  test('retire must be "compact" or "defer"', async (t) => {
+    const db = await open(tempDir(t), { valueThreshold: 16 });
+    assert.throws(() => db.maintain({ retire: 'later' as 'defer' }), { code: 'INVALID_ARGUMENT' });
+    await db.close();
+  });
+
+  test('the controller defers under load, compacts when quiet, and sizes the pass to the debt', async () => {
+    const calls: MaintainOptions[] = [];
+    let writes = 0;
+    let debt = { queuedSegments: 10, retiringSegments: 0, stale: 35, total: 100 };
+    const report: MaintenanceReport = {
+      mode: 'rewrite', plannedSegments: 10, rewrites: [{ segment: 1, copiedRecords: 1, copiedBytes: 10, swapped: 1 }], copiedBytes: 10,
+      deletedSegments: 0, reclaimedBytes: 0, stoppedBy: 'done', elapsedMs: 1,
+    };
+    const controller = new MaintenanceController(
+      { writeCount: () => writes, debt: () => debt, maintain: async (options) => (calls.push(options), report) },
+      { bytesPerSecond: 1 << 30, quietMs: 60_000, passMs: 250, maxPassMs: 2000 },
+    );
+    const pass = async (): Promise<MaintainOptions> => {
+      writes++;
+      controller.kick();
+      await new Promise((resolve) => setImmediate(resolve));
+      return calls.at(-1)!;
+    };
+    const light = await pass();
+    assert.equal(light.retire, 'defer', 'pressured while writes flow');
+    assert.equal(light.budget!.segments, 10, 'every queued segment');
+    debt = { ...debt, stale: 60 };
+    const heavy = await pass();
+    assert.ok(heavy.budget!.ms! > light.budget!.ms!, 'more debt, longer pass');
+    assert.equal(heavy.budget!.ms, 2000);
+    assert.equal(controller.stats().backoffMs, 0, 'a pass that swapped pointers is progress, not a reason to back off');
+    await controller.close();
+
+    // Quiet, with only segments waiting for retirement: one compacting pass.
+    const quietCalls: MaintainOptions[] = [];
+    const quiet = new MaintenanceController(
+      { writeCount: () => 0, debt: () => ({ queuedSegments: 0, retiringSegments: 2, stale: 10, total: 100 }), maintain: async (o) => (quietCalls.push(o), report) },
+      { bytesPerSecond: 1 << 20, quietMs: 0 },
+    );
+    quiet.kick();
+    await quiet.close();
+    assert.equal(quietCalls.length, 1);
+    assert.equal(quietCalls[0]!.retire, 'compact');
+  });
+});
