@@ -1,6 +1,6 @@
 /**
  * OffsetList: a segment's record offsets, given one by one or as a batch's payload spans (worked
- * out only when read). Every mix of the two, truncations included, must give the offsets the
+ * out at once for a small batch, only when read for a large one). Every mix of the two, truncations included, must give the offsets the
  * records really have.
  */
 import { describe, test } from 'node:test';
@@ -36,7 +36,8 @@ describe('OffsetList', () => {
       if (action < 6) {
         // A batch written at file offset `fileEnd`, its buffer holding `lead` bytes before the first record.
         const lead = next(3) === 0 ? 20 : 0;
-        const lengths = Array.from({ length: next(40) }, () => next(300));
+        // Small batches are worked out at once, batches of 64 records or more only when read.
+        const lengths = Array.from({ length: next(2) === 0 ? 64 + next(100) : next(64) }, () => next(300));
         const { spans, starts, end } = spansOf(lengths, lead);
         // Part of a larger spans array, as the writer's is: only [from, to) belong to the batch.
         const padded = new Uint32Array(spans.length + 6).fill(0xdead);

@@ -6,7 +6,8 @@
  * span for the batch's checksums; it hands those spans over as they are (`pushSpans`, one copy of
  * the array), and the offsets are worked out from them only when someone asks for one — reading a
  * record that was just appended is rare in a write-heavy log, so appending does not pay a second
- * pass over every record for it. The price is memory: a segment's records that were never read
+ * pass over every record for it (a batch of fewer than 64 records is worked out at once). The
+ * price is memory: a segment's records that were never read
  * cost eight bytes each (their spans) instead of four. (Measured alternatives: working the offsets
  * out eagerly, or copying the spans into one growing array per segment, cost 2–4× more per record
  * on the append path.)
@@ -41,8 +42,18 @@ export class OffsetList {
    */
   pushSpans(spans: Uint32Array, from: number, to: number, shift: number): void {
     if (to <= from) return;
-    this.pending.push({ spans: spans.slice(2 * from, 2 * to), shift });
-    this.length += to - from;
+    if (to - from >= LAZY_BATCH_RECORDS) {
+      this.pending.push({ spans: spans.slice(2 * from, 2 * to), shift });
+      this.length += to - from;
+      return;
+    }
+    // A small batch (a single append, a synced call) is worked out now: kept pending, its few
+    // spans would cost more memory in the array object holding them than the offsets themselves.
+    this.resolve();
+    this.ensureRoom(this.length + (to - from));
+    const base = shift - RECORD_HEADER_BYTES;
+    for (let k = from; k < to; k++) this.offsets[this.length++] = spans[2 * k]! + base;
+    this.resolved = this.length;
   }
 
   at(position: number): number {
@@ -80,6 +91,9 @@ export class OffsetList {
     this.offsets = grown;
   }
 }
+
+/** Batches of at least this many records keep their spans until an offset is asked for. */
+const LAZY_BATCH_RECORDS = 64;
 
 interface PendingSpans {
   /** (payload start, payload end) pairs in the batch's buffer. */
