@@ -3,7 +3,8 @@
 //! formats are specified in `docs/FORMAT.md`; the pure-TypeScript twin in `@siltdb/bindings` must
 //! produce identical bytes, so every encoder here is deterministic down to the last bit.
 
-// Only the memory map in `file_view` needs `unsafe`; everything else stays checkable by the compiler.
+// Only the memory map in `file_view` and the SSE4.2 CRC32C lanes in `log_record` (behind a run-time
+// feature check) need `unsafe`; everything else stays checkable by the compiler.
 #![deny(unsafe_code)]
 
 pub mod block;
