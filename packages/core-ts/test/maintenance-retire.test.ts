@@ -7,7 +7,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { open, type Db } from '../src/index.js';
+import { accel } from '@siltdb/bindings';
+import { randomBytes } from 'node:crypto';
 import { MaintenanceController } from '../src/maintenance/controller.js';
+import { collectableSegments } from '../src/maintenance/gc.js';
+import { EMPTY_LEDGER } from '../src/manifest/index.js';
+import { COLD_LANE, ValueLog } from '../src/vlog/index.js';
 import type { MaintainOptions, MaintenanceReport } from '../src/maintenance/maintain.js';
 import { strings, tempDir } from './db-helpers.js';
 
@@ -23,17 +28,16 @@ function valueOf(tag: string, i: number): string {
   return out;
 }
 
-async function halfStale(db: Db, model: Map<string, string>, tag: string): Promise<void> {
+async function halfStale(db: Db, model: Map<string, string>, tag: string, repeat = 1): Promise<void> {
+  const put = async (key: string, value: string): Promise<void> => {
+    await db.put(key, value.repeat(repeat));
+    model.set(key, value.repeat(repeat));
+  };
   for (let i = 0; i < 80; i++) {
-    await db.put(`keep-${tag}-${i}`, valueOf(`keep${tag}`, i));
-    model.set(`keep-${tag}-${i}`, valueOf(`keep${tag}`, i));
-    await db.put(`churn${i}`, valueOf(`churn${tag}`, i));
-    model.set(`churn${i}`, valueOf(`churn${tag}`, i));
+    await put(`keep-${tag}-${i}`, valueOf(`keep${tag}`, i));
+    await put(`churn${i}`, valueOf(`churn${tag}`, i));
   }
-  for (let i = 0; i < 80; i++) {
-    await db.put(`churn${i}`, valueOf(`churn${tag}b`, i));
-    model.set(`churn${i}`, valueOf(`churn${tag}b`, i));
-  }
+  for (let i = 0; i < 80; i++) await put(`churn${i}`, valueOf(`churn${tag}b`, i));
   await db.compact();
 }
 
@@ -148,5 +152,33 @@ describe('deferred retirement of rewritten segments', () => {
     await quiet.close();
     assert.equal(quietCalls.length, 1);
     assert.equal(quietCalls[0]!.retire, 'compact');
+  });
+
+  test("GC never takes a segment whose pointers are still on their way to a memtable (a write or a rewrite's swap not applied)", async (t) => {
+    const dir = tempDir(t);
+    const log = await ValueLog.open(dir, { accelerator: accel, segmentBytes: 4096 });
+    // One append whose frames fill one segment and seal it: its pointers are in no memtable, table
+    // or ledger entry yet — to GC, an orphan.
+    const keys = [0, 1, 2, 3].map((i) => new TextEncoder().encode(`k${i}`));
+    const values = keys.map((_, i) => randomBytes(1500 + i));
+    const pointers = log.append(COLD_LANE, keys, values);
+    await log.sync();
+    const sealed = log.segmentInfos().filter((info) => info.sealed).map((info) => info.segment);
+    assert.ok(sealed.length > 0, 'the append sealed a segment');
+    const host = {
+      valueLog: log,
+      ledger: () => EMPTY_LEDGER,
+      referencedByVersions: () => new Set<number>(),
+      reachableMemtables: () => [],
+      dropFromLedger: async () => {},
+    };
+    const held = collectableSegments(host);
+    for (const segment of sealed) assert.ok(!held.collectable.includes(segment), `segment ${segment} is held by the append`);
+    assert.equal(held.blocked, sealed.length);
+    // Settled without ever reaching a memtable (the write failed, every swap lost): an orphan now.
+    log.settle(pointers);
+    log.settle(pointers);
+    assert.deepEqual(collectableSegments(host).collectable, sealed);
+    await log.close();
   });
 });

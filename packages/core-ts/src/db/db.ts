@@ -317,11 +317,13 @@ export class Db implements IteratorHost {
     const wal = this.wal;
     const valueLog = this.valueLog;
     let separated = false;
+    let pointers: readonly Uint8Array[] | null = null;
     if (valueLog !== null) {
       try {
         const replaced = separateValues(valueLog, ops, this.options.valueThreshold);
         if (replaced !== null) {
-          ops = replaced;
+          ops = replaced.ops;
+          pointers = replaced.pointers;
           separated = true;
         }
       } catch (error) {
@@ -331,6 +333,7 @@ export class Db implements IteratorHost {
     if (wal === null) {
       this.lastSeq += ops.length;
       this.applyBatch({ firstSeq, ops }, -1);
+      if (pointers !== null) valueLog!.settle(pointers);
       // Backpressure: the caller waits until the value log has written what it queued.
       return separated ? valueLog!.written() : RESOLVED;
     }
@@ -360,6 +363,11 @@ export class Db implements IteratorHost {
         throw error;
       },
     );
+    // Until the batch is in the memtable (or failed), GC must not take the segments it points into.
+    if (pointers !== null) {
+      const settle = (): void => valueLog!.settle(pointers);
+      void result.then(settle, settle);
+    }
     const done = sync && wal.durability === 'relaxed' ? result.then(() => Promise.all([valueLog?.sync(), wal.sync()])).then(() => {}) : result;
     this.lastWrite = done.catch(() => {});
     return done;

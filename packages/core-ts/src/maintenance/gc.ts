@@ -6,7 +6,9 @@
  *   between a drop edit and its unlink, or values whose writes never reached a table), and
  * - no live version's tables reference it (snapshots and iterators pin old versions), and
  * - no memtable an open read can still see holds a pointer into it (the mutable and immutable
- *   memtables, and those an open iterator captured before they were flushed).
+ *   memtables, and those an open iterator captured before they were flushed), and
+ * - no append's pointers into it are still on their way to a memtable (a write waiting for its
+ *   turn, a rewrite's copies before their swap lands: `ValueLog.settle`).
  *
  * Ledger entries are dropped by one manifest edit first, then the files are unlinked: a crash in
  * between leaves orphans, which the next pass collects. Checkpoints hold their own hard links, so
@@ -63,7 +65,8 @@ export function collectableSegments(host: GcHost): { collectable: number[]; bloc
     if (!info.sealed) continue;
     const entry = ledger.get(info.segment);
     if (entry !== undefined && entry.total !== entry.stale) continue;
-    if (reachable.has(info.segment)) blocked++;
+    // Pointers on their way to a memtable (a write or a rewrite's swap not applied yet).
+    if (reachable.has(info.segment) || log.hasInFlight(info.segment)) blocked++;
     else collectable.push(info.segment);
   }
   return { collectable, blocked };

@@ -117,10 +117,15 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
   let range: [Uint8Array, Uint8Array] | null = null;
   if (keys.length > 0) {
     const newPointers = log.append(COLD_LANE, keys, values);
-    await log.sync();
-    for (const p of newPointers) copiedBytes += decodePointer(p).recordBytes;
-    await host.afterStep?.('copy');
-    swapped = await host.swapPointers(keys.map((key, i) => ({ key, oldPointer: oldPointers[i]!, newPointer: newPointers[i]! })));
+    try {
+      await log.sync();
+      for (const p of newPointers) copiedBytes += decodePointer(p).recordBytes;
+      await host.afterStep?.('copy');
+      swapped = await host.swapPointers(keys.map((key, i) => ({ key, oldPointer: oldPointers[i]!, newPointer: newPointers[i]! })));
+    } finally {
+      // The swapped pointers are in the memtable now: GC sees them there.
+      log.settle(newPointers);
+    }
     await host.afterStep?.('swap');
     let low = keys[0]!;
     let high = keys[0]!;

@@ -15,7 +15,11 @@ export const DEFAULT_VALUE_THRESHOLD = 1024;
  * `ops` with every put of a large value turned into a pointer op (their values appended to
  * `log`), or null when no value is large enough (the ops then go on unchanged).
  */
-export function separateValues(log: ValueLog, ops: readonly WriteOp[], threshold: number): WriteOp[] | null {
+export function separateValues(
+  log: ValueLog,
+  ops: readonly WriteOp[],
+  threshold: number,
+): { readonly ops: WriteOp[]; readonly pointers: readonly Uint8Array[] } | null {
   let first = -1;
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i]!;
@@ -42,5 +46,6 @@ export function separateValues(log: ValueLog, ops: readonly WriteOp[], threshold
     const op = ops[at[j]!]!;
     out[at[j]!] = { kind: Kind.Pointer, key: op.key, value: pointers[j]! };
   }
-  return out;
+  // The caller settles `pointers` (ValueLog.settle) once the write applied or failed.
+  return { ops: out, pointers };
 }

@@ -177,6 +177,13 @@ export class ValueLog {
   private readonly segments = new Map<number, Segment>();
   private readonly lanes = new Map<number, Lane>();
   private readonly cache: FrameCache;
+  /**
+   * Appends whose pointers have not reached a memtable yet, per segment: GC must not take a
+   * segment that pointers are on their way to (they are in no memtable, table or ledger entry
+   * until the write applies or the swap lands). `settle` ends an append's hold.
+   */
+  private readonly inFlight = new Map<number, number>();
+  private readonly heldBy = new WeakMap<readonly Uint8Array[], readonly number[]>();
   private nextSegment = 1;
   private closed = false;
   private framesWritten = 0;
@@ -325,6 +332,7 @@ export class ValueLog {
     const pointers: Uint8Array[] = [];
     // Frames bound for the same segment go to the disk in one `writev`.
     const run: FrameRun = { segment: null, offset: 0, frames: [] };
+    const segmentsTouched = new Set<number>();
     let start = 0;
     while (start < keys.length) {
       let end = start;
@@ -333,14 +341,42 @@ export class ValueLog {
         raw += recordBytesOf(keys[end]!.length, values[end]!.length);
         end++;
       }
-      this.appendFrame(lane, keys.slice(start, end), values.slice(start, end), pointers, run);
+      segmentsTouched.add(this.appendFrame(lane, keys.slice(start, end), values.slice(start, end), pointers, run));
       start = end;
     }
     this.writeRun(lane, run);
+    // Hold each segment these pointers name until the caller settles them.
+    const held: number[] = [];
+    for (const segment of segmentsTouched) {
+      held.push(segment);
+      this.inFlight.set(segment, (this.inFlight.get(segment) ?? 0) + 1);
+    }
+    this.heldBy.set(pointers, held);
     return pointers;
   }
 
-  private appendFrame(lane: Lane, keys: readonly Uint8Array[], values: readonly Uint8Array[], pointers: Uint8Array[], run: FrameRun): void {
+  /**
+   * The pointers `append` returned are in a memtable now (or will never be used): GC may take
+   * their segments again once nothing else holds them. Idempotent.
+   */
+  settle(pointers: readonly Uint8Array[]): void {
+    const held = this.heldBy.get(pointers);
+    if (held === undefined) return;
+    this.heldBy.delete(pointers);
+    for (const segment of held) {
+      const count = (this.inFlight.get(segment) ?? 0) - 1;
+      if (count > 0) this.inFlight.set(segment, count);
+      else this.inFlight.delete(segment);
+    }
+  }
+
+  /** Whether an append's pointers into `segment` have not settled yet. */
+  hasInFlight(segment: number): boolean {
+    return this.inFlight.has(segment);
+  }
+
+  /** Returns the segment the frame went to. */
+  private appendFrame(lane: Lane, keys: readonly Uint8Array[], values: readonly Uint8Array[], pointers: Uint8Array[], run: FrameRun): number {
     const packedKeys = packBytes(keys);
     const packedValues = packBytes(values);
     const frame = this.accelerator.encodeFrame(packedKeys, packedValues, { compress: this.compress });
@@ -370,6 +406,7 @@ export class ValueLog {
     }
     this.framesWritten++;
     this.recordsWritten += keys.length;
+    return segment.number;
   }
 
   /** Queue the write of the frames gathered in `run` (one `writev`), and empty it. */
