@@ -92,7 +92,7 @@ const RESOLVED = Promise.resolve();
 export const MAX_IMMUTABLE_MEMTABLES = 4;
 
 /** How much a byte of separated value weighs against `memtableBytes` (see `memtableFull`). */
-const VALUE_LOG_FLUSH_WEIGHT = 8;
+const VALUE_LOG_FLUSH_WEIGHT = 4;
 
 /** The background maintenance's rewrite copy rate (its token bucket). */
 const BACKGROUND_MAINTENANCE_BYTES_PER_SECOND = 64 * 1024 * 1024;
