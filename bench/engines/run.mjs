@@ -32,6 +32,7 @@ import { createRequire } from 'node:module';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { rng, shuffledOrder } from './workload.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
@@ -62,17 +63,6 @@ function intEnv(name, fallback) {
 
 // ------------------------------------------------------------------------------------ workload
 
-/** Deterministic PRNG (mulberry32), so every engine sees the same key orders. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeWorkload() {
   // All keys in one buffer: key i = "%016d" of i, so byte order = numeric order.
@@ -80,14 +70,7 @@ function makeWorkload() {
   for (let i = 0; i < KEYS; i++) keys.write(String(i).padStart(KEY_BYTES, '0'), i * KEY_BYTES, 'latin1');
   const pool = randomBytes(POOL_BYTES);
   const random = rng(0x5117db);
-  const order = new Uint32Array(KEYS);
-  for (let i = 0; i < KEYS; i++) order[i] = i;
-  for (let i = KEYS - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
+  const order = shuffledOrder(KEYS, random);
   const reads = new Uint32Array(READS);
   for (let i = 0; i < READS; i++) reads[i] = Math.floor(random() * KEYS);
   const key = (i) => keys.subarray(i * KEY_BYTES, (i + 1) * KEY_BYTES);

@@ -24,6 +24,7 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { rng, shuffledOrder } from './workload.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
@@ -57,29 +58,7 @@ function du(path) {
   return total;
 }
 
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function order(n, seed) {
-  const random = rng(seed);
-  const out = new Uint32Array(n);
-  for (let i = 0; i < n; i++) out[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const x = out[i];
-    out[i] = out[j];
-    out[j] = x;
-  }
-  return out;
-}
+const order = (n, seed) => shuffledOrder(n, rng(seed));
 
 const key = (i) => Buffer.from(String(i).padStart(KEY, '0'), 'latin1');
 

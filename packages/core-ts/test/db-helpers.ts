@@ -65,3 +65,16 @@ export function modelRange(
 export function strings(entries: Iterable<[Uint8Array, Uint8Array]>): [string, string][] {
   return [...entries].map(([k, v]) => [s(k)!, s(v)!]);
 }
+
+/** `words` 32-bit xorshift steps from `seed` as hex: cheap incompressible-looking test values. */
+export function noiseHex(seed: number, words: number): string {
+  let x = seed;
+  let out = '';
+  for (let j = 0; j < words; j++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out += (x >>> 0).toString(16).padStart(8, '0');
+  }
+  return out;
+}

@@ -14,18 +14,10 @@ import { collectableSegments } from '../src/maintenance/gc.js';
 import { EMPTY_LEDGER } from '../src/manifest/index.js';
 import { COLD_LANE, ValueLog } from '../src/vlog/index.js';
 import type { MaintainOptions, MaintenanceReport } from '../src/maintenance/maintain.js';
-import { strings, tempDir } from './db-helpers.js';
+import { noiseHex, strings, tempDir } from './db-helpers.js';
 
 function valueOf(tag: string, i: number): string {
-  let x = (i * 2654435761 + tag.length * 131) >>> 0 || 7;
-  let out = `${tag}:${i}:`;
-  for (let j = 0; j < 10; j++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out += (x >>> 0).toString(16).padStart(8, '0');
-  }
-  return out;
+  return `${tag}:${i}:${noiseHex((i * 2654435761 + tag.length * 131) >>> 0 || 7, 10)}`;
 }
 
 async function halfStale(db: Db, model: Map<string, string>, tag: string, repeat = 1): Promise<void> {

@@ -11,21 +11,13 @@ import { describe, test } from 'node:test';
 import { open, type Db } from '../src/index.js';
 import { FaultVfs } from '../src/vfs/index.js';
 import { COLD_LANE, parseSegmentFileName, VLOG_DIR } from '../src/vlog/index.js';
-import { rng, s, strings, tempDir } from './db-helpers.js';
+import { noiseHex, rng, s, strings, tempDir } from './db-helpers.js';
 
 const options = { valueThreshold: 16, valueLogSegmentBytes: 4096, memtableBytes: 16 * 1024, disableAutoCompaction: true } as const;
 
 /** An incompressible value. */
 function valueOf(tag: string, n: number): string {
-  let x = (n * 2654435761) >>> 0 || 7;
-  let noise = '';
-  for (let j = 0; j < 12; j++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    noise += (x >>> 0).toString(16).padStart(8, '0');
-  }
-  return `${tag}:${n}:${noise}`;
+  return `${tag}:${n}:${noiseHex((n * 2654435761) >>> 0 || 7, 12)}`;
 }
 
 /** Long-lived keys `keep*` interleaved with keys `churn*` overwritten `rounds` times: segments end half stale. */

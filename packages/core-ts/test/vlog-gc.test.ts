@@ -11,21 +11,13 @@ import { describe, test } from 'node:test';
 import { open, type Db } from '../src/index.js';
 import { FaultVfs } from '../src/vfs/index.js';
 import { segmentFileName, VLOG_DIR } from '../src/vlog/index.js';
-import { s, strings, tempDir } from './db-helpers.js';
+import { noiseHex, s, strings, tempDir } from './db-helpers.js';
 
 const options = { valueThreshold: 16, valueLogSegmentBytes: 4096, memtableBytes: 64 * 1024, disableAutoCompaction: true } as const;
 
 /** An incompressible value, so segments fill at the rate values arrive. */
 function valueOf(round: number, i: number): string {
-  let x = (round * 7919 + i * 104729) >>> 0 || 1;
-  let noise = '';
-  for (let j = 0; j < 16; j++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    noise += (x >>> 0).toString(16).padStart(8, '0');
-  }
-  return `round ${round} of key ${i}: ${noise}`;
+  return `round ${round} of key ${i}: ${noiseHex((round * 7919 + i * 104729) >>> 0 || 1, 16)}`;
 }
 
 const KEYS = 80;

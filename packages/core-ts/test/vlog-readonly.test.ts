@@ -10,18 +10,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { open } from '../src/index.js';
 import { parseSegmentFileName, VLOG_DIR } from '../src/vlog/index.js';
-import { strings, tempDir } from './db-helpers.js';
+import { noiseHex, strings, tempDir } from './db-helpers.js';
 
 function valueOf(tag: string, i: number): string {
-  let x = (i * 2654435761 + tag.length * 97) >>> 0 || 7;
-  let out = `${tag}:${i}:`;
-  for (let j = 0; j < 10; j++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out += (x >>> 0).toString(16).padStart(8, '0');
-  }
-  return out;
+  return `${tag}:${i}:${noiseHex((i * 2654435761 + tag.length * 97) >>> 0 || 7, 10)}`;
 }
 
 const options = { valueThreshold: 16, valueLogSegmentBytes: 4096, memtableBytes: 16 * 1024, disableAutoCompaction: true } as const;
