@@ -101,10 +101,24 @@ export interface PackedOutput {
 }
 
 /**
+ * Scan, check and list the frames lying back to back in `data`, the segment's bytes from
+ * `baseOffset` on: one call for a few MiB of a segment instead of one per frame.
+ */
+export declare function scanSegment(data: Uint8Array, baseOffset: number): SegmentScan
+
+/**
  * Fill in the header of each indexed-log record of a batch in front of its payload (length,
  * inverted length, CRC32C; docs/FORMAT.md §4), in place: `spans` holds (start, end) pairs.
  */
 export declare function sealLogRecords(buffer: Buffer, spans: Uint32Array): void
+
+/** The records of the whole frames at the start of a run of value-log segment bytes. */
+export interface SegmentScan {
+  data: Buffer
+  records: Uint32Array
+  frames: Uint32Array
+  end: number
+}
 
 /**
  * The stable permutation ordering `keys` by unsigned bytes; with `trailerBytes` > 0, by all but

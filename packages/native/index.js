@@ -847,5 +847,6 @@ module.exports.ltHashMix = nativeBinding.ltHashMix
 module.exports.lz4Compress = nativeBinding.lz4Compress
 module.exports.lz4Decompress = nativeBinding.lz4Decompress
 module.exports.mergeRuns = nativeBinding.mergeRuns
+module.exports.scanSegment = nativeBinding.scanSegment
 module.exports.sealLogRecords = nativeBinding.sealLogRecords
 module.exports.sortKeys = nativeBinding.sortKeys

@@ -33,6 +33,21 @@ export interface DecodedFrame {
   readonly compressed: boolean;
 }
 
+/**
+ * The records of the whole value-log frames at the start of a run of segment bytes (`scanSegment`).
+ * Record `r` is `records[5r … 5r + 4]`: frame index (into `frames`), sub-index in that frame, key
+ * start, value start (the key's end), value end — offsets into `data`. Frame `f` is
+ * `frames[2f], frames[2f + 1]`: its offset in the segment and its length (a pointer's fields).
+ */
+export interface SegmentScan {
+  /** The frames' raw bodies, back to back (decompressed where stored compressed). */
+  readonly data: Uint8Array;
+  readonly records: Uint32Array;
+  readonly frames: Uint32Array;
+  /** The segment offset just past the last whole frame scanned (`baseOffset` when none was). */
+  readonly end: number;
+}
+
 /** The entries of a table block: `keys`, `values` and `tags` have one item per entry. */
 export interface BlockEntries {
   readonly keys: PackedBytes;
@@ -138,6 +153,15 @@ export interface Accelerator {
   encodeFrame(keys: PackedBytes, values: PackedBytes, options?: FrameEncodeOptions): Buffer;
   /** Decode and verify the frame starting at `offset` (default 0) of `data`. */
   decodeFrame(data: Uint8Array, offset?: number): DecodedFrame;
+  /**
+   * Scan the value-log frames lying back to back in `data`, a segment's bytes from `baseOffset`
+   * (default 0; a frame boundary, at most 2^32 − 1) on: one call for a few MiB of a segment. Stops
+   * before a frame that does not lie wholly within `data` (read on from `end`) and before a body
+   * that would take `data` of the result past 2^32 − 1 bytes once a frame was scanned. A frame
+   * within `data` that does not check, or a header that does not (even of a frame cut short), is
+   * `CORRUPTION`.
+   */
+  scanSegment(data: Uint8Array, baseOffset?: number): SegmentScan;
 
   /**
    * A stable permutation ordering the keys by unsigned bytes (shorter prefix first), or with

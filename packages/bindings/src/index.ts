@@ -10,6 +10,7 @@ export type {
   KeyOrderOptions,
   MergeResult,
   PackedBytes,
+  SegmentScan,
 } from './accelerator.js';
 export { ErrorCodes, SiltError, isSiltError, type ErrorCode } from './errors.js';
 export {
@@ -48,6 +49,7 @@ export const accel: Accelerator = {
   lz4Decompress: (data) => chosen().lz4Decompress(data),
   encodeFrame: (keys, values, options) => chosen().encodeFrame(keys, values, options),
   decodeFrame: (data, offset) => chosen().decodeFrame(data, offset),
+  scanSegment: (data, baseOffset) => chosen().scanSegment(data, baseOffset),
   sortKeys: (keys, options) => chosen().sortKeys(keys, options),
   mergeRuns: (runs, options) => chosen().mergeRuns(runs, options),
   encodeBlock: (entries, options) => chosen().encodeBlock(entries, options),

@@ -38,6 +38,7 @@ export interface NativeBinding {
     data: Uint8Array,
     offset: number,
   ): { keys: NativePackedBytes; values: NativePackedBytes; byteLength: number; compressed: boolean };
+  scanSegment(data: Uint8Array, baseOffset: number): { data: Buffer; records: Uint32Array; frames: Uint32Array; end: number };
   sortKeys(keys: PackedBytes, trailerBytes: number): Uint32Array;
   mergeRuns(runs: readonly PackedBytes[], trailerBytes: number): { run: Uint32Array; index: Uint32Array };
   encodeBlock(
@@ -178,6 +179,13 @@ export function createNativeAccelerator(binding: NativeBinding): Accelerator {
     decodeFrame(data, offset = 0) {
       try {
         return binding.decodeFrame(data, offset);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    scanSegment(data, baseOffset = 0) {
+      try {
+        return binding.scanSegment(data, baseOffset);
       } catch (error) {
         rethrow(error);
       }

@@ -10,6 +10,7 @@ import { invalidArgument } from './fail.js';
 import { openFileView } from './file-view.js';
 import { FRAME_MAX_RECORDS, decodeFrame, encodeFrame } from './frame.js';
 import { sealLogRecords } from './log-record.js';
+import { scanSegment } from './segment-scan.js';
 import { LT_HASH_BYTES, ltHashMix } from './lthash.js';
 import { lz4Compress, lz4Decompress } from './lz4.js';
 import { mergeRuns } from './merge.js';
@@ -69,6 +70,11 @@ export const tsAccelerator: Accelerator = {
     requireBytes(data, 'data');
     const start = offset === undefined ? 0 : requireInteger(offset, 'offset', 0, data.length);
     return decodeFrame(data, start);
+  },
+
+  scanSegment(data: Uint8Array, baseOffset?: number) {
+    requireBytes(data, 'data');
+    return scanSegment(data, baseOffset === undefined ? 0 : requireInteger(baseOffset, 'baseOffset', 0, 0xffffffff));
   },
 
   sortKeys(keys: PackedBytes, options?): Uint32Array {

@@ -17,6 +17,7 @@ pub mod lthash;
 pub mod lz4;
 pub mod merge;
 pub mod packed;
+pub mod segment_scan;
 pub mod sort;
 #[cfg(test)]
 mod test_rng;
