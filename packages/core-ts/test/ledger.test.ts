@@ -59,10 +59,46 @@ describe('ledger changes in version edits', () => {
       assert.equal(set.ledger.get(1)!.stale, 0, 'a refused edit changes nothing');
     }
     set.apply({ valueLog: [{ segment: 1, addTotal: 20, addStale: 30, lane: 2, created: 99, sealed: true, attempts: 1 }] });
-    assert.deepEqual(set.ledger.get(1), { segment: 1, lane: 2, total: 120, stale: 30, length: 500, sealed: true, created: 10, attempts: 1, cooldownUntil: 0 });
+    assert.deepEqual(set.ledger.get(1), { segment: 1, lane: 2, total: 120, stale: 30, length: 500, sealed: true, created: 10, attempts: 1, cooldownUntil: 0, retiredAt: 0 });
     set.apply({ valueLog: [{ segment: 1, addStale: 90 }] });
     set.apply({ valueLog: [{ segment: 1, drop: true }] });
     assert.equal(set.ledger.size, 0);
+  });
+});
+
+describe('retired segments in the ledger', () => {
+  test('the wire field "retired"; set once on a sealed segment; no total added after; snapshot edits keep it', () => {
+    const bytes = encodeEdit({ valueLog: [{ segment: 4, retiredAt: 77 }] });
+    assert.equal(utf8.decode(bytes), '{"v":1,"vlog":[{"seg":4,"retired":77}]}');
+    assert.deepEqual(decodeEdit(bytes).valueLog, [{ segment: 4, retiredAt: 77 }]);
+    assert.throws(() => encodeEdit({ valueLog: [{ segment: 4, retiredAt: 0 }] }), { code: 'INVALID_ARGUMENT' });
+    assert.throws(() => decodeEdit(new TextEncoder().encode('{"v":1,"vlog":[{"seg":4,"retired":-1}]}')), { code: 'CORRUPTION' });
+
+    const set = new VersionSet();
+    set.apply({ valueLog: [{ segment: 1, lane: 0, created: 1, addTotal: 100, length: 300 }] });
+    assert.throws(() => set.apply({ valueLog: [{ segment: 1, retiredAt: 5 }] }), { code: 'CORRUPTION' }, 'an unsealed segment cannot retire');
+    set.apply({ valueLog: [{ segment: 1, sealed: true, retiredAt: 5 }] });
+    assert.equal(set.ledger.get(1)!.retiredAt, 5);
+    set.apply({ valueLog: [{ segment: 1, retiredAt: 5 }] });
+    const fails: LedgerChange[][] = [[{ segment: 1, retiredAt: 6 }], [{ segment: 1, addTotal: 1 }], [{ segment: 1, drop: true }], [{ segment: 2, retiredAt: 3 }]];
+    for (const valueLog of fails) assert.throws(() => set.apply({ valueLog }), { code: 'CORRUPTION' }, JSON.stringify(valueLog));
+    // Compactions still move its live bytes (the shadowed pointers they drop) to stale; then it drops.
+    set.apply({ valueLog: [{ segment: 1, addStale: 60 }] });
+    assert.deepEqual({ ...set.ledger.get(1)! }, { segment: 1, lane: 0, total: 100, stale: 60, length: 300, sealed: true, created: 1, attempts: 0, cooldownUntil: 0, retiredAt: 5 });
+    const again = new VersionSet();
+    again.apply(set.snapshotEdit());
+    assert.deepEqual(again.ledger.get(1), set.ledger.get(1));
+    set.apply({ valueLog: [{ segment: 1, addStale: 40 }] });
+    set.apply({ valueLog: [{ segment: 1, drop: true }] });
+    assert.equal(set.ledger.size, 0);
+  });
+
+  test('manifests written before retirement existed read as before (no segment retired)', () => {
+    const old = decodeEdit(new TextEncoder().encode('{"v":1,"snapshot":true,"nextFile":3,"vlog":[{"seg":1,"lane":0,"created":5,"total":40,"stale":10,"len":90,"sealed":true}]}'));
+    const set = new VersionSet();
+    set.apply(old);
+    assert.equal(set.ledger.get(1)!.retiredAt, 0);
+    assert.equal(set.ledger.get(1)!.total - set.ledger.get(1)!.stale, 30);
   });
 });
 

@@ -163,6 +163,7 @@ describe('deferred retirement of rewritten segments', () => {
       referencedByVersions: () => new Set<number>(),
       reachableMemtables: () => [],
       dropFromLedger: async () => {},
+      oldestReaderSeq: () => Infinity,
     };
     const held = collectableSegments(host);
     for (const segment of sealed) assert.ok(!held.collectable.includes(segment), `segment ${segment} is held by the append`);

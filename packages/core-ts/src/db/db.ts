@@ -34,11 +34,12 @@ import { valueLogStats, type DbStats, type LevelStats } from './stats.js';
 import { manifestMetaOf } from '../manifest/index.js';
 import type { TableSet } from './table-set.js';
 import { collectGarbage, type GcResult } from '../maintenance/gc.js';
-import { checkMaintainOptions, maintain, pruneRetiring, type MaintainOptions, type MaintenanceHost, type MaintenanceReport } from '../maintenance/maintain.js';
-import type { RewriteRecord, RewriteStep } from '../maintenance/rewrite.js';
+import { checkMaintainOptions, maintain, pruneRetiring, type MaintainOptions, type MaintenanceHost, type MaintenanceReport, type MaintenanceStep } from '../maintenance/maintain.js';
+import type { RewriteRecord } from '../maintenance/rewrite.js';
 import { BACKGROUND_MIN_STALE_RATIO, MaintenanceController } from '../maintenance/controller.js';
 import { MaintenanceEvents, type MaintenanceEventType, type MaintenanceListener } from '../maintenance/events.js';
 import { planRewrites } from '../maintenance/planner.js';
+import { StalenessSampler } from '../maintenance/sampler.js';
 import type { MaintenanceStats } from './stats.js';
 import { pointerRecordBytes } from '../vlog/pointer.js';
 import { flushLedgerChanges, linkValueLogSegments, separateValues, verifyLedger, type LedgerReport, type ValueLog, type VerifyLedgerOptions } from '../vlog/index.js';
@@ -152,9 +153,23 @@ export class Db implements IteratorHost {
   private readonly events = new MaintenanceEvents();
   /** Segments rewritten under load whose old pointers wait for a compaction (maintain.ts). */
   private readonly retiring = new Map<number, readonly [Uint8Array, Uint8Array]>();
+  /** Sampled stale shares of sealed segments: what the ledger cannot see yet (planner input only). */
+  private readonly staleness = new StalenessSampler();
+  /** Rewritten segments waiting for their retire edit: segment → seq (maintain.ts, "Early retirement"). */
+  private readonly pendingRetire = new Map<number, number>();
+  /** Every entry with a seq up to this is in tables (advanced by flushes). */
+  private tablesThrough = 0;
+  /** The applied seq when each memtable was frozen: everything up to it is in that memtable or older ones. */
+  private readonly frozenAt = new WeakMap<Memtable, number>();
+  /** The seq each open iterator reads at (the applied seq when it was made, or its snapshot's). */
+  private readonly iteratorSeqs = new Map<DbIterator<unknown>, number>();
+  /** Operations (checkpoints) during which GC deletes no retired segment. */
+  private gcHolds = 0;
+  /** A maintenance pass flushes and runs its own GC next: flushes meanwhile leave retirements to it. */
+  private passFlushes = 0;
   private maintenancePasses = 0;
-  /** @internal Test hook: called after each rewrite step (may throw to simulate a crash there). */
-  maintenanceStepHook: ((step: RewriteStep) => void | Promise<void>) | null = null;
+  /** @internal Test hook: called after each maintenance step (may throw to simulate a crash there). */
+  maintenanceStepHook: ((step: MaintenanceStep) => void | Promise<void>) | null = null;
   /** Writes waiting behind a write stall, and the tail of their queue. */
   private stalledWrites = 0;
   private stallTail: Promise<void> = RESOLVED;
@@ -203,13 +218,18 @@ export class Db implements IteratorHost {
           writeCount: () => this.counts.puts + this.counts.dels + this.counts.batches,
           debt: () => {
             pruneRetiring({ retiring: this.retiring, ledger: () => this.versions.ledger });
-            const queue = planRewrites(this.versions.ledger, this.valueLog!.segmentInfos(), Date.now(), { minStaleRatio: BACKGROUND_MIN_STALE_RATIO }).filter(
-              (candidate) => !this.retiring.has(candidate.segment),
+            const sampled = this.sampleStaleness();
+            const queue = planRewrites(this.versions.ledger, this.valueLog!.segmentInfos(), Date.now(), { minStaleRatio: BACKGROUND_MIN_STALE_RATIO, sampledStaleRatio: sampled }).filter(
+              (candidate) => !this.retiring.has(candidate.segment) && !this.pendingRetire.has(candidate.segment),
             );
             let stale = 0;
             let total = 0;
             for (const entry of this.versions.ledger.values()) {
-              stale += entry.stale;
+              // A retired segment is all garbage: its file goes (or went) whatever its ledger says.
+              if (entry.retiredAt > 0) {
+                if (this.valueLog!.info(entry.segment) === undefined) continue;
+                stale += entry.total;
+              } else stale += Math.max(entry.stale, (sampled(entry.segment) ?? 0) * entry.total);
               total += entry.total;
             }
             return { queuedSegments: queue.length, retiringSegments: this.retiring.size, stale, total };
@@ -499,7 +519,10 @@ export class Db implements IteratorHost {
     const iterator = new DbIterator<T>(this, sources, version, bounds, seq, projection);
     this.iterators.add(iterator as DbIterator<unknown>);
     // The iterator reads these memtables until it ends, even after they are flushed: GC must see them.
-    if (this.valueLog !== null) this.iteratorMemtables.set(iterator as DbIterator<unknown>, this.slots.map((slot) => slot.mem));
+    if (this.valueLog !== null) {
+      this.iteratorMemtables.set(iterator as DbIterator<unknown>, this.slots.map((slot) => slot.mem));
+      this.iteratorSeqs.set(iterator as DbIterator<unknown>, Math.min(seq, this.appliedSeq));
+    }
     this.counts.iterators++;
     return iterator;
   }
@@ -514,6 +537,7 @@ export class Db implements IteratorHost {
   /** @internal */
   iteratorEnded(iterator: DbIterator<unknown>): void {
     this.iterators.delete(iterator);
+    this.iteratorSeqs.delete(iterator);
     if (this.iteratorMemtables.delete(iterator)) this.releasedReader();
   }
 
@@ -557,8 +581,11 @@ export class Db implements IteratorHost {
   private async flushNow(): Promise<void> {
     await this.lastWrite;
     if (this.failure !== null) throw this.failure;
+    // Everything applied so far is in the memtables frozen now, which flushAll writes to tables.
+    const through = this.appliedSeq;
     this.rotate();
     await this.flushAll();
+    this.tablesFlushedThrough(through);
   }
 
   /**
@@ -605,6 +632,7 @@ export class Db implements IteratorHost {
     const slot = this.slots[0]!;
     if (slot.mem.entryCount === 0) return;
     this.mutableValueLogBytes = 0;
+    this.frozenAt.set(slot.mem, this.appliedSeq);
     slot.mem.freeze();
     this.slots.unshift(new MemSlot(this.newMemtable()));
     void this.runFlushes().catch(() => {});
@@ -668,6 +696,7 @@ export class Db implements IteratorHost {
       });
       this.slots.pop();
       this.counts.flushes++;
+      this.tablesFlushedThrough(this.frozenAt.get(mem) ?? 0);
       if (wal !== null && slot.walEnd > wal.firstIndex) await wal.truncateBefore(slot.walEnd);
       const info: FlushInfo = { fileNumber, bytes: meta.fileSize, entries: meta.entryCount };
       for (const listener of this.flushListeners) listener(info);
@@ -697,6 +726,51 @@ export class Db implements IteratorHost {
       for (const { table } of added) if (!this.versions.isLive(table.fileNumber)) this.tables.drop(table.fileNumber);
       throw error;
     }
+  }
+
+  /** Every entry up to `seq` is in tables now: retirements waiting for that are due (GC logs them). */
+  private tablesFlushedThrough(seq: number): void {
+    if (seq <= this.tablesThrough) return;
+    this.tablesThrough = seq;
+    if (this.passFlushes > 0) return;
+    for (const due of this.pendingRetire.values()) {
+      if (due <= seq) {
+        this.scheduleGc();
+        return;
+      }
+    }
+  }
+
+  /**
+   * Log the retire edit of every rewritten segment whose shadowing entries are all in tables (run
+   * by GC, before it collects). The seq recorded is clamped to the manifest's `lastSeq`: every
+   * shadowing entry is in a table, so its seq is at most that, and readers after a reopen (whose
+   * seqs start there) are not held off by seqs no entry has.
+   */
+  private async retireReady(): Promise<number> {
+    if (this.pendingRetire.size === 0 || this.manifest === null) return 0;
+    const ledger = this.versions.ledger;
+    const lastSeq = this.manifest.counters.lastSeq;
+    const changes: { segment: number; retiredAt: number }[] = [];
+    for (const [segment, seq] of this.pendingRetire) {
+      if (seq > this.tablesThrough) continue;
+      this.pendingRetire.delete(segment);
+      const entry = ledger.get(segment);
+      if (entry === undefined || entry.retiredAt > 0 || !entry.sealed) continue;
+      changes.push({ segment, retiredAt: Math.max(1, Math.min(seq, lastSeq)) });
+    }
+    if (changes.length === 0) return 0;
+    await this.installEdit({ valueLog: changes.sort((a, b) => a.segment - b.segment) });
+    return changes.length;
+  }
+
+  /** The lowest seq an open snapshot or iterator reads at; Infinity when none (or 0 while GC is held). */
+  private oldestReaderSeq(): number {
+    if (this.gcHolds > 0) return 0;
+    let oldest = Infinity;
+    for (const snapshot of this.snapshots) oldest = Math.min(oldest, snapshot.seq);
+    for (const seq of this.iteratorSeqs.values()) oldest = Math.min(oldest, seq);
+    return oldest;
   }
 
   /** @internal For compaction: hear about every flush. Returns the unsubscribe function. */
@@ -743,7 +817,12 @@ export class Db implements IteratorHost {
   private async checkpointNow(dir: string): Promise<void> {
     await this.flushNow();
     const vfs = this.options.vfs;
+    // The tables and the ledger of one installed state: a segment is retired in this ledger only if
+    // the swaps shadowing its pointers are in these tables. GC deletes no retired segment meanwhile
+    // (one retired after this point is still linked).
     const version = this.versions.current.ref();
+    const ledger = this.versions.ledger;
+    this.gcHolds++;
     try {
       await vfs.mkdir(dir, { recursive: true, durable: true });
       if ((await vfs.readdir(dir)).length > 0) throw siltError(ErrorCodes.INVALID_ARGUMENT, `the checkpoint directory ${dir} is not empty`);
@@ -751,7 +830,7 @@ export class Db implements IteratorHost {
       // Hard links where possible; a copy where the file system refuses one (EXDEV and the like).
       for (const { table } of tables) await linkOrCopy(vfs, tablePath(this.location, table.fileNumber), tablePath(dir, table.fileNumber));
       await vfs.syncDir(dir);
-      const valueLog = this.valueLog === null ? [] : await linkValueLogSegments(vfs, this.valueLog, this.versions.ledger, tables.map((t) => t.table), dir);
+      const valueLog = this.valueLog === null ? [] : await linkValueLogSegments(vfs, this.valueLog, ledger, tables.map((t) => t.table), dir);
       const store = await ManifestStoreClass.open(dir, { vfs });
       try {
         const counters = this.manifest!.counters;
@@ -766,6 +845,8 @@ export class Db implements IteratorHost {
       }
     } finally {
       version.unref();
+      this.gcHolds--;
+      this.releasedReader();
     }
   }
 
@@ -819,11 +900,22 @@ export class Db implements IteratorHost {
       valueLog,
       ledger: () => this.versions.ledger,
       retiring: this.retiring,
+      pendingRetire: this.pendingRetire,
+      appliedSeq: () => this.appliedSeq,
+      flush: async () => {
+        this.passFlushes++;
+        try {
+          await this.flushNow();
+        } finally {
+          this.passFlushes--;
+        }
+      },
       ledgerEntry: (segment) => this.versions.ledger.get(segment),
       logLedger: async (changes) => {
         await this.installEdit({ valueLog: changes });
       },
       newestPointer: (key) => this.newestPointer(key),
+      ...(mode === 'rewrite' ? { sampledStaleRatio: this.sampleStaleness() } : {}),
       swapPointers: (records) => this.swapPointers(records),
       compact: (start, end) => this.compactNow(start, end),
       collectGarbage: () => this.collectGarbage(),
@@ -831,12 +923,20 @@ export class Db implements IteratorHost {
         this.events.emit('segment-rewritten', {
           pass, segment: result.segment, copiedRecords: result.copiedRecords, copiedBytes: result.copiedBytes, swapped: result.swapped, elapsedMs,
         }),
-      ...(this.maintenanceStepHook === null ? {} : { afterStep: this.maintenanceStepHook }),
+      ...(this.maintenanceStepHook === null ? {} : { afterStep: this.maintenanceStepHook, afterMaintenanceStep: this.maintenanceStepHook }),
     };
     const started = performance.now();
+    const gcBefore = { ...this.gcTotals };
     let report: MaintenanceReport;
     try {
-      report = await maintain(host, options);
+      const own = await maintain(host, options);
+      // Deletions the pass caused may run in a GC its flush or compaction started: count every
+      // deletion made while the pass ran (as its events are).
+      report = {
+        ...own,
+        deletedSegments: this.gcTotals.deletedSegments - gcBefore.deletedSegments,
+        reclaimedBytes: this.gcTotals.reclaimedBytes - gcBefore.reclaimedBytes,
+      };
     } catch (error) {
       this.events.emit('pass-end', {
         pass, mode, background, rewrittenSegments: 0, copiedBytes: 0, deletedSegments: 0, reclaimedBytes: 0, stoppedBy: 'error',
@@ -856,6 +956,28 @@ export class Db implements IteratorHost {
     t.lastRunMs = report.elapsedMs;
     t.totalRunMs += report.elapsedMs;
     return report;
+  }
+
+  /**
+   * Refresh the sampled stale shares of sealed segments (bounded work: see `StalenessSampler`) and
+   * return the lookup the planner takes. Segments without live bytes in the ledger or already
+   * rewritten are not sampled.
+   */
+  private sampleStaleness(): (segment: number) => number | undefined {
+    const valueLog = this.valueLog;
+    if (valueLog !== null && !this.options.readOnly) {
+      const ledger = this.versions.ledger;
+      this.staleness.refresh(
+        { valueLog, newestPointer: (key) => this.newestPointer(key), writeCount: () => this.counts.puts + this.counts.dels + this.counts.batches },
+        valueLog.segmentInfos(),
+        Date.now(),
+        (segment) => {
+          const entry = ledger.get(segment);
+          return entry === undefined || entry.stale >= entry.total || this.retiring.has(segment) || this.pendingRetire.has(segment);
+        },
+      );
+    }
+    return (segment) => this.staleness.staleRatio(segment);
   }
 
   /** The raw pointer of `key`'s newest entry, when that entry is a pointer. */
@@ -931,6 +1053,9 @@ export class Db implements IteratorHost {
       dropFromLedger: async (changes) => {
         await this.installEdit({ valueLog: changes });
       },
+      oldestReaderSeq: () => this.oldestReaderSeq(),
+      retireReady: () => this.retireReady(),
+      ...(this.maintenanceStepHook === null ? {} : { afterStep: this.maintenanceStepHook }),
     }).then((result) => {
       this.gcBlocked = result.blockedSegments > 0;
       this.gcTotals.passes++;

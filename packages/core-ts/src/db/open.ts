@@ -19,22 +19,29 @@ import { readManifestReadOnly } from './read-only-manifest.js';
 import { removeStrayTables, replayWal } from './recovery.js';
 import { TableSet } from './table-set.js';
 import type { Ledger } from '../manifest/index.js';
-import { ValueLog, type RecordedSegment } from '../vlog/index.js';
+import { segmentPath, ValueLog, type RecordedSegment } from '../vlog/index.js';
 
-/** What the ledger says the value log may trust (FORMAT §8.2). */
-function recordedSegments(ledger: Ledger): Map<number, RecordedSegment> {
+/**
+ * What the ledger says the value log may trust (FORMAT §8.2). A retired segment's file may be gone
+ * (no read at our seqs reaches it): a read-only open, which requires every recorded segment, leaves
+ * out those that are missing.
+ */
+async function recordedSegments(path: string, o: ReturnType<typeof resolveOptions>, ledger: Ledger): Promise<Map<number, RecordedSegment>> {
   const recorded = new Map<number, RecordedSegment>();
-  for (const entry of ledger.values()) recorded.set(entry.segment, { length: entry.length, sealed: entry.sealed });
+  for (const entry of ledger.values()) {
+    if (o.readOnly && entry.retiredAt > 0 && !(await o.vfs.exists(segmentPath(path, entry.lane, entry.segment)))) continue;
+    recorded.set(entry.segment, { length: entry.length, sealed: entry.sealed });
+  }
   return recorded;
 }
 
-function openValueLog(path: string, o: ReturnType<typeof resolveOptions>, ledger: Ledger): Promise<ValueLog> {
+async function openValueLog(path: string, o: ReturnType<typeof resolveOptions>, ledger: Ledger): Promise<ValueLog> {
   return ValueLog.open(path, {
     vfs: o.vfs,
     accelerator: o.accelerator,
     segmentBytes: o.valueLogSegmentBytes,
     foregroundLanes: o.valueLogLanes,
-    recorded: recordedSegments(ledger),
+    recorded: await recordedSegments(path, o, ledger),
     readOnly: o.readOnly,
   });
 }

@@ -1,6 +1,8 @@
 /**
  * One maintenance pass (`db.maintain`, DESIGN §4): GC, then rewrites planned from the ledger and
- * run under a budget, then the compaction that retires the rewritten entries, then GC again.
+ * run under a budget, then (unless deferred) the flush that makes the swaps durable, the
+ * retirement of the rewritten segments and GC — which deletes them at once — and the compaction
+ * that drops their shadowed pointers from the tables, then GC again.
  *
  * - `gc`: delete the segments nothing reaches.
  * - `rewrite`: also rewrite the best candidates (stale ratio ≥ `minStaleRatio`, default 0.5), as
@@ -11,13 +13,29 @@
  *
  * The queue is not stored separately: it is recomputed from the ledger, which is persisted, so a
  * pass interrupted by a crash or a budget resumes from the same state after reopen.
+ *
+ * **Early retirement.** Once a rewrite of segment X has run, every pointer into X is shadowed for
+ * reads at the seq S applied when it finished: each record was either still newest and swapped
+ * (the swap's seq ≤ S), or lost the compare-and-set to a write applied before the swap, or was
+ * already shadowed when the scan looked. That holds only if the scan saw every pointer into X: X
+ * sealed, its frames all written, and no append into it in flight (such a write could land after
+ * the scan with a pointer into X that nothing shadows) — otherwise X is left to compaction as
+ * before. The shadowing entries must survive a crash before X may go: the swaps have no WAL
+ * record, and in `relaxed`/`none` durability neither need the writes. So X is remembered with S
+ * (`pendingRetire`, in memory) until a flush has put every entry up to S into tables; the next GC
+ * pass then logs X retired at S (FORMAT §7) and deletes its file once no reader reads below S. A
+ * crash before the retire edit forgets X: its old pointers are still valid, and a later rewrite
+ * or compaction retires it.
  */
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { ErrorCodes, siltError } from '../errors.js';
 import type { Ledger } from '../manifest/index.js';
 import type { GcResult } from './gc.js';
 import { planRewrites, type RewriteCandidate } from './planner.js';
-import { compareKeys, copyAndSwap, type RewriteHost, type RewriteResult } from './rewrite.js';
+import { compareKeys, copyAndSwap, type RewriteHost, type RewriteResult, type RewriteStep } from './rewrite.js';
+
+/** Where a crash test may stop a pass: the rewrite's steps, the flush, the retire edit, the unlink. */
+export type MaintenanceStep = RewriteStep | 'flush' | 'retire' | 'unlink';
 
 export type MaintenanceMode = 'gc' | 'rewrite' | 'full';
 
@@ -46,10 +64,12 @@ export interface MaintainOptions {
   /** `rewrite` mode: the least stale share worth a rewrite. Default 0.5. */
   readonly minStaleRatio?: number;
   /**
-   * How the old pointers of the rewritten segments leave the tables (`rewrite` mode):
-   * `compact` (default) compacts their key range at the end of the pass, so the pass's own GC
-   * deletes the segments; `defer` leaves them to the compactions writes trigger anyway (whose
-   * edits mark the old bytes stale and run GC), so a pass under load costs only its copies.
+   * When the rewritten segments are retired and deleted (`rewrite` mode): `compact` (default)
+   * flushes the swaps at the end of the pass, so its own GC retires and deletes the segments (once
+   * no older reader holds them), then compacts their key range so their shadowed pointers leave the
+   * tables too; `defer` neither flushes nor compacts — the segments are retired and deleted after
+   * the next flush writes trigger anyway, and their pointers leave with later compactions — so a
+   * pass under load costs only its copies.
    */
   readonly retire?: 'compact' | 'defer';
 }
@@ -74,11 +94,24 @@ export interface MaintenanceHost extends RewriteHost {
   /**
    * Segments rewritten by a `defer` pass whose old pointers still wait for a compaction, with the
    * key range of their swapped records (kept in memory: after a crash the swap entries are lost
-   * anyway, and a new rewrite copies again). Planning skips them; a `compact` pass retires them.
+   * anyway, and a new rewrite copies again). Planning skips them; a `compact` pass compacts them.
    */
   readonly retiring: Map<number, readonly [Uint8Array, Uint8Array]>;
+  /**
+   * Rewritten segments waiting for their retire edit: segment → the seq from which every pointer
+   * into it is shadowed. GC logs the edit once a flush put every entry up to that seq in tables.
+   */
+  readonly pendingRetire: Map<number, number>;
+  /** The last seq applied to the memtable. */
+  appliedSeq(): number;
+  /** Flush every memtable (the swaps reach tables). */
+  flush(): Promise<void>;
+  /** Test hook for the steps after the rewrite's own (may throw to simulate a crash there). */
+  afterMaintenanceStep?(step: MaintenanceStep): void | Promise<void>;
   /** Telemetry: one segment's rewrite (copy and swap) finished. */
   segmentRewritten?(result: RewriteResult, elapsedMs: number): void;
+  /** A sampled estimate of a segment's stale share (`StalenessSampler`), a planner input. */
+  sampledStaleRatio?(segment: number): number | undefined;
 }
 
 /** A rewrite that moved nothing waits this long before it is tried again. */
@@ -118,6 +151,16 @@ export function pruneRetiring(host: Pick<MaintenanceHost, 'retiring' | 'ledger'>
   }
 }
 
+/**
+ * Whether a rewrite starting now would see every pointer into `segment` (see "Early retirement"):
+ * sealed, every frame written, no append into it on its way to a memtable.
+ */
+async function scanSeesEverything(host: MaintenanceHost, segment: number): Promise<boolean> {
+  if (host.valueLog.info(segment)?.sealed !== true) return false;
+  await host.valueLog.written();
+  return !host.valueLog.hasInFlight(segment);
+}
+
 export async function maintain(host: MaintenanceHost, options: MaintainOptions = {}): Promise<MaintenanceReport> {
   const started = performance.now();
   const mode = options.mode ?? 'rewrite';
@@ -148,7 +191,8 @@ export async function maintain(host: MaintenanceHost, options: MaintainOptions =
     pruneRetiring(host);
     const planned: RewriteCandidate[] = planRewrites(host.ledger(), host.valueLog.segmentInfos(), now, {
       minStaleRatio: mode === 'full' ? Number.MIN_VALUE : (options.minStaleRatio ?? 0.5),
-    }).filter((candidate) => !host.retiring.has(candidate.segment));
+      ...(host.sampledStaleRatio === undefined ? {} : { sampledStaleRatio: (segment: number) => host.sampledStaleRatio!(segment) }),
+    }).filter((candidate) => !host.retiring.has(candidate.segment) && !host.pendingRetire.has(candidate.segment));
     progress.plannedSegments = planned.length;
     let low: Uint8Array | null = null;
     let high: Uint8Array | null = null;
@@ -171,7 +215,12 @@ export async function maintain(host: MaintenanceHost, options: MaintainOptions =
       }
       report('rewrite');
       const rewriteStarted = performance.now();
+      const retirable = await scanSeesEverything(host, candidate.segment);
       const result = await copyAndSwap(host, candidate.segment, REWRITE_COOLDOWN_MS, now);
+      // Every pointer into the segment is shadowed at the seq applied now (the swap has landed).
+      if (retirable && host.ledgerEntry(candidate.segment) !== undefined && host.valueLog.info(candidate.segment) !== undefined) {
+        host.pendingRetire.set(candidate.segment, host.appliedSeq());
+      }
       rewrites.push(result);
       host.segmentRewritten?.(result, performance.now() - rewriteStarted);
       progress.rewrittenSegments++;
@@ -190,6 +239,13 @@ export async function maintain(host: MaintenanceHost, options: MaintainOptions =
         if (low === null || compareKeys(start, low) < 0) low = start;
         if (high === null || compareKeys(end, high) > 0) high = end;
       }
+    }
+    if (host.pendingRetire.size > 0 && options.retire !== 'defer') {
+      // The swaps reach tables now, so this pass's GC retires the segments and deletes them.
+      report('compact');
+      await host.flush();
+      await host.afterMaintenanceStep?.('flush');
+      await gc();
     }
     if (low !== null && high !== null && options.retire !== 'defer') {
       host.retiring.clear();

@@ -55,6 +55,7 @@ interface WireLedgerChange {
   sealed?: true;
   attempts?: number;
   cooldown?: number;
+  retired?: number;
   drop?: true;
 }
 
@@ -96,6 +97,7 @@ function ledgerChangeToWire(c: LedgerChange): WireLedgerChange {
   if (c.sealed === true) wire.sealed = true;
   if (c.attempts !== undefined) wire.attempts = c.attempts;
   if (c.cooldownUntil !== undefined) wire.cooldown = c.cooldownUntil;
+  if (c.retiredAt !== undefined) wire.retired = c.retiredAt;
   if (c.drop === true) wire.drop = true;
   return wire;
 }
@@ -116,7 +118,7 @@ function tableToWire(level: number, table: TableMeta): WireTable {
 }
 
 const TOP_FIELDS = ['v', 'snapshot', 'add', 'remove', 'nextFile', 'lastSeq', 'walFlushed', 'vlog'];
-const LEDGER_FIELDS = ['seg', 'lane', 'created', 'total', 'stale', 'len', 'sealed', 'attempts', 'cooldown', 'drop'];
+const LEDGER_FIELDS = ['seg', 'lane', 'created', 'total', 'stale', 'len', 'sealed', 'attempts', 'cooldown', 'retired', 'drop'];
 const TABLE_FIELDS = ['level', 'file', 'size', 'smallest', 'largest', 'minSeq', 'maxSeq', 'entries', 'vlog'];
 const REMOVE_FIELDS = ['level', 'file'];
 
@@ -162,6 +164,7 @@ function fromWire(value: unknown): unknown {
         sealed: c.sealed,
         attempts: c.attempts,
         cooldownUntil: c.cooldown,
+        retiredAt: c.retired,
         drop: c.drop,
       };
     }),

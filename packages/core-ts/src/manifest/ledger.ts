@@ -9,6 +9,12 @@
  * A change names one segment. `addTotal` and `addStale` add to the counters (a snapshot edit
  * applies them to an empty ledger, so there they are the absolute values); the other fields set
  * their value. `drop` removes a segment whose live bytes are zero (GC deleted its file).
+ *
+ * `retired` marks a sealed segment whose every pointer in the tables is shadowed for reads at or
+ * above a sequence number (a rewrite moved its live records and the swap reached a table): GC may
+ * delete its file once no reader reads below that seq, while the entry stays — its live bytes are
+ * the shadowed pointers the tables still hold, which compactions move to stale as they drop them.
+ * A retired segment never gets a new pointer, so no edit may add to its `total` afterwards.
  */
 import { checkCount, describeValue, freezeMap, type Failure } from './table-meta.js';
 
@@ -26,6 +32,11 @@ export interface LedgerEntry {
   readonly attempts: number;
   /** No rewrite before this time (ms since the epoch); 0 = none. */
   readonly cooldownUntil: number;
+  /**
+   * 0, or the seq from which every pointer into the segment that the tables hold is shadowed:
+   * reads at or above it never reach the segment, and its file may be gone.
+   */
+  readonly retiredAt: number;
 }
 
 export interface LedgerChange {
@@ -39,6 +50,8 @@ export interface LedgerChange {
   readonly sealed?: boolean;
   readonly attempts?: number;
   readonly cooldownUntil?: number;
+  /** Retire the segment as of this seq (set once; the segment must be sealed). */
+  readonly retiredAt?: number;
   readonly drop?: boolean;
 }
 
@@ -46,7 +59,7 @@ export type Ledger = ReadonlyMap<number, LedgerEntry>;
 
 export const EMPTY_LEDGER: Ledger = freezeMap(new Map());
 
-const CHANGE_FIELDS = new Set(['segment', 'lane', 'created', 'addTotal', 'addStale', 'length', 'sealed', 'attempts', 'cooldownUntil', 'drop']);
+const CHANGE_FIELDS = new Set(['segment', 'lane', 'created', 'addTotal', 'addStale', 'length', 'sealed', 'attempts', 'cooldownUntil', 'retiredAt', 'drop']);
 
 /** Validate and freeze a list of ledger changes (each segment at most once). */
 export function checkLedgerChanges(value: unknown, what: string, fail: Failure): readonly LedgerChange[] {
@@ -71,6 +84,7 @@ export function checkLedgerChanges(value: unknown, what: string, fail: Failure):
       for (const name of ['created', 'addTotal', 'addStale', 'length', 'attempts', 'cooldownUntil'] as const) {
         if (raw[name] !== undefined) change[name] = checkCount(raw[name], `${at}.${name}`, fail);
       }
+      if (raw.retiredAt !== undefined) change.retiredAt = checkCount(raw.retiredAt, `${at}.retiredAt`, fail, 1);
       for (const name of ['sealed', 'drop'] as const) {
         if (raw[name] === undefined) continue;
         if (raw[name] !== true) throw fail(`${at}.${name} must be true when present, got ${describeValue(raw[name])}`);
@@ -85,7 +99,8 @@ export function checkLedgerChanges(value: unknown, what: string, fail: Failure):
 /**
  * The ledger after `changes`; every inconsistency is a failure (`CORRUPTION` on replay): a new
  * segment without its lane, a lane that changes, stale above total, a length that shrinks, an
- * unsealed segment, or dropping a segment that still has live bytes or is unknown.
+ * unsealed segment, or dropping a segment that still has live bytes or is unknown; retiring an
+ * unsealed segment, retiring one again at another seq, or adding to a retired segment's total.
  */
 export function applyLedgerChanges(ledger: Ledger, changes: readonly LedgerChange[], fail: Failure): Ledger {
   if (changes.length === 0) return ledger;
@@ -108,6 +123,13 @@ export function applyLedgerChanges(ledger: Ledger, changes: readonly LedgerChang
     const total = (before?.total ?? 0) + (change.addTotal ?? 0);
     const stale = (before?.stale ?? 0) + (change.addStale ?? 0);
     if (!Number.isSafeInteger(total) || stale > total) throw fail(`segment ${segment} would have ${stale} stale of ${total} bytes`);
+    const retiredBefore = before?.retiredAt ?? 0;
+    if (retiredBefore > 0 && (change.addTotal ?? 0) > 0) throw fail(`a ledger change adds ${change.addTotal} bytes to segment ${segment}, which is retired`);
+    if (change.retiredAt !== undefined && retiredBefore > 0 && change.retiredAt !== retiredBefore) {
+      throw fail(`a ledger change retires segment ${segment} at seq ${change.retiredAt}; it is retired at ${retiredBefore}`);
+    }
+    const sealed = (before?.sealed ?? false) || change.sealed === true;
+    if (change.retiredAt !== undefined && !sealed) throw fail(`a ledger change retires segment ${segment}, which is not sealed`);
     const length = change.length ?? before?.length ?? 0;
     if (length < (before?.length ?? 0)) throw fail(`a ledger change shrinks segment ${segment} from ${before!.length} to ${length} bytes`);
     const entry: LedgerEntry = Object.freeze({
@@ -116,10 +138,11 @@ export function applyLedgerChanges(ledger: Ledger, changes: readonly LedgerChang
       total,
       stale,
       length,
-      sealed: (before?.sealed ?? false) || change.sealed === true,
+      sealed,
       created: before?.created ?? change.created!,
       attempts: change.attempts ?? before?.attempts ?? 0,
       cooldownUntil: change.cooldownUntil ?? before?.cooldownUntil ?? 0,
+      retiredAt: change.retiredAt ?? retiredBefore,
     });
     next.set(segment, entry);
   }
@@ -138,6 +161,7 @@ export function ledgerSnapshot(ledger: Ledger): LedgerChange[] {
       if (e.sealed) change.sealed = true;
       if (e.attempts > 0) change.attempts = e.attempts;
       if (e.cooldownUntil > 0) change.cooldownUntil = e.cooldownUntil;
+      if (e.retiredAt > 0) change.retiredAt = e.retiredAt;
       return change;
     });
 }

@@ -4,6 +4,11 @@
  * A segment the source database still appends to shares its inode with the checkpoint's link: the
  * checkpoint trusts nothing past the recorded length and never appends to it, and the source never
  * truncates below a synced length. Sealing the source's segment instead would breed tiny files.
+ *
+ * A retired segment (FORMAT §7) is not linked: every pointer into it that the checkpoint's tables
+ * hold is shadowed for every read the checkpoint can make (its seqs start above the retirement),
+ * and its file may already be gone. The checkpoint's ledger records it retired, so opening it,
+ * `verifyLedger` and its GC treat the missing file as expected.
  */
 import { join } from 'node:path';
 import { ErrorCodes, siltError } from '../errors.js';
@@ -28,6 +33,19 @@ export async function linkValueLogSegments(vfs: Vfs, log: ValueLog, ledger: Ledg
   for (const [segment, live] of [...charges].sort((a, b) => a[0] - b[0])) {
     const entry = ledger.get(segment);
     const info = log.info(segment);
+    if (entry !== undefined && entry.retiredAt > 0 && live <= entry.total) {
+      changes.push({
+        segment,
+        lane: entry.lane,
+        created: entry.created,
+        addTotal: entry.total,
+        ...(entry.total > live ? { addStale: entry.total - live } : {}),
+        ...(entry.length > 0 ? { length: entry.length } : {}),
+        sealed: true,
+        retiredAt: entry.retiredAt,
+      });
+      continue;
+    }
     if (entry === undefined || info === undefined || live > entry.total) {
       throw siltError(ErrorCodes.CORRUPTION, `the checkpoint's tables reference ${live} bytes of value-log segment ${segment}, which the ledger or the value log does not hold`);
     }
