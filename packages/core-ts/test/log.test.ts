@@ -5,8 +5,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FaultVfs, IndexedLog, NodeVfs, jsonCodec } from '../src/log.js';
+import { accel, tsAccelerator } from '@siltdb/bindings';
+import { FaultVfs, IndexedLog, NodeVfs, jsonCodec, utf8Codec } from '../src/log.js';
 import { entries, entry, FILE_SYSTEMS, openLog, rejectsWithCode, tempDir, turns } from './helpers/log-fixtures.js';
 
 for (const fs of FILE_SYSTEMS) {
@@ -453,6 +455,66 @@ describe('IndexedLog record offsets of recent batches', () => {
         assert.deepEqual(await reopened.readAll(), written, fs.name);
         await reopened.close();
       }
+    });
+  }
+});
+
+describe('IndexedLog checksums of a batch written in parts', () => {
+  for (const durability of ['group', 'none'] as const) {
+    test(`${durability}: a large call checksums its records before returning; later appends to the same batch are checksummed at its seal`, async (t) => {
+      const dir = join(tempDir(t), 'log');
+      const sealed: number[] = [];
+      const original = accel.sealLogRecords;
+      t.mock.method(accel, 'sealLogRecords', (buffer: Uint8Array, spans: Uint32Array) => {
+        sealed.push(spans.length / 2);
+        original(buffer, spans);
+      });
+      const log = await IndexedLog.open(dir, utf8Codec, { vfs: new NodeVfs(), durability, segmentBytes: 300 * 1024 });
+      const written: string[] = [];
+      const calls: Promise<unknown>[] = [];
+      const many = (count: number, bytes: number): void => {
+        const values = Array.from({ length: count }, (_, k) => `${written.length + k}:${String.fromCharCode(97 + (k % 26)).repeat(bytes)}`);
+        written.push(...values);
+        calls.push(log.appendMany(values));
+      };
+      // All in one tick, so everything lands in the batch the first call opened (until it fills):
+      // 80 KB (checksummed at once), small appends, 90 KB (its records checksummed at once, from
+      // where the first call's stopped), a small call (left to the seal), then calls that fill
+      // the batch and cross into a second segment.
+      many(80, 1000);
+      for (let i = 0; i < 5; i++) {
+        written.push(`single-${i}`);
+        calls.push(log.append(`single-${i}`));
+      }
+      many(90, 1000);
+      many(3, 10);
+      many(200, 1000);
+      many(100, 1500);
+      await Promise.all(calls);
+      assert.equal(sealed[0], 80, 'the first call checksummed its own records before returning');
+      assert.equal(sealed[1], 95, 'the second large call checksummed the singles and its records');
+      assert.deepEqual(await log.readAll(), written);
+      await log.close();
+      t.mock.restoreAll();
+
+      // Every header on disk, against the TypeScript twin's CRC32C whichever accelerator wrote it.
+      let records = 0;
+      for (const name of readdirSync(dir).filter((n) => n.endsWith('.seg')).sort()) {
+        const bytes = readFileSync(join(dir, name));
+        for (let at = 20; at < bytes.length; ) {
+          const length = bytes.readUInt32LE(at);
+          assert.equal(bytes.readUInt32LE(at + 4), ~length >>> 0, `${name} @${at}`);
+          const payload = bytes.subarray(at + 12, at + 12 + length);
+          assert.equal(bytes.readUInt32LE(at + 8), tsAccelerator.crc32c(payload), `${name} @${at}`);
+          assert.equal(payload.toString(), written[records], `${name} @${at}`);
+          at += 12 + length;
+          records++;
+        }
+      }
+      assert.equal(records, written.length);
+      const reopened = await IndexedLog.open(dir, utf8Codec, { vfs: new NodeVfs(), durability });
+      assert.deepEqual(await reopened.readAll(), written);
+      await reopened.close();
     });
   }
 });

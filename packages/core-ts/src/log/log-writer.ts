@@ -37,6 +37,12 @@ import type { VfsFile } from '../vfs/types.js';
 
 export type Durability = 'sync' | 'group' | 'none';
 
+/**
+ * `group` and `none` mode: an append call that leaves at least this many bytes of unchecksummed
+ * records in the open batch checksums them before it returns (see `endCall`).
+ */
+const EAGER_CHECKSUM_BYTES = 64 * 1024;
+
 /** Batch buffers a log keeps for reuse once written. */
 const SPARE_BATCH_BUFFERS = 8;
 
@@ -128,6 +134,7 @@ export class LogWriter {
     const payloadAt = at + RECORD_HEADER_BYTES;
     const end = payloadAt + length;
     batch.buffer.set(payload, payloadAt);
+    segment.offsets!.push(batch.position + at);
     const count = batch.count;
     let spans = this.spans;
     if (spans.length < 2 * count + 2) spans = this.growSpans(2 * count + 2);
@@ -163,9 +170,13 @@ export class LogWriter {
       let at = batch.length;
       let framed = batch.count;
       const before = framed;
-      // Records need at least a header each: spans for as many as could still fit, grown once.
-      const most = framed + Math.floor((room - at) / RECORD_HEADER_BYTES);
-      const spans = this.spans.length >= 2 * most ? this.spans : this.growSpans(2 * most);
+      // Records need at least a header each: room for as many as could still fit (or as the call
+      // has left), spans and offsets grown once.
+      const most = Math.min(count - i, Math.floor((room - at) / RECORD_HEADER_BYTES));
+      const spans = this.spans.length >= 2 * (framed + most) ? this.spans : this.growSpans(2 * (framed + most));
+      const offsetList = segment.offsets!;
+      const offsets = offsetList.room(most);
+      let offsetAt = offsetList.length;
       // The batch's buffer is the file from `position` on (its stamp included, when it creates the
       // file): file offset = buffer offset + shift.
       const shift = batch.position;
@@ -176,6 +187,7 @@ export class LogWriter {
         const payloadAt = at + RECORD_HEADER_BYTES;
         if (payloadAt + length > limit) break;
         buffer.set(payload, payloadAt);
+        offsets[offsetAt++] = shift + at;
         spans[2 * framed] = payloadAt;
         at = payloadAt + length;
         spans[2 * framed + 1] = at;
@@ -183,6 +195,7 @@ export class LogWriter {
         i++;
       }
       const added = framed - before;
+      offsetList.advance(added);
       batch.length = at;
       batch.count = framed;
       segment.end = shift + at;
@@ -202,9 +215,21 @@ export class LogWriter {
     return grown;
   }
 
-  /** The end of one append call: in `sync` mode its batch is complete; start the pump. */
+  /**
+   * The end of one append call: in `sync` mode its batch is complete; in the others, a call that
+   * framed many bytes has them checksummed now; start the pump.
+   */
   endCall(): void {
-    if (this.config.durability === 'sync' && this.open !== null) this.seal(this.open);
+    const open = this.open;
+    if (open !== null) {
+      if (this.config.durability === 'sync') this.seal(open);
+      // The checksums of a large call's records are computed before the call returns, not when
+      // the pump takes the batch: the pump takes it right after the previous write completes, so
+      // checksumming there would leave the file idle meanwhile, while here it overlaps that write
+      // (for 1 MiB calls of 4 KiB entries, ~70 µs in a ~550 µs write). Small calls leave theirs to
+      // the batch's seal, one accelerator call for many of them.
+      else if (open.unsealedBytes(this.spans) >= EAGER_CHECKSUM_BYTES) open.checksum(this.spans);
+    }
     this.kick();
   }
 
@@ -271,23 +296,12 @@ export class LogWriter {
     return batch;
   }
 
-  /** Close a batch to more records, checksum them, and queue it for the pump. */
+  /** Close a batch to more records, checksum the rest of them, and queue it for the pump. */
   private seal(batch: WriteBatch): void {
     if (this.open === batch) this.open = null;
-    this.recordOffsets(batch);
-    batch.seal(this.spans);
+    batch.checksum(this.spans);
     this.batchBytesHint = Math.max(batch.length, Math.floor(this.batchBytesHint / 2));
     this.queued.push(batch);
-  }
-
-  /**
-   * Hand the spans of a batch that takes no more records to its segment's offset list (which works
-   * the record offsets out of them only if a reader asks). Until then a segment's offsets lack the
-   * open batch's records; everything that reads them (a read, a truncation) waits for the batch to
-   * be sealed first, and a poisoning records them before rolling back.
-   */
-  private recordOffsets(batch: WriteBatch): void {
-    batch.segment.offsets!.pushSpans(this.spans, 0, batch.count, batch.position);
   }
 
   /** Start the pump if it is idle and there is work: now (its first write issued before returning), or soon. */
@@ -468,8 +482,6 @@ export class LogWriter {
   private poison(error: unknown, failed: WriteBatch[]): void {
     this.state.poisonedBy ??= error;
     const refused = this.state.poisonedError();
-    // The open batch's record offsets, which the roll-back below reads.
-    if (this.open !== null) this.recordOffsets(this.open);
     const abandoned = [...this.queued, ...(this.open === null ? [] : [this.open])];
     this.queued = [];
     this.open = null;

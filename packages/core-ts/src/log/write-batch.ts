@@ -4,9 +4,10 @@
  * small pool, so a busy log recycles the same few buffers instead of allocating per batch.
  *
  * Payloads are copied into the buffer as they are appended, behind 12 bytes left for their headers;
- * the writer records where each payload starts and ends (its "spans"), and `seal()` writes every
- * header of the batch (length, inverted length, checksum) in one accelerator call from those spans,
- * before the batch is handed to the pump. No byte of a batch reaches a file unsealed.
+ * the writer records where each payload starts and ends (its "spans"), and `checksum()` writes the
+ * headers (length, inverted length, checksum) of the records framed since its last call in one
+ * accelerator call from those spans: once when the batch is sealed, and also at the end of an
+ * append call that framed many bytes. No byte of a batch reaches a file unsealed.
  */
 import { accel } from '@siltdb/bindings';
 import type { Segment } from './segment.js';
@@ -65,6 +66,8 @@ export class WriteBatch {
   length = 0;
   /** Records in the batch. */
   count = 0;
+  /** Records [0, checksummed) have their headers written. */
+  checksummed = 0;
   /** Where the first record starts in `buffer` (after the segment's stamp when the batch creates the file). */
   recordsFrom = 0;
   readonly createdAt = Date.now();
@@ -102,13 +105,22 @@ export class WriteBatch {
   }
 
   /**
-   * No more records: write all their headers in one accelerator call. `spans[2k]` and
-   * `spans[2k + 1]` are where the payload of record `k` starts and ends in `buffer`.
+   * Write the headers of the records framed since the last call, in one accelerator call.
+   * `spans[2k]` and `spans[2k + 1]` are where the payload of record `k` starts and ends in `buffer`.
    */
-  seal(spans: Uint32Array): void {
-    const count = this.count;
-    if (count === 0) return;
-    accel.sealLogRecords(this.buffer, spans.subarray(0, 2 * count));
+  checksum(spans: Uint32Array): void {
+    const from = this.checksummed;
+    const to = this.count;
+    if (from === to) return;
+    accel.sealLogRecords(this.buffer, spans.subarray(2 * from, 2 * to));
+    this.checksummed = to;
+  }
+
+  /** Bytes of records whose headers are not written yet (`spans` as for `checksum`). */
+  unsealedBytes(spans: Uint32Array): number {
+    const from = this.checksummed;
+    if (from === this.count) return 0;
+    return this.length - (from === 0 ? this.recordsFrom : spans[2 * from - 1]!);
   }
 
   /** Return the buffer to the pool once the batch is written (or abandoned). */
