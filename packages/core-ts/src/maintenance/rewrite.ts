@@ -18,11 +18,14 @@
  *    crash in between, which the next pass removes).
  */
 import { setImmediate as yieldTurn } from 'node:timers/promises';
-import { COLD_LANE, decodePointer, encodePointer, recordBytesOf, type ValueLog } from '../vlog/index.js';
+import { COLD_LANE, decodePointer, encodePointer, recordBytesOf, SEGMENT_HEADER_BYTES, type ValueLog } from '../vlog/index.js';
 import type { LedgerChange, LedgerEntry } from '../manifest/index.js';
 
-/** Scan bytes between two turns given to the event loop. */
-const SCAN_YIELD_BYTES = 1 << 20;
+/**
+ * Segment bytes per scan call (one read, one accelerator call), and between two turns given to the
+ * event loop: a chunk's newest-pointer checks take some milliseconds.
+ */
+const SCAN_CHUNK_BYTES = 2 << 20;
 
 export type RewriteStep = 'copy' | 'swap' | 'compact' | 'gc';
 
@@ -85,27 +88,37 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
   const values: Uint8Array[] = [];
   const oldPointers: Uint8Array[] = [];
   // Only records still newest for their key are copied (a first compare: a stale record never is).
-  let sinceYield = 0;
   try {
-    for (const { offset, frame } of log.frames(segment)) {
-      // A segment takes a while to scan: foreground work gets the event loop every 1 MiB or so
-      // (the swap compares again, so writes landing meanwhile are safe).
-      if ((sinceYield += frame.byteLength) >= SCAN_YIELD_BYTES) {
-        sinceYield = 0;
-        await yieldTurn();
-      }
-      const count = frame.keys.offsets.length - 1;
-      const frameLength = frame.byteLength;
-      for (let i = 0; i < count; i++) {
-        const key = frame.keys.data.subarray(frame.keys.offsets[i]!, frame.keys.offsets[i + 1]!);
-        const value = frame.values.data.subarray(frame.values.offsets[i]!, frame.values.offsets[i + 1]!);
-        const pointer = encodePointer({ segment, frameOffset: offset, frameLength, subIndex: i, recordBytes: recordBytesOf(key.length, value.length) });
+    let at: number = SEGMENT_HEADER_BYTES;
+    for (;;) {
+      // A few MiB per read and per accelerator call; foreground work gets the event loop between
+      // chunks (the swap compares again, so writes landing meanwhile are safe).
+      const scan = log.scanFrames(segment, at, SCAN_CHUNK_BYTES);
+      if (scan.end === at) break;
+      at = scan.end;
+      const { data, records, frames } = scan;
+      for (let r = 0; r < records.length; r += 5) {
+        const frame = records[r]!;
+        const keyStart = records[r + 2]!;
+        const valueStart = records[r + 3]!;
+        const valueEnd = records[r + 4]!;
+        const key = data.subarray(keyStart, valueStart);
+        const pointer = encodePointer({
+          segment,
+          frameOffset: frames[2 * frame]!,
+          frameLength: frames[2 * frame + 1]!,
+          subIndex: records[r + 1]!,
+          recordBytes: recordBytesOf(valueStart - keyStart, valueEnd - valueStart),
+        });
         const newest = host.newestPointer(key);
         if (newest === null || !sameBytes(newest, pointer)) continue;
-        keys.push(key.slice());
-        values.push(value.slice());
+        // A copy (a Buffer's `slice` would share the chunk): the key lives on in the memtable.
+        keys.push(new Uint8Array(key));
+        // The scan's buffer is this rewrite's own: the append copies the value into its frame.
+        values.push(data.subarray(valueStart, valueEnd));
         oldPointers.push(pointer);
       }
+      await yieldTurn();
     }
   } catch (error) {
     // GC may delete the segment while the scan yields: all of it went stale, nothing to copy.

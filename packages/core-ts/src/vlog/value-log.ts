@@ -17,7 +17,7 @@
  * - **Reads** are synchronous (getSync): one coarse read per frame through the segment's source,
  *   decoded and checked by the accelerator, then kept in a small frame cache.
  */
-import { packBytes, type Accelerator, type DecodedFrame } from '@siltdb/bindings';
+import { packBytes, type Accelerator, type DecodedFrame, type SegmentScan } from '@siltdb/bindings';
 import { join } from 'node:path';
 import { ErrorCodes, isSiltError, siltError } from '../errors.js';
 import { nodeVfs, NodeVfs } from '../vfs/node-vfs.js';
@@ -608,6 +608,55 @@ export class ValueLog {
       yield { offset: at, frame: this.frame(segmentNumber, at, length) };
       at += length;
     }
+  }
+
+  /**
+   * The records of the whole frames of a segment from `offset` (a frame boundary) on, from about
+   * `maxBytes` of its landed bytes (more when one frame is longer): one read and one accelerator
+   * call for a few MiB, past the frame cache — a rewrite scans a 16 MiB segment in a few of these
+   * instead of one read and one decode per frame. `CORRUPTION` for a frame that does not check
+   * and for a segment that ends inside a frame.
+   */
+  scanFrames(segmentNumber: number, offset: number, maxBytes: number): SegmentScan {
+    const segment = this.segments.get(segmentNumber);
+    if (segment === undefined) throw siltError(ErrorCodes.CORRUPTION, `value-log segment ${segmentNumber} does not exist`);
+    if (!segment.headerChecked && segment.length >= SEGMENT_HEADER_BYTES) {
+      checkSegmentHeader(segment.source.read(0, SEGMENT_HEADER_BYTES, segment.length), segment.lane, segment.number, this.accelerator, segment.path);
+      segment.headerChecked = true;
+    }
+    const end = segment.length;
+    if (offset >= end) return this.accelerator.scanSegment(new Uint8Array(0), offset);
+    let length = Math.min(Math.max(1, maxBytes), end - offset);
+    for (;;) {
+      const scan = this.accelerator.scanSegment(segment.source.read(offset, length, end), offset);
+      if (scan.end > offset) return scan;
+      // Nothing whole in what was read: the next frame is longer, read it whole.
+      const frameLength = end - offset >= 20 ? frameLengthAt(segment.source.read(offset, 20, end)) : -1;
+      if (frameLength <= length || offset + frameLength > end) {
+        throw siltError(ErrorCodes.CORRUPTION, `value-log segment ${segmentNumber} ends inside the frame at ${offset}`);
+      }
+      length = frameLength;
+    }
+  }
+
+  /**
+   * Where each landed frame of a segment lies — `[offset, length]` pairs, from the frame headers
+   * alone (not checked: a reader of a frame checks it) — so a sampler can pick frames spread across
+   * a sealed segment without reading all of it. `CORRUPTION` when a header does not parse.
+   */
+  frameDirectory(segmentNumber: number): Uint32Array {
+    const segment = this.segments.get(segmentNumber);
+    if (segment === undefined) throw siltError(ErrorCodes.CORRUPTION, `value-log segment ${segmentNumber} does not exist`);
+    const end = segment.length;
+    const pairs: number[] = [];
+    let at = SEGMENT_HEADER_BYTES;
+    while (at < end) {
+      const length = end - at >= 20 ? frameLengthAt(segment.source.read(at, 20, end)) : -1;
+      if (length < 0 || at + length > end) throw siltError(ErrorCodes.CORRUPTION, `value-log segment ${segmentNumber} has no whole frame at ${at}`);
+      pairs.push(at, length);
+      at += length;
+    }
+    return Uint32Array.from(pairs);
   }
 
   private corrupt(pointer: ValuePointer, why: string) {
