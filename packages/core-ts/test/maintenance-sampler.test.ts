@@ -161,6 +161,8 @@ describe('planner with sampled staleness', () => {
     assert.ok(report.plannedSegments > 0, JSON.stringify(report));
     // The sample was right: those segments held nothing live, so nothing was copied.
     assert.equal(report.copiedBytes, 0);
+    const sampler = db.stats().maintenance!.sampler;
+    assert.ok(sampler.samples >= report.plannedSegments && sampler.records >= 48 * report.plannedSegments, JSON.stringify(sampler));
     for (let i = 0; i < 200; i++) assert.equal(Buffer.from((await db.get(`key${i}`))!).toString(), value(1, i));
     await db.close();
   });

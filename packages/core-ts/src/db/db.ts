@@ -1092,6 +1092,7 @@ export class Db implements IteratorHost {
       gc: { ...this.gcTotals },
       background: this.maintenanceController?.stats() ?? null,
       listenerErrors: this.events.listenerErrors,
+      sampler: this.staleness.stats(),
     };
   }
 

@@ -1,5 +1,6 @@
 /** What `db.stats()` reports. */
 import type { ControllerStats } from '../maintenance/controller.js';
+import type { SamplerStats } from '../maintenance/sampler.js';
 import type { Ledger } from '../manifest/index.js';
 import type { BlockCacheStats } from '../table/index.js';
 import type { ValueLog, ValueLogStats } from '../vlog/index.js';
@@ -66,6 +67,11 @@ export interface MaintenanceStats {
   readonly background: ControllerStats | null;
   /** Exceptions maintenance-event listeners threw (swallowed: see `db.on`). */
   readonly listenerErrors: number;
+  /**
+   * The staleness sampler (a planner input beside the ledger): segments with a current estimate,
+   * segments sampled and records checked so far, and the milliseconds that took.
+   */
+  readonly sampler: SamplerStats;
 }
 
 export interface ValueLogDbStats extends ValueLogStats {
