@@ -24,6 +24,8 @@ import { nodeVfs, NodeVfs } from '../vfs/node-vfs.js';
 import type { Vfs, VfsFile } from '../vfs/types.js';
 import { FrameCache } from './frame-cache.js';
 import { frameRecord } from './frame-record.js';
+import { writeRawFrame } from './raw-frame.js';
+import { ArenaPool } from './arena-pool.js';
 import { decodePointer, encodePointer, type ValuePointer } from './pointer.js';
 import {
   checkSegmentHeader,
@@ -106,6 +108,8 @@ class Segment {
   /** Whether the header was checked (sealed segments are opened without reading them). */
   headerChecked = false;
   syncing: Promise<void> | null = null;
+  /** Whether the file's directory entry is durable (new segments are created without a directory sync). */
+  entryDurable = true;
   constructor(
     readonly lane: number,
     readonly number: number,
@@ -121,13 +125,53 @@ interface FrameRun {
   frames: Uint8Array[];
 }
 
+/** The most frames a lane stores raw, untried, after LZ4 attempts that did not pay. */
+export const MAX_COMPRESS_BACKOFF = 64;
+
 class Lane {
   current: Segment | null = null;
   /** Where the next frame goes in `current`. */
   end = 0;
   chain: Promise<void> = Promise.resolve();
   failure: unknown = null;
+  /**
+   * Frames left to store raw without an LZ4 attempt, and how many the next failed attempt skips.
+   * A lane's values tend to be alike (incompressible media, or text): after an attempt that did not
+   * save 12.5 % the next 1, 2, 4 … 64 frames are not tried; one that pays resets the backoff.
+   */
+  skipCompress = 0;
+  compressBackoff = 0;
+  /** Syncs of sealed segments still running (appends to the next segment do not wait for them). */
+  readonly seals = new Set<Promise<void>>();
   constructor(readonly id: number) {}
+
+  /** Whether to try LZ4 on the next frame (of `raw` body bytes); counts a skipped frame. */
+  tryCompress(raw: number): boolean {
+    if (raw < MIN_COMPRESS_BODY) return false;
+    if (this.skipCompress === 0) return true;
+    this.skipCompress--;
+    return false;
+  }
+
+  /** The outcome of an attempt: whether the frame was stored compressed. */
+  compressed(paid: boolean): void {
+    this.compressBackoff = paid ? 0 : Math.min(MAX_COMPRESS_BACKOFF, Math.max(1, 2 * this.compressBackoff));
+    this.skipCompress = this.compressBackoff;
+  }
+}
+
+/** Sealed segments of one lane whose syncs may run at once before appends wait for one. */
+const MAX_SEALS_IN_FLIGHT = 2;
+
+/** FORMAT §2: bodies shorter than this are never compressed, so trying tells nothing. */
+const MIN_COMPRESS_BODY = 64;
+
+/** One frame of an append: records `[from, to)`, encoded by the accelerator (an LZ4 attempt) or laid out raw. */
+interface PlannedFrame {
+  readonly from: number;
+  readonly to: number;
+  readonly length: number;
+  encoded: Uint8Array | null;
 }
 
 function varintLength(n: number): number {
@@ -142,6 +186,21 @@ function varintLength(n: number): number {
 /** The raw length a record takes in a frame body, which the ledger charges its segment. */
 export function recordBytesOf(keyLength: number, valueLength: number): number {
   return varintLength(keyLength) + keyLength + valueLength;
+}
+
+/** `frames` with neighbours that are adjacent in one buffer (raw frames in an arena) joined into one view. */
+function contiguous(frames: readonly Uint8Array[]): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  let last: Uint8Array | null = null;
+  for (const frame of frames) {
+    if (last !== null && last.buffer === frame.buffer && last.byteOffset + last.length === frame.byteOffset) {
+      last = new Uint8Array(last.buffer, last.byteOffset, last.length + frame.length);
+      chunks[chunks.length - 1] = last;
+    } else {
+      chunks.push((last = frame));
+    }
+  }
+  return chunks;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -177,6 +236,8 @@ export class ValueLog {
   private readonly segments = new Map<number, Segment>();
   private readonly lanes = new Map<number, Lane>();
   private readonly cache: FrameCache;
+  /** Buffers raw frames are laid out in, reused once their writes landed. */
+  private readonly arenas = new ArenaPool(4, 8 * 1024 * 1024);
   /**
    * Appends whose pointers have not reached a memtable yet, per segment: GC must not take a
    * segment that pointers are on their way to (they are in no memtable, table or ledger entry
@@ -329,22 +390,35 @@ export class ValueLog {
     if (!Number.isInteger(laneId) || laneId < 0 || laneId > COLD_LANE) throw siltError(ErrorCodes.INVALID_ARGUMENT, `bad lane ${laneId}`);
     const lane = this.lane(laneId);
     if (lane.failure !== null) throw lane.failure;
+    if (keys.length !== values.length) throw siltError(ErrorCodes.INVALID_ARGUMENT, `an append needs as many values as keys (${keys.length} keys, ${values.length} values)`);
     const pointers: Uint8Array[] = [];
+    const frames = this.planFrames(lane, keys, values);
+    // The frames not compressed by the accelerator, laid out back to back in one buffer: each value
+    // is copied once, into the bytes that go to the file.
+    let rawBytes = 0;
+    for (const frame of frames) if (frame.encoded === null) rawBytes += frame.length;
+    let arena: Buffer | null = null;
+    if (rawBytes > 0) {
+      arena = this.arenas.take(rawBytes);
+      let at = 0;
+      for (const frame of frames) {
+        if (frame.encoded !== null) continue;
+        const end = writeRawFrame(arena, at, keys, values, frame.from, frame.to, this.accelerator);
+        frame.encoded = arena.subarray(at, end);
+        at = end;
+      }
+    }
     // Frames bound for the same segment go to the disk in one `writev`.
     const run: FrameRun = { segment: null, offset: 0, frames: [] };
     const segmentsTouched = new Set<number>();
-    let start = 0;
-    while (start < keys.length) {
-      let end = start;
-      let raw = 0;
-      while (end < keys.length && end - start < this.frameRecords && (end === start || raw < this.frameBytes)) {
-        raw += recordBytesOf(keys[end]!.length, values[end]!.length);
-        end++;
-      }
-      segmentsTouched.add(this.appendFrame(lane, keys.slice(start, end), values.slice(start, end), pointers, run));
-      start = end;
-    }
+    for (const frame of frames) segmentsTouched.add(this.placeFrame(lane, frame, keys, values, pointers, run));
     this.writeRun(lane, run);
+    if (arena !== null) {
+      // Every frame in the arena has landed (and left `pending`) once the lane gets here; after a
+      // failed write the lane skips this and the arena is simply collected.
+      const done = arena;
+      this.enqueue(lane, async () => this.arenas.give(done));
+    }
     // Hold each segment these pointers name until the caller settles them.
     const held: number[] = [];
     for (const segment of segmentsTouched) {
@@ -375,11 +449,42 @@ export class ValueLog {
     return this.inFlight.has(segment);
   }
 
-  /** Returns the segment the frame went to. */
-  private appendFrame(lane: Lane, keys: readonly Uint8Array[], values: readonly Uint8Array[], pointers: Uint8Array[], run: FrameRun): number {
-    const packedKeys = packBytes(keys);
-    const packedValues = packBytes(values);
-    const frame = this.accelerator.encodeFrame(packedKeys, packedValues, { compress: this.compress });
+  /**
+   * Split an append into frames of up to `frameRecords` records and about `frameBytes` raw bytes,
+   * and encode the ones the lane tries to compress (the others are laid out raw by `append`).
+   */
+  private planFrames(lane: Lane, keys: readonly Uint8Array[], values: readonly Uint8Array[]): PlannedFrame[] {
+    const frames: PlannedFrame[] = [];
+    let start = 0;
+    while (start < keys.length) {
+      let end = start;
+      let raw = 0;
+      while (end < keys.length && end - start < this.frameRecords && (end === start || raw < this.frameBytes)) {
+        raw += recordBytesOf(keys[end]!.length, values[end]!.length);
+        end++;
+      }
+      if (this.compress && lane.tryCompress(raw)) {
+        const encoded = this.accelerator.encodeFrame(packBytes(keys.slice(start, end)), packBytes(values.slice(start, end)), { compress: true });
+        lane.compressed((encoded[5]! & 1) !== 0);
+        frames.push({ from: start, to: end, length: encoded.length, encoded });
+      } else {
+        frames.push({ from: start, to: end, length: 20 + 4 * (end - start) + raw, encoded: null });
+      }
+      start = end;
+    }
+    return frames;
+  }
+
+  /** Give an encoded frame its place in the lane's segment; returns the segment it went to. */
+  private placeFrame(
+    lane: Lane,
+    planned: PlannedFrame,
+    keys: readonly Uint8Array[],
+    values: readonly Uint8Array[],
+    pointers: Uint8Array[],
+    run: FrameRun,
+  ): number {
+    const frame = planned.encoded!;
     if (lane.current === null || (lane.end > SEGMENT_HEADER_BYTES && lane.end + frame.length > this.segmentBytes)) {
       this.writeRun(lane, run);
       this.rotate(lane);
@@ -388,24 +493,23 @@ export class ValueLog {
     const offset = lane.end;
     lane.end += frame.length;
     segment.pending.set(offset, frame);
-    this.cache.set(segment.number, offset, { keys: packedKeys, values: packedValues, byteLength: frame.length, compressed: false });
     if (run.segment === null) {
       run.segment = segment;
       run.offset = offset;
     }
     run.frames.push(frame);
-    for (let i = 0; i < keys.length; i++) {
+    for (let i = planned.from; i < planned.to; i++) {
       const pointer: ValuePointer = {
         segment: segment.number,
         frameOffset: offset,
         frameLength: frame.length,
-        subIndex: i,
+        subIndex: i - planned.from,
         recordBytes: recordBytesOf(keys[i]!.length, values[i]!.length),
       };
       pointers.push(encodePointer(pointer));
     }
     this.framesWritten++;
-    this.recordsWritten += keys.length;
+    this.recordsWritten += planned.to - planned.from;
     return segment.number;
   }
 
@@ -417,9 +521,10 @@ export class ValueLog {
     const first = run.offset;
     run.segment = null;
     run.frames = [];
+    const chunks = contiguous(frames);
     this.enqueue(lane, async () => {
-      if (frames.length === 1) await segment.file!.write(frames[0]!, first);
-      else await segment.file!.writev(frames, first);
+      if (chunks.length === 1) await segment.file!.write(chunks[0]!, first);
+      else await segment.file!.writev(chunks, first);
       let at = first;
       for (const frame of frames) {
         segment.source.appended(frame, at);
@@ -435,7 +540,17 @@ export class ValueLog {
     const old = lane.current;
     if (old !== null) {
       old.sealed = true;
-      this.enqueue(lane, () => this.closeSegmentFile(old));
+      // Sealing syncs the segment: in the background, once its writes landed, so appends to the
+      // next segment need not wait for a 16 MiB datasync; `sync()` and `close()` wait for it.
+      this.enqueue(lane, async () => {
+        while (lane.seals.size >= MAX_SEALS_IN_FLIGHT) await Promise.race(lane.seals);
+        const seal: Promise<void> = this.closeSegmentFile(old)
+          .catch((error: unknown) => {
+            lane.failure ??= error;
+          })
+          .finally(() => lane.seals.delete(seal));
+        lane.seals.add(seal);
+      });
     }
     const number = this.nextSegment++;
     const path = segmentPath(this.dir, lane.id, number);
@@ -446,8 +561,10 @@ export class ValueLog {
     const header = encodeSegmentHeader(lane.id, number, this.accelerator);
     segment.pending.set(0, header);
     segment.headerChecked = true;
+    segment.entryDurable = false;
     this.enqueue(lane, async () => {
-      segment.file = await this.vfs.open(path, { mode: 'exclusive', durable: true });
+      // The directory entry is made durable before the first sync of the segment's bytes.
+      segment.file = await this.vfs.open(path, { mode: 'exclusive' });
       await segment.file.write(header, 0);
       segment.source.appended(header, 0);
       segment.length = SEGMENT_HEADER_BYTES;
@@ -459,10 +576,17 @@ export class ValueLog {
     const file = segment.file;
     if (file === null) return;
     const end = segment.length;
+    await this.makeEntryDurable(segment);
     await file.datasync();
     segment.synced = Math.max(segment.synced, end);
     segment.file = null;
     await file.close();
+  }
+
+  private async makeEntryDurable(segment: Segment): Promise<void> {
+    if (segment.entryDurable) return;
+    await this.vfs.syncDir(join(this.dir, VLOG_DIR));
+    segment.entryDurable = true;
   }
 
   private enqueue(lane: Lane, step: () => Promise<void>): void {
@@ -491,10 +615,12 @@ export class ValueLog {
 
   private async syncLane(lane: Lane): Promise<void> {
     await lane.chain;
+    if (lane.seals.size > 0) await Promise.all(lane.seals);
     if (lane.failure !== null) throw lane.failure;
     const segment = lane.current;
     if (segment === null || segment.file === null) return;
     const target = segment.length;
+    if (segment.synced < target) await this.makeEntryDurable(segment);
     while (segment.synced < target) {
       if (segment.syncing !== null) {
         await segment.syncing;
@@ -722,6 +848,7 @@ export class ValueLog {
     let failure: unknown = null;
     for (const lane of this.lanes.values()) {
       await lane.chain;
+      if (lane.seals.size > 0) await Promise.all(lane.seals);
       failure ??= lane.failure;
       const segment = lane.current;
       if (segment !== null && segment.file !== null) {
