@@ -97,9 +97,9 @@ export interface FileViewOptions {
 }
 
 /**
- * A read-only view of a file: memory-mapped by the native accelerator, positional reads in the
- * TypeScript one. Reads return copies, so `close()` can unmap at once without leaving a buffer
- * pointing into released memory.
+ * A read-only view of a file, read with positional reads (`pread`) by both accelerators. Reads
+ * return copies: nothing stays mapped into the process, and a file truncated under the view shows
+ * up as a short read (`SHORT_FILE`).
  */
 export interface FileView {
   /** The number of readable bytes. */

@@ -13,7 +13,7 @@ export interface NativePackedBytes {
   readonly offsets: Uint32Array;
 }
 
-/** The native `FileView` class: a memory-mapped view whose reads return copies. */
+/** The native `FileView` class: a view read with positional reads, which return copies. */
 export interface NativeFileView {
   readonly length: number;
   readonly closed: boolean;

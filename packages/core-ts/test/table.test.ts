@@ -454,12 +454,12 @@ describe('block cache', () => {
     charge,
   });
 
-  test('LRU eviction within the byte budget, stats', () => {
+  test('CLOCK eviction within the byte budget (a hit block is spared once), stats', () => {
     const cache = new BlockCache(10_000);
     for (let i = 0; i < 5; i++) cache.insert(1, i * 100, fakeBlock(1904)); // 2000 bytes each with overhead
     assert.equal(cache.stats().bytes, 10_000);
-    assert.ok(cache.get(1, 0) !== undefined); // 0 becomes the most recently used
-    cache.insert(2, 0, fakeBlock(1904)); // evicts the least recently used: (1, 100)
+    assert.ok(cache.get(1, 0) !== undefined); // (1, 0) is marked referenced
+    cache.insert(2, 0, fakeBlock(1904)); // the hand spares (1, 0) and evicts the next one: (1, 100)
     assert.equal(cache.get(1, 100), undefined);
     assert.ok(cache.get(1, 0) !== undefined);
     assert.ok(cache.get(2, 0) !== undefined);

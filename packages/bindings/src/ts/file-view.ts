@@ -1,7 +1,6 @@
 /**
- * File views over positional reads. The native accelerator memory-maps instead; reading through a
- * descriptor costs a copy but a truncated file then shows up as a short read (`SHORT_FILE`) rather
- * than a SIGBUS, which is why both implementations expose reads as copies.
+ * File views over positional reads, as the native accelerator's: a truncated file shows up as a
+ * short read (`SHORT_FILE`), and reads are copies that leave nothing mapped into the process.
  */
 import { constants as bufferConstants } from 'node:buffer';
 import fs from 'node:fs';

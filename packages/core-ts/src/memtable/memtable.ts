@@ -5,9 +5,9 @@
  * - an append-only **arena**: each entry's key and value bytes are copied next to each other into
  *   large chunk buffers, and its fields (chunk, offset, lengths, seq, kind, links) live in typed
  *   arrays indexed by the entry number — no object per entry, nothing for the GC to trace;
- * - a **key table** (key-table.ts) from the user key to its key id, and per key id the newest
- *   entry; each entry links to the previous entry of its key, so a reader at an older snapshot walks
- *   back to the version it may see;
+ * - a **key table** (key-table.ts) from the user key to its newest entry (and per key id, the index
+ *   of the key's first entry, the newest entry too, for the sorted view); each entry links to the
+ *   previous entry of its key, so a reader at an older snapshot walks back to the version it may see;
  * - a **sorted view** for iterators and flushes (sorted-view.ts), built with one accelerator
  *   `sortKeys` call and extended incrementally.
  *
@@ -30,11 +30,19 @@ import { SortedView, type SortedRuns } from './sorted-view.js';
 const CHUNK_BYTES = 1 << 20;
 const OWN_CHUNK_BYTES = CHUNK_BYTES >>> 2;
 /**
- * Bytes counted per entry beyond its key and value: the typed-array fields (4+4+4+4+8+1+4+4+4 = 37)
- * plus the amortised slack of doubling arrays and the key table's slots.
+ * Bytes counted per entry beyond its key and value while the memtable is small: the typed-array
+ * fields (16+8+4+4+4 = 36) plus part of the key table's slots. Once the arrays have grown,
+ * `approximateBytes` counts what they really hold instead (see there).
  */
 export const ENTRY_OVERHEAD_BYTES = 48;
+/** Bytes of the per-entry typed-array fields: meta 16 (kind included), seq 8, previous, key id, newest 4 each. */
+const FIELD_BYTES_PER_ENTRY = 36;
+/** `meta[4i + 2]`: the key length in the low bits, the kind above them. */
+const KIND_SHIFT = 24;
+const KEY_LENGTH_MASK = (1 << KIND_SHIFT) - 1;
 const INITIAL_ENTRIES = 1024;
+/** What an empty memtable's arrays hold; `approximateBytes` counts growth beyond it. */
+const INITIAL_ARRAY_BYTES = FIELD_BYTES_PER_ENTRY * INITIAL_ENTRIES + KeyTable.INITIAL_BYTES;
 
 /** What a point read finds: the newest entry of the key visible at the snapshot. */
 export interface MemtableEntry {
@@ -60,12 +68,12 @@ export class Memtable implements StoredKeys {
   private capacity = INITIAL_ENTRIES;
   /**
    * Where an entry's bytes are, four u32 per entry, interleaved so one cache line serves a lookup:
-   * `[4i]` chunk, `[4i + 1]` offset in the chunk, `[4i + 2]` key length, `[4i + 3]` value length
-   * (the value follows the key).
+   * `[4i]` chunk, `[4i + 1]` offset in the chunk, `[4i + 2]` key length (low 24 bits; a key is at
+   * most 65,536 bytes) with the kind in the top 8 bits, `[4i + 3]` value length (the value follows
+   * the key). A point read then finds the kind on the cache line it reads the key from.
    */
   private meta = new Uint32Array(4 * INITIAL_ENTRIES);
   private seqOf = new Float64Array(INITIAL_ENTRIES);
-  private kindOf = new Uint8Array(INITIAL_ENTRIES);
   /** The previous (older) entry of the same key, or -1. */
   private previousOf = new Int32Array(INITIAL_ENTRIES);
   /** The key id of the entry: the index of the first entry of its user key. */
@@ -76,6 +84,8 @@ export class Memtable implements StoredKeys {
   private readonly keyTable = new KeyTable();
   private readonly view: SortedView;
   private bytes = 0;
+  /** Key and value bytes stored in the arena. */
+  private arenaBytes = 0;
   private firstSeq = 0;
   private lastSeq = 0;
   private isFrozen = false;
@@ -105,9 +115,18 @@ export class Memtable implements StoredKeys {
     return this.lastSeq;
   }
 
-  /** Key and value bytes plus `ENTRY_OVERHEAD_BYTES` per entry: what rotation at `memtableBytes` counts. */
+  /**
+   * What rotation at `memtableBytes` counts: the memory the memtable really holds — key and value
+   * bytes in the arena, the per-entry fields and the key table at their allocated capacity (grown
+   * 1.5× and 2× at a time, so up to a third and a half of them is slack) — beyond the arrays an
+   * empty memtable starts with, and never less than key and value bytes plus
+   * `ENTRY_OVERHEAD_BYTES` per entry (so a tiny memtable still counts its entries). With 16-byte
+   * keys and 100-byte values a full memtable holds 175–200 bytes an entry, not the 164 the
+   * per-entry estimate alone would count (docs/ENGINE.md "Memory").
+   */
   get approximateBytes(): number {
-    return this.bytes;
+    const held = this.arenaBytes + FIELD_BYTES_PER_ENTRY * this.capacity + this.keyTable.byteLength - INITIAL_ARRAY_BYTES;
+    return held > this.bytes ? held : this.bytes;
   }
 
   get frozen(): boolean {
@@ -165,26 +184,28 @@ export class Memtable implements StoredKeys {
     if (valueLength <= 32) for (let i = 0; i < valueLength; i++) target[at + keyLength + i] = value[i]!;
     else target.set(value, at + keyLength);
     this.meta[4 * entry + 1] = at;
-    this.meta[4 * entry + 2] = keyLength;
+    this.meta[4 * entry + 2] = keyLength | (kind << KIND_SHIFT);
     this.meta[4 * entry + 3] = valueLength;
     this.seqOf[entry] = seq;
-    this.kindOf[entry] = kind;
 
     const hash = hashBytes(userKey, 0, keyLength);
     const slot = this.keyTable.find(hash, userKey, this);
-    const keyId = this.keyTable.idAt(slot);
-    if (keyId < 0) {
+    const previous = this.keyTable.idAt(slot);
+    if (previous < 0) {
       this.keyTable.insertAt(slot, hash, entry);
       this.keyIdOf[entry] = entry;
       this.previousOf[entry] = -1;
       this.newestOf[entry] = entry;
     } else {
+      const keyId = this.keyIdOf[previous]!;
+      this.keyTable.replaceAt(slot, entry);
       this.keyIdOf[entry] = keyId;
-      this.previousOf[entry] = this.newestOf[keyId]!;
+      this.previousOf[entry] = previous;
       this.newestOf[keyId] = entry;
     }
     this.count = entry + 1;
     this.bytes += size + ENTRY_OVERHEAD_BYTES;
+    this.arenaBytes += size;
     if (this.firstSeq === 0) this.firstSeq = seq;
     this.lastSeq = seq;
   }
@@ -193,7 +214,7 @@ export class Memtable implements StoredKeys {
   get(userKey: Uint8Array, snapshotSeq: number = MAX_SEQ): MemtableEntry | undefined {
     const entry = this.find(userKey, snapshotSeq);
     if (entry < 0) return undefined;
-    return { seq: this.seqOf[entry]!, kind: this.kindOf[entry]! as Kind, value: this.valueAt(entry) };
+    return { seq: this.seqOf[entry]!, kind: this.kindAt(entry), value: this.valueAt(entry) };
   }
 
   /**
@@ -203,9 +224,9 @@ export class Memtable implements StoredKeys {
    */
   find(userKey: Uint8Array, snapshotSeq: number = MAX_SEQ, hash?: number): number {
     if (!(userKey instanceof Uint8Array)) throw siltError(ErrorCodes.INVALID_ARGUMENT, 'the key must be a Uint8Array');
-    const keyId = this.keyTable.idAt(this.keyTable.find(hash ?? hashBytes(userKey, 0, userKey.length), userKey, this));
-    if (keyId < 0) return -1;
-    let entry = this.newestOf[keyId]!;
+    // The key table holds the key's newest entry: no second lookup.
+    let entry = this.keyTable.idAt(this.keyTable.find(hash ?? hashBytes(userKey, 0, userKey.length), userKey, this));
+    if (entry < 0) return -1;
     // The common read (no snapshot, or one at least as new as everything) needs no walk.
     if (snapshotSeq >= this.lastSeq) return entry;
     while (entry >= 0 && this.seqOf[entry]! > snapshotSeq) entry = this.previousOf[entry]!;
@@ -233,14 +254,14 @@ export class Memtable implements StoredKeys {
   sortKeysOf(from: number, to: number): Uint32Array {
     // Pack the user keys of entries [from, to) into one buffer: the accelerator takes one batch.
     let total = 0;
-    for (let e = from; e < to; e++) total += this.meta[4 * e + 2]!;
+    for (let e = from; e < to; e++) total += (this.meta[4 * e + 2]! & KEY_LENGTH_MASK);
     const data = new Uint8Array(total);
     const offsets = new Uint32Array(to - from + 1);
     let at = 0;
     for (let e = from; e < to; e++) {
       const chunk = this.chunks[this.meta[4 * e]!]!;
       const start = this.meta[4 * e + 1]!;
-      const length = this.meta[4 * e + 2]!;
+      const length = (this.meta[4 * e + 2]! & KEY_LENGTH_MASK);
       if (length <= 32) for (let i = 0; i < length; i++) data[at + i] = chunk[start + i]!;
       else data.set(chunk.subarray(start, start + length), at);
       at += length;
@@ -271,13 +292,13 @@ export class Memtable implements StoredKeys {
 
   /** @internal */
   kindAt(entry: number): Kind {
-    return this.kindOf[entry]! as Kind;
+    return (this.meta[4 * entry + 2]! >>> KIND_SHIFT) as Kind;
   }
 
   /** @internal A view of the entry's user key. */
   userKeyAt(entry: number): Uint8Array {
     const start = this.meta[4 * entry + 1]!;
-    return this.chunks[this.meta[4 * entry]!]!.subarray(start, start + this.meta[4 * entry + 2]!);
+    return this.chunks[this.meta[4 * entry]!]!.subarray(start, start + (this.meta[4 * entry + 2]! & KEY_LENGTH_MASK));
   }
 
   /** @internal The arena chunk holding the entry's key and then its value. */
@@ -292,17 +313,17 @@ export class Memtable implements StoredKeys {
 
   /** @internal Where the entry's user key ends (and its value starts) in its chunk. */
   keyEndAt(entry: number): number {
-    return this.meta[4 * entry + 1]! + this.meta[4 * entry + 2]!;
+    return this.meta[4 * entry + 1]! + (this.meta[4 * entry + 2]! & KEY_LENGTH_MASK);
   }
 
   /** @internal Where the entry's value ends in its chunk. */
   valueEndAt(entry: number): number {
-    return this.meta[4 * entry + 1]! + this.meta[4 * entry + 2]! + this.meta[4 * entry + 3]!;
+    return this.meta[4 * entry + 1]! + (this.meta[4 * entry + 2]! & KEY_LENGTH_MASK) + this.meta[4 * entry + 3]!;
   }
 
   /** @internal A view of the entry's value. */
   valueAt(entry: number): Uint8Array {
-    const start = this.meta[4 * entry + 1]! + this.meta[4 * entry + 2]!;
+    const start = this.meta[4 * entry + 1]! + (this.meta[4 * entry + 2]! & KEY_LENGTH_MASK);
     return this.chunks[this.meta[4 * entry]!]!.subarray(start, start + this.meta[4 * entry + 3]!);
   }
 
@@ -314,25 +335,25 @@ export class Memtable implements StoredKeys {
     return compareBytes(
       this.chunks[this.meta[4 * a]!]!,
       aStart,
-      aStart + this.meta[4 * a + 2]!,
+      aStart + (this.meta[4 * a + 2]! & KEY_LENGTH_MASK),
       this.chunks[this.meta[4 * b]!]!,
       bStart,
-      bStart + this.meta[4 * b + 2]!,
+      bStart + (this.meta[4 * b + 2]! & KEY_LENGTH_MASK),
     );
   }
 
   /** @internal Order of the user key of `entry` against `key`. */
   compareEntryWith(entry: number, key: Uint8Array): number {
     const start = this.meta[4 * entry + 1]!;
-    return compareBytes(this.chunks[this.meta[4 * entry]!]!, start, start + this.meta[4 * entry + 2]!, key, 0, key.length);
+    return compareBytes(this.chunks[this.meta[4 * entry]!]!, start, start + (this.meta[4 * entry + 2]! & KEY_LENGTH_MASK), key, 0, key.length);
   }
 
-  /** @internal `StoredKeys` for the key table. */
-  keyEquals(keyId: number, key: Uint8Array): boolean {
-    const length = this.meta[4 * keyId + 2]!;
+  /** @internal `StoredKeys` for the key table: `entry` is any entry of the stored key (its newest). */
+  keyEquals(entry: number, key: Uint8Array): boolean {
+    const length = this.meta[4 * entry + 2]! & KEY_LENGTH_MASK;
     if (length !== key.length) return false;
-    const chunk = this.chunks[this.meta[4 * keyId]!]!;
-    const start = this.meta[4 * keyId + 1]!;
+    const chunk = this.chunks[this.meta[4 * entry]!]!;
+    const start = this.meta[4 * entry + 1]!;
     for (let i = 0; i < length; i++) if (chunk[start + i] !== key[i]) return false;
     return true;
   }
@@ -354,7 +375,6 @@ export class Memtable implements StoredKeys {
     };
     this.meta = grow(this.meta, (n) => new Uint32Array(4 * n));
     this.seqOf = grow(this.seqOf, (n) => new Float64Array(n));
-    this.kindOf = grow(this.kindOf, (n) => new Uint8Array(n));
     this.previousOf = grow(this.previousOf, (n) => new Int32Array(n));
     this.keyIdOf = grow(this.keyIdOf, (n) => new Int32Array(n));
     this.newestOf = grow(this.newestOf, (n) => new Int32Array(n));

@@ -1,53 +1,37 @@
-//! A read-only, memory-mapped view of a file that hands out copies.
+//! A read-only view of a file that hands out copies, read with positional reads (`pread`).
 //!
-//! Reads copy out of the mapping so `close()` can unmap at once: no JavaScript buffer ever points
-//! into released memory. The hazard of a mapping is a file truncated underneath it, where touching
-//! a page past the new end raises SIGBUS and kills the process. Every read therefore asks the
-//! kernel for the file's current length first (one `fstat`-class call on the open descriptor) and
-//! refuses with `SHORT_FILE` when the range is gone. A truncation racing between that check and the
-//! copy can still fault; SiltDB never truncates files that readers have open, so the check is there
-//! for foreign interference (another process, a careless `truncate`), not for SiltDB's own writes.
-//!
-//! Every page a read touches stays mapped into the process — and counts in its resident set —
-//! until the view is closed, so random reads over a long-lived table would slowly make the whole
-//! table resident twice over (once in the page cache, once in the process's accounting, on top of
-//! the block cache's copies). After `RELEASE_AFTER_BYTES` of reads the view therefore drops its
-//! page mappings with `madvise(MADV_DONTNEED)`: the pages stay in the OS page cache, the next touch
-//! maps them again without I/O, and the process's resident set stops growing with the table.
-//!
-//! Measured (Linux 6.18, ext4, 48 MiB file): sequential 1 MiB reads keep ~14 MiB mapped instead of
-//! the whole file, at no cost in throughput. Random 4 KiB reads are not bounded by it: the page
-//! cache holds large folios and one fault maps a whole folio (32 random reads mapped 36 MiB), so
-//! a view is fully mapped again within a few dozen reads; releasing often enough to matter (every
-//! 64 KiB) cut random-read throughput 6×, so the threshold stays coarse.
+//! The view used to memory-map its file. Every page a read touched then stayed mapped into the
+//! process — and counted in its resident set — on top of the page cache and the block cache's
+//! copies, and random point reads could not be kept from mapping whole tables: the page cache holds
+//! large folios and one fault maps a whole folio (32 random 4 KiB reads mapped 36 MiB of a 48 MiB
+//! file). In the 1M-key peer benchmark the mapped table pages were ~44 MiB of the peak. A positional
+//! read copies from the page cache into the caller's buffer and leaves nothing mapped, costs one
+//! system call (the mapped read also asked for the file's length on every read, to refuse a range a
+//! truncation had removed before touching it), and a truncated file shows up as a short read
+//! (`SHORT_FILE`) instead of a SIGBUS. Measured on the peer benchmark's random reads: block misses
+//! got cheaper, not dearer (no page faults), and sequential 1 MiB reads copy at the same speed.
 
 use std::fs::File;
 use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use memmap2::{Mmap, MmapOptions, UncheckedAdvice};
 
 use crate::error::{Error, Result};
-
-/// Bytes a view copies out before it releases its mapped pages: coarse enough that the `madvise`
-/// costs nothing next to the copies (one call per thousands of block reads), small enough that a
-/// table's mapped pages stay a few MiB whatever its size.
-pub const RELEASE_AFTER_BYTES: u64 = 8 << 20;
 
 #[derive(Debug)]
 pub struct FileView {
     length: u64,
-    state: Option<Open>,
+    file: Option<File>,
 }
 
-#[derive(Debug)]
-struct Open {
-    file: File,
-    /// `None` for a zero-length view: mapping zero bytes is an error on most systems.
-    map: Option<Mmap>,
-    /// Bytes copied out since the mapped pages were last released.
-    read_since_release: AtomicU64,
+/// One positional read at `offset` into `target`: the bytes read (0 at the end of the file).
+#[cfg(unix)]
+fn read_at(file: &File, target: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, target, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, target: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, target, offset)
 }
 
 impl FileView {
@@ -84,28 +68,14 @@ impl FileView {
                 path.display()
             )));
         }
-        let map = if length == 0 {
-            None
-        } else {
-            let map_length = usize::try_from(length).map_err(|_| {
-                Error::invalid_argument(format!("{length} bytes do not fit the address space"))
-            })?;
-            // SAFETY: the mapping is read-only and private to this view, and we never hand out a
-            // reference into it: `read` copies after checking the file still covers the range.
-            // What remains is the documented caveat of memmap2 (another process changing the file
-            // under the map), handled as the module documentation describes.
-            #[allow(unsafe_code)]
-            let map = unsafe { MmapOptions::new().len(map_length).map(&file) };
-            let map = map.map_err(|e| Error::io(format!("mmap {}", path.display()), e))?;
-            Some(map)
-        };
+        if usize::try_from(length).is_err() {
+            return Err(Error::invalid_argument(format!(
+                "{length} bytes do not fit the address space"
+            )));
+        }
         Ok(FileView {
             length,
-            state: Some(Open {
-                file,
-                map,
-                read_since_release: AtomicU64::new(0),
-            }),
+            file: Some(file),
         })
     }
 
@@ -119,71 +89,68 @@ impl FileView {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.state.is_none()
+        self.file.is_none()
     }
 
     /// Copy `length` bytes starting at `offset`.
     pub fn read(&self, offset: u64, length: u64) -> Result<Vec<u8>> {
-        let mut bytes = Vec::new();
-        self.with_range(offset, length, |range| bytes.extend_from_slice(range))?;
+        self.check_range(offset, length)?;
+        let mut bytes = vec![0u8; length as usize];
+        self.read_fully(offset, &mut bytes)?;
         Ok(bytes)
     }
 
     /// Copy `target.len()` bytes starting at `offset` into `target`: no allocation.
     pub fn read_into(&self, offset: u64, target: &mut [u8]) -> Result<()> {
-        self.with_range(offset, target.len() as u64, |range| {
-            target.copy_from_slice(range)
-        })
+        self.check_range(offset, target.len() as u64)?;
+        self.read_fully(offset, target)
     }
 
-    /// Check the range (in the view, still in the file) and hand it to `copy`, which must not keep
-    /// it: the mapping may be released right after.
-    fn with_range(&self, offset: u64, length: u64, copy: impl FnOnce(&[u8])) -> Result<()> {
-        let Some(open) = &self.state else {
+    /// `CLOSED` after `close()`, `OUT_OF_RANGE` when the range leaves the view.
+    fn check_range(&self, offset: u64, length: u64) -> Result<()> {
+        if self.file.is_none() {
             return Err(Error::Closed("the file view is closed".into()));
-        };
-        let end = offset
+        }
+        offset
             .checked_add(length)
             .filter(|&end| end <= self.length)
+            .map(|_| ())
             .ok_or_else(|| {
                 Error::OutOfRange(format!(
                     "read of {length} bytes at {offset} is past the view's {} bytes",
                     self.length
                 ))
-            })?;
-        if length == 0 {
-            return Ok(());
-        }
-        let current = open
+            })
+    }
+
+    /// Fill `target` from `offset` on (a range `check_range` accepted). The end of the file before
+    /// the end of the range means the file was truncated under the view: `SHORT_FILE`.
+    fn read_fully(&self, offset: u64, target: &mut [u8]) -> Result<()> {
+        let file = self
             .file
-            .metadata()
-            .map_err(|e| Error::io("stat the viewed file", e))?
-            .len();
-        if current < end {
-            return Err(Error::ShortFile(format!(
-                "the file was truncated to {current} bytes under the view; bytes {offset}..{end} are gone"
-            )));
-        }
-        let map = open
-            .map
             .as_ref()
-            .expect("a non-empty range implies a non-empty view, which is mapped");
-        copy(&map[offset as usize..end as usize]);
-        let read = open.read_since_release.fetch_add(length, Ordering::Relaxed) + length;
-        if read >= RELEASE_AFTER_BYTES {
-            open.read_since_release.store(0, Ordering::Relaxed);
-            // SAFETY: the mapping is a read-only view of a file and nothing refers into it (reads
-            // copy out), so dropping its pages only means the next touch maps them again from the
-            // page cache. The advice is only a hint: a failure leaves the pages mapped, harmlessly.
-            #[allow(unsafe_code)]
-            let _ = unsafe { map.unchecked_advise(UncheckedAdvice::DontNeed) };
+            .expect("check_range refuses a closed view");
+        let mut done = 0usize;
+        while done < target.len() {
+            let at = offset + done as u64;
+            match read_at(file, &mut target[done..], at) {
+                Ok(0) => {
+                    return Err(Error::ShortFile(format!(
+                        "the file ends at {at} under the view, inside the {} bytes it exposes: it was truncated",
+                        self.length
+                    )))
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io("read the viewed file", e)),
+            }
         }
         Ok(())
     }
 
-    /// Unmap and close the file. Idempotent.
+    /// Close the file. Idempotent.
     pub fn close(&mut self) {
-        self.state = None;
+        self.file = None;
     }
 }
 
@@ -230,16 +197,15 @@ mod tests {
     }
 
     #[test]
-    fn reads_into_buffers_and_stay_right_across_page_releases() {
+    fn reads_into_buffers_at_scattered_offsets() {
         let len = 3 * 1024 * 1024 + 123;
         let data = pattern(len);
-        let file = TempFile::new("release", &data);
+        let file = TempFile::new("scattered", &data);
         let view = FileView::open(&file.0, None).unwrap();
-        // Several times RELEASE_AFTER_BYTES of reads: the pages are released and mapped again.
         let mut target = vec![0u8; 64 * 1024 + 7];
         let mut copied = 0u64;
         let mut offset = 0usize;
-        while copied < 3 * RELEASE_AFTER_BYTES {
+        while copied < 24 << 20 {
             let at = offset % (len - target.len());
             view.read_into(at as u64, &mut target).unwrap();
             assert_eq!(&target[..], &data[at..at + target.len()]);
@@ -300,7 +266,7 @@ mod tests {
     }
 
     #[test]
-    fn truncated_under_the_map_is_short_file_not_sigbus() {
+    fn truncated_under_the_view_is_short_file() {
         let file = TempFile::new("truncated", &pattern(64 * 1024));
         let view = FileView::open(&file.0, None).unwrap();
         File::options()
