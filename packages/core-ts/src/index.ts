@@ -38,6 +38,7 @@ export {
   type PassEndEvent,
   type PassStartEvent,
   type SegmentDeletedEvent,
+  type SegmentRetiredEvent,
   type SegmentRewrittenEvent,
   type LedgerReport,
   type LedgerSegmentCheck,

@@ -64,6 +64,8 @@ describe('early retirement', () => {
     const model = await halfStale(db);
     await db.collectGarbage();
     const compactions = db.stats().compaction.compactions;
+    const retiredEvents: number[] = [];
+    db.on('segment-retired', (event) => void retiredEvents.push(event.segment));
     const deferred = await db.maintain({ mode: 'rewrite', retire: 'defer' });
     const rewritten = deferred.rewrites.filter((r) => r.swapped > 0).map((r) => r.segment);
     assert.ok(rewritten.length > 0, JSON.stringify(deferred));
@@ -73,9 +75,11 @@ describe('early retirement', () => {
     for (const segment of rewritten) assert.ok(db.valueLog!.info(segment) !== undefined, `segment ${segment} kept before the flush`);
     assert.deepEqual(retiredSegments(db), []);
 
+    assert.deepEqual(retiredEvents, []);
     await db.flush();
     await db.collectGarbage();
     assert.equal(db.stats().compaction.compactions, compactions, 'no compaction ran');
+    assert.deepEqual([...retiredEvents].sort((a, b) => a - b), [...rewritten].sort((a, b) => a - b), 'one segment-retired event per segment');
     const ledger = ledgerOf(db);
     for (const segment of rewritten) {
       assert.equal(db.valueLog!.info(segment), undefined, `segment ${segment} deleted`);

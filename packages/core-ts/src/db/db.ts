@@ -761,6 +761,7 @@ export class Db implements IteratorHost {
     }
     if (changes.length === 0) return 0;
     await this.installEdit({ valueLog: changes.sort((a, b) => a.segment - b.segment) });
+    for (const { segment, retiredAt } of changes) this.events.emit('segment-retired', { segment, seq: retiredAt });
     return changes.length;
   }
 

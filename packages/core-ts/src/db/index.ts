@@ -15,6 +15,7 @@ export type {
   PassEndEvent,
   PassStartEvent,
   SegmentDeletedEvent,
+  SegmentRetiredEvent,
   SegmentRewrittenEvent,
 } from '../maintenance/events.js';
 export type { MaintainOptions, MaintenanceBudget, MaintenanceMode, MaintenanceProgress, MaintenanceReport } from '../maintenance/maintain.js';

@@ -10,10 +10,11 @@
  *   burst one second) holds; it may take every queued segment (at least `segmentsPerPass`), and
  *   its time cap grows with the stale share: `passMs` at the pressure line, up to `maxPassMs` at
  *   half the ledger stale. An empty bucket waits.
- * - **Retiring the old pointers**: a pass started under pressure while writes flow leaves them to
- *   the compactions those writes trigger (`retire: 'defer'`: their edits mark the old bytes stale
- *   and run GC), so it costs only its copies; a pass in a quiet window compacts the rewritten range
- *   itself, since no other compaction may come.
+ * - **Retiring the rewritten segments**: a pass started under pressure while writes flow leaves it
+ *   to the flush those writes trigger (`retire: 'defer'`: once the swaps are in a table, GC retires
+ *   and deletes the old segments; later compactions drop their shadowed pointers), so it costs only
+ *   its copies; a pass in a quiet window flushes itself (`compact`), since no other flush may come,
+ *   and compacts the rewritten range so the shadowed pointers leave the tables.
  * - **Backoff**: a pass that neither swapped a pointer nor reclaimed a byte doubles the wait before
  *   the next (up to `maxBackoffMs`); segments a rewrite could not shrink carry a cooldown in the
  *   ledger.

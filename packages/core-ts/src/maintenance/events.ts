@@ -54,7 +54,17 @@ export interface SegmentRewrittenEvent extends EventBase {
   readonly elapsedMs: number;
 }
 
-/** GC deleted a segment file (its ledger entry was dropped first). */
+/**
+ * A rewritten segment was retired (FORMAT §7): its swaps are in a table, every pointer into it is
+ * shadowed from `seq` on, and GC deletes its file once no older reader holds it.
+ */
+export interface SegmentRetiredEvent extends EventBase {
+  readonly type: 'segment-retired';
+  readonly segment: number;
+  readonly seq: number;
+}
+
+/** GC deleted a segment file (its ledger entry was dropped first, or stays retired while tables reference it). */
 export interface SegmentDeletedEvent extends EventBase {
   readonly type: 'segment-deleted';
   readonly segment: number;
@@ -75,6 +85,7 @@ export interface MaintenanceEventMap {
   'pass-start': PassStartEvent;
   'pass-end': PassEndEvent;
   'segment-rewritten': SegmentRewrittenEvent;
+  'segment-retired': SegmentRetiredEvent;
   'segment-deleted': SegmentDeletedEvent;
   backoff: BackoffEvent;
 }
@@ -83,7 +94,7 @@ export type MaintenanceEventType = keyof MaintenanceEventMap;
 export type MaintenanceEvent = MaintenanceEventMap[MaintenanceEventType];
 export type MaintenanceListener<K extends MaintenanceEventType> = (event: MaintenanceEventMap[K]) => void;
 
-const EVENT_TYPES: ReadonlySet<string> = new Set<MaintenanceEventType>(['pass-start', 'pass-end', 'segment-rewritten', 'segment-deleted', 'backoff']);
+const EVENT_TYPES: ReadonlySet<string> = new Set<MaintenanceEventType>(['pass-start', 'pass-end', 'segment-rewritten', 'segment-retired', 'segment-deleted', 'backoff']);
 
 /** An event without the fields the emitter fills in. */
 export type EventInput<K extends MaintenanceEventType> = Omit<MaintenanceEventMap[K], 'type' | 'at'>;
