@@ -43,6 +43,14 @@ export type Durability = 'sync' | 'group' | 'none';
  */
 const EAGER_CHECKSUM_BYTES = 64 * 1024;
 
+/**
+ * `TypedArray.prototype.set`, called as `copyInto.call(buffer, payload, at)`: node 20's optimizing
+ * compiler does not inline the lookup of `set` on a Buffer (or any Uint8Array) but calls the
+ * generic property-load stub for it on every call — for 100-byte payloads about a third of the
+ * copy loop's time (measured with perf) — while a call through the function itself is direct.
+ */
+const copyInto = Uint8Array.prototype.set;
+
 /** Batch buffers a log keeps for reuse once written. */
 const SPARE_BATCH_BUFFERS = 8;
 
@@ -133,7 +141,7 @@ export class LogWriter {
     // recorded here).
     const payloadAt = at + RECORD_HEADER_BYTES;
     const end = payloadAt + length;
-    batch.buffer.set(payload, payloadAt);
+    copyInto.call(batch.buffer, payload, payloadAt);
     segment.offsets!.push(batch.position + at);
     const count = batch.count;
     let spans = this.spans;
@@ -186,7 +194,7 @@ export class LogWriter {
         const length = payload.length;
         const payloadAt = at + RECORD_HEADER_BYTES;
         if (payloadAt + length > limit) break;
-        buffer.set(payload, payloadAt);
+        copyInto.call(buffer, payload, payloadAt);
         offsets[offsetAt++] = shift + at;
         spans[2 * framed] = payloadAt;
         at = payloadAt + length;
