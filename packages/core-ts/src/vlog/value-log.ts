@@ -191,14 +191,14 @@ export function recordBytesOf(keyLength: number, valueLength: number): number {
 /** `frames` with neighbours that are adjacent in one buffer (raw frames in an arena) joined into one view. */
 function contiguous(frames: readonly Uint8Array[]): Uint8Array[] {
   const chunks: Uint8Array[] = [];
-  let last: Uint8Array | null = null;
-  for (const frame of frames) {
-    if (last !== null && last.buffer === frame.buffer && last.byteOffset + last.length === frame.byteOffset) {
-      last = new Uint8Array(last.buffer, last.byteOffset, last.length + frame.length);
-      chunks[chunks.length - 1] = last;
-    } else {
-      chunks.push((last = frame));
-    }
+  let i = 0;
+  while (i < frames.length) {
+    const first = frames[i]!;
+    let end = first.byteOffset + first.length;
+    let j = i + 1;
+    while (j < frames.length && frames[j]!.buffer === first.buffer && frames[j]!.byteOffset === end) end += frames[j++]!.length;
+    chunks.push(j === i + 1 ? first : new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset));
+    i = j;
   }
   return chunks;
 }
@@ -644,7 +644,7 @@ export class ValueLog {
   /** The value a pointer names (a copy). `key`, when given, must be the record's key. */
   read(pointerBytes: Uint8Array, key?: Uint8Array): Uint8Array {
     const pointer = decodePointer(pointerBytes);
-    if (!this.cache.has(pointer.segment, pointer.frameOffset)) {
+    if (this.cache.size === 0 || !this.cache.has(pointer.segment, pointer.frameOffset)) {
       // A frame not in the cache: check it and take the one record, without decoding the rest.
       const segment = this.segments.get(pointer.segment);
       const fresh = this.direct && segment !== undefined && !segment.pending.has(pointer.frameOffset);
