@@ -12,9 +12,12 @@
  * - Estimates are kept per segment and expire after `maxAgeMs` or `maxWrites` writes.
  * - Each `refresh` samples only expired or missing estimates, never-sampled segments first, then
  *   the oldest, and stops once it spent `budgetMs` (at least one segment per call).
- * - A sealed segment never changes, so where its frames lie is read once (headers only) and kept.
- * - Sampling reads the chosen frames past the frame cache and writes nothing anywhere: the
- *   ledger stays exact, the estimate only orders and admits rewrite candidates.
+ * - A sealed segment never changes, so its probes — the sampled records' keys and pointers, spread
+ *   over its frames — are chosen once (the frame headers, then the chosen frames, read past the
+ *   frame cache) and kept: every later estimate is only the newest-pointer lookups. The same
+ *   records are followed over time, each estimate an unbiased sample of the segment as it is then.
+ * - Sampling writes nothing anywhere: the ledger stays exact, the estimate only orders and admits
+ *   rewrite candidates.
  */
 import type { SegmentScan } from '@siltdb/bindings';
 import { encodePointer, recordBytesOf, type SegmentInfo, type ValueLog } from '../vlog/index.js';
@@ -56,9 +59,13 @@ export interface SamplerStats {
   readonly ms: number;
 }
 
-interface Directory {
+/** The records a segment's estimates check: their keys, their pointers, their charged bytes. */
+interface Probes {
+  /** The segment length the probes were chosen at (a sealed segment's never changes). */
   readonly length: number;
-  readonly frames: Uint32Array;
+  readonly keys: Uint8Array[];
+  readonly pointers: Uint8Array[];
+  readonly recordBytes: number[];
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -69,7 +76,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 export class StalenessSampler {
   private readonly estimates = new Map<number, StalenessEstimate>();
-  private readonly directories = new Map<number, Directory>();
+  private readonly probes = new Map<number, Probes>();
   private readonly recordsPerSegment: number;
   private readonly maxAgeMs: number;
   private readonly maxWrites: number;
@@ -103,7 +110,7 @@ export class StalenessSampler {
     const present = new Set<number>();
     for (const info of segments) present.add(info.segment);
     for (const segment of this.estimates.keys()) if (!present.has(segment)) this.estimates.delete(segment);
-    for (const segment of this.directories.keys()) if (!present.has(segment)) this.directories.delete(segment);
+    for (const segment of this.probes.keys()) if (!present.has(segment)) this.probes.delete(segment);
 
     const writes = host.writeCount();
     const due: { info: SegmentInfo; at: number }[] = [];
@@ -124,44 +131,18 @@ export class StalenessSampler {
   /** Sample one sealed segment now and keep the estimate (undefined when it has no frame). */
   sample(host: SamplerHost, info: SegmentInfo, now = Date.now(), writes = host.writeCount()): StalenessEstimate | undefined {
     const started = performance.now();
-    const log = host.valueLog;
-    let directory = this.directories.get(info.segment);
-    if (directory === undefined || directory.length !== info.length) {
-      directory = { length: info.length, frames: log.frameDirectory(info.segment) };
-      this.directories.set(info.segment, directory);
+    let probes = this.probes.get(info.segment);
+    if (probes === undefined || probes.length !== info.length) {
+      probes = this.chooseProbes(host.valueLog, info);
+      this.probes.set(info.segment, probes);
     }
-    const frameCount = directory.frames.length / 2;
-    if (frameCount === 0) return undefined;
-    const picks = this.recordsPerSegment;
     let liveBytes = 0;
     let totalBytes = 0;
-    let checked = 0;
-    let scannedFrame = -1;
-    let scan: SegmentScan | null = null;
-    for (let j = 0; j < picks; j++) {
-      // Records evenly spread over the segment's frames (several per frame when it has few); the
-      // record within a frame moves on with each sample, so repeated samples see other records.
-      const f = Math.min(frameCount - 1, Math.floor(((j + 0.5) * frameCount) / picks));
-      const frameOffset = directory.frames[2 * f]!;
-      const frameLength = directory.frames[2 * f + 1]!;
-      if (f !== scannedFrame) {
-        scan = log.scanFrames(info.segment, frameOffset, frameLength);
-        scannedFrame = f;
-      }
-      const count = scan!.records.length / 5;
-      if (count === 0) continue;
-      const r = 5 * ((j + this.samples) % count);
-      const records = scan!.records;
-      const keyStart = records[r + 2]!;
-      const valueStart = records[r + 3]!;
-      const valueEnd = records[r + 4]!;
-      const key = scan!.data.subarray(keyStart, valueStart);
-      const recordBytes = recordBytesOf(valueStart - keyStart, valueEnd - valueStart);
-      const pointer = encodePointer({ segment: info.segment, frameOffset, frameLength, subIndex: records[r + 1]!, recordBytes });
-      const newest = host.newestPointer(key);
-      totalBytes += recordBytes;
-      if (newest !== null && sameBytes(newest, pointer)) liveBytes += recordBytes;
-      checked++;
+    const checked = probes.keys.length;
+    for (let j = 0; j < checked; j++) {
+      const newest = host.newestPointer(probes.keys[j]!);
+      totalBytes += probes.recordBytes[j]!;
+      if (newest !== null && sameBytes(newest, probes.pointers[j]!)) liveBytes += probes.recordBytes[j]!;
     }
     this.samples++;
     this.records += checked;
@@ -170,6 +151,38 @@ export class StalenessSampler {
     const estimate: StalenessEstimate = { staleRatio: 1 - liveBytes / totalBytes, sampledRecords: checked, at: now, writes };
     this.estimates.set(info.segment, estimate);
     return estimate;
+  }
+
+  /** `recordsPerSegment` records spread evenly over the segment's frames (several per frame when it has few). */
+  private chooseProbes(log: ValueLog, info: SegmentInfo): Probes {
+    const directory = log.frameDirectory(info.segment);
+    const frameCount = directory.length / 2;
+    const probes: Probes = { length: info.length, keys: [], pointers: [], recordBytes: [] };
+    let scannedFrame = -1;
+    let scan: SegmentScan | null = null;
+    for (let j = 0; j < this.recordsPerSegment && frameCount > 0; j++) {
+      const f = Math.min(frameCount - 1, Math.floor(((j + 0.5) * frameCount) / this.recordsPerSegment));
+      const frameOffset = directory[2 * f]!;
+      const frameLength = directory[2 * f + 1]!;
+      if (f !== scannedFrame) {
+        scan = log.scanFrames(info.segment, frameOffset, frameLength);
+        scannedFrame = f;
+      }
+      const records = scan!.records;
+      const count = records.length / 5;
+      if (count === 0) continue;
+      // Consecutive picks in one frame take consecutive records.
+      const r = 5 * (j % count);
+      const keyStart = records[r + 2]!;
+      const valueStart = records[r + 3]!;
+      const valueEnd = records[r + 4]!;
+      const recordBytes = recordBytesOf(valueStart - keyStart, valueEnd - valueStart);
+      // A copy: a view would keep the whole frame's buffer alive with the estimate.
+      probes.keys.push(new Uint8Array(scan!.data.subarray(keyStart, valueStart)));
+      probes.pointers.push(encodePointer({ segment: info.segment, frameOffset, frameLength, subIndex: records[r + 1]!, recordBytes }));
+      probes.recordBytes.push(recordBytes);
+    }
+    return probes;
   }
 
   stats(): SamplerStats {
