@@ -26,7 +26,7 @@ import { FrameCache } from './frame-cache.js';
 import { frameRecord } from './frame-record.js';
 import { writeRawFrame } from './raw-frame.js';
 import { ArenaPool } from './arena-pool.js';
-import { decodePointer, encodePointer, type ValuePointer } from './pointer.js';
+import { decodePointer, POINTER_BYTES, writePointer, type ValuePointer } from './pointer.js';
 import {
   checkSegmentHeader,
   COLD_LANE,
@@ -411,7 +411,9 @@ export class ValueLog {
     // Frames bound for the same segment go to the disk in one `writev`.
     const run: FrameRun = { segment: null, offset: 0, frames: [] };
     const segmentsTouched = new Set<number>();
-    for (const frame of frames) segmentsTouched.add(this.placeFrame(lane, frame, keys, values, pointers, run));
+    // Every pointer of the append in one allocation (one small buffer each measured 2–4× the time).
+    const pointerBytes = new Uint8Array(POINTER_BYTES * keys.length);
+    for (const frame of frames) segmentsTouched.add(this.placeFrame(lane, frame, keys, values, pointerBytes, pointers, run));
     this.writeRun(lane, run);
     if (arena !== null) {
       // Every frame in the arena has landed (and left `pending`) once the lane gets here; after a
@@ -481,6 +483,7 @@ export class ValueLog {
     planned: PlannedFrame,
     keys: readonly Uint8Array[],
     values: readonly Uint8Array[],
+    pointerBytes: Uint8Array,
     pointers: Uint8Array[],
     run: FrameRun,
   ): number {
@@ -506,7 +509,9 @@ export class ValueLog {
         subIndex: i - planned.from,
         recordBytes: recordBytesOf(keys[i]!.length, values[i]!.length),
       };
-      pointers.push(encodePointer(pointer));
+      const at = i * POINTER_BYTES;
+      writePointer(pointerBytes, at, pointer);
+      pointers.push(pointerBytes.subarray(at, at + POINTER_BYTES));
     }
     this.framesWritten++;
     this.recordsWritten += planned.to - planned.from;
