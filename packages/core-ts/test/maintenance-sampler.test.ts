@@ -117,6 +117,14 @@ describe('staleness sampler', () => {
 
     sampler.refresh(h, infos.filter((info) => info.segment !== sealed[0]!.segment), 2000 + 60_000);
     assert.equal(sampler.staleRatio(sealed[0]!.segment), undefined);
+
+    // A segment that cannot be read gets no estimate, and refresh (called from the controller's
+    // timer) does not throw.
+    const missing = { segment: 9999, lane: 0, length: 4096, synced: 4096, sealed: true };
+    sampler.refresh(h, [...infos, missing], 3000 + 60_000);
+    assert.equal(sampler.staleRatio(missing.segment), undefined);
+    assert.equal(sampler.stats().failures, 1);
+    assert.throws(() => sampler.sample(h, missing), (error: { code?: string }) => error.code === 'CORRUPTION');
     await log.close();
   });
 });

@@ -57,6 +57,8 @@ export interface SamplerStats {
   readonly samples: number;
   readonly records: number;
   readonly ms: number;
+  /** Segments a refresh could not sample (unreadable): they have no estimate. */
+  readonly failures: number;
 }
 
 /** The records a segment's estimates check: their keys, their pointers, their charged bytes. */
@@ -84,6 +86,7 @@ export class StalenessSampler {
   private samples = 0;
   private records = 0;
   private ms = 0;
+  private failures = 0;
 
   constructor(options: SamplerOptions = {}) {
     this.recordsPerSegment = Math.max(1, Math.floor(options.recordsPerSegment ?? 48));
@@ -123,7 +126,15 @@ export class StalenessSampler {
     due.sort((a, b) => a.at - b.at || a.info.segment - b.info.segment);
     const started = performance.now();
     for (const { info } of due) {
-      this.sample(host, info, now, writes);
+      try {
+        this.sample(host, info, now, writes);
+      } catch {
+        // An estimate is optional: a segment that cannot be read (damaged, or its file gone) gets
+        // none here, and the rewrite or read that reaches it reports the error.
+        this.estimates.delete(info.segment);
+        this.probes.delete(info.segment);
+        this.failures++;
+      }
       if (performance.now() - started >= this.budgetMs) break;
     }
   }
@@ -186,6 +197,6 @@ export class StalenessSampler {
   }
 
   stats(): SamplerStats {
-    return { segments: this.estimates.size, samples: this.samples, records: this.records, ms: Math.round(this.ms) };
+    return { segments: this.estimates.size, samples: this.samples, records: this.records, ms: Math.round(this.ms), failures: this.failures };
   }
 }
