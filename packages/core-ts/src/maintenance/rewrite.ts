@@ -25,7 +25,7 @@ import type { LedgerChange, LedgerEntry } from '../manifest/index.js';
  * Segment bytes per scan call (one read, one accelerator call), and between two turns given to the
  * event loop: a chunk's newest-pointer checks take some milliseconds.
  */
-const SCAN_CHUNK_BYTES = 2 << 20;
+const SCAN_CHUNK_BYTES = 1 << 20;
 
 export type RewriteStep = 'copy' | 'swap' | 'compact' | 'gc';
 
