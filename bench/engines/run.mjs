@@ -459,7 +459,7 @@ function markdown(report) {
     }
     lines.push('');
   }
-  lines.push('## Peak RSS and disk', '', 'Peak RSS is the child process\'s `process.resourceUsage().maxRSS` (it includes the ~18 MiB of keys, value pool and key orders every child holds, and the pages of memory-mapped files the process touched: lmdb\'s data file, SiltDB\'s table files read through the native mmap views). Disk is the allocated size of the fillrandom database directory after close.', '');
+  lines.push('## Peak RSS and disk', '', 'Peak RSS is the child process\'s `process.resourceUsage().maxRSS` (it includes the ~18 MiB of keys, value pool and key orders every child holds, and the pages of memory-mapped files the process touched: lmdb\'s data file; SiltDB reads its tables with positional reads, which map nothing). Disk is the allocated size of the fillrandom database directory after close.', '');
   lines.push('| engine | peak RSS | RSS ÷ classic-level | disk | disk (apparent) | files |', '|---|---:|---:|---:|---:|---:|');
   const cl = results['classic-level']?.ok ? results['classic-level'].peakRssBytes : NaN;
   for (const n of names) {

@@ -10,15 +10,17 @@
  * cost a random point read ~8 % of its time (profiled on the peer benchmark's readrandom). New
  * blocks start unreferenced, so a block read once (a scan, a compaction-free sweep) goes first.
  *
- * Keys are (table file number, block offset). File numbers are unique for the life of a database
+ * Keys are (table file number, block number). File numbers are unique for the life of a database
  * and tables are immutable, so a cached block never goes stale; a cache must not be shared between
- * databases, whose file numbers overlap. Lookups go through a map per file (two `Map.get`s, no
- * string key built per lookup), and `evictFile` drops a deleted table's blocks at once.
+ * databases, whose file numbers overlap. A lookup is one `Map.get` over the few open files, then an
+ * array indexed by block number, whose element is the cache's own record of the block: it carries
+ * the block's fields itself (it *is* a `StoredBlock`), so a hit touches one object, not a map
+ * entry, a node and then the block. `evictFile` drops a deleted table's blocks at once.
  */
 import { ErrorCodes, SiltError } from '../errors.js';
 import type { StoredBlock } from './stored-block.js';
 
-/** Bookkeeping per cached block: key sizes, map entries and list links, roughly. */
+/** Bookkeeping per cached block: the record's extra fields, its array and ring slots, roughly. */
 const ENTRY_OVERHEAD = 96;
 
 export interface BlockCacheStats {
@@ -31,11 +33,10 @@ export interface BlockCacheStats {
   readonly evictions: number;
 }
 
-interface Node {
+/** The cache's record of a block: the block's own fields, then the cache's. */
+interface Node extends StoredBlock {
   readonly fileNumber: number;
-  readonly offset: number;
-  readonly block: StoredBlock;
-  readonly charge: number;
+  readonly index: number;
   /** Position in the ring. */
   readonly slot: number;
   /** Hit since the hand last passed: spared once. */
@@ -44,7 +45,8 @@ interface Node {
 
 export class BlockCache {
   readonly capacityBytes: number;
-  private readonly files = new Map<number, Map<number, Node>>();
+  /** Per file, its cached blocks by block number (null: not cached). */
+  private readonly files = new Map<number, (Node | null)[]>();
   /** Every cached block has a slot; null slots are free (listed in `freeSlots`). */
   private ring: (Node | null)[] = [];
   private freeSlots: number[] = [];
@@ -62,46 +64,71 @@ export class BlockCache {
     this.capacityBytes = capacityBytes;
   }
 
-  /** The cached block, marked referenced; counts a hit or a miss. */
-  get(fileNumber: number, offset: number): StoredBlock | undefined {
-    const node = this.files.get(fileNumber)?.get(offset);
-    if (node === undefined) {
+  /**
+   * Size the per-file array of `fileNumber` for `blockCount` blocks up front (a reader does when it
+   * opens), so it never grows element by element. Optional: `insert` grows it as needed.
+   */
+  reserve(fileNumber: number, blockCount: number): void {
+    const perFile = this.files.get(fileNumber);
+    if (perFile === undefined) this.files.set(fileNumber, nullArray(blockCount));
+    else if (perFile.length < blockCount) this.files.set(fileNumber, grown(perFile, blockCount));
+  }
+
+  /** The cached block `index` of table `fileNumber`, marked referenced; counts a hit or a miss. */
+  get(fileNumber: number, index: number): StoredBlock | undefined {
+    const node = this.files.get(fileNumber)?.[index];
+    if (node === undefined || node === null) {
       this.misses++;
       return undefined;
     }
     this.hits++;
     node.referenced = true;
-    return node.block;
+    return node;
   }
 
   /**
-   * Cache `block`, evicting blocks to stay within the budget. A block larger than the whole budget
-   * is not cached: it would only flush everything else out.
+   * Cache `block`, evicting blocks to stay within the budget, and return what to use from now on:
+   * the cache's record of the block (the same bytes), or `block` itself when it is not cached — a
+   * block larger than the whole budget, which would only flush everything else out.
    */
-  insert(fileNumber: number, offset: number, block: StoredBlock): void {
+  insert(fileNumber: number, index: number, block: StoredBlock): StoredBlock {
+    if (!Number.isSafeInteger(index) || index < 0) throw new SiltError(ErrorCodes.INVALID_ARGUMENT, 'a block number is a non-negative safe integer');
     const charge = block.charge + ENTRY_OVERHEAD;
-    if (charge > this.capacityBytes) return;
-    const existing = this.files.get(fileNumber)?.get(offset);
-    if (existing !== undefined) this.remove(existing, this.files.get(fileNumber)!);
-    while (this.bytes + charge > this.capacityBytes && this.blocks > 0) this.evictOne();
+    if (charge > this.capacityBytes) return block;
     let perFile = this.files.get(fileNumber);
-    if (perFile === undefined) {
-      perFile = new Map();
+    const existing = perFile?.[index];
+    if (existing !== undefined && existing !== null) this.remove(existing);
+    while (this.bytes + charge > this.capacityBytes && this.blocks > 0) this.evictOne();
+    perFile = this.files.get(fileNumber);
+    if (perFile === undefined || perFile.length <= index) {
+      perFile = perFile === undefined ? nullArray(Math.max(16, index + 1)) : grown(perFile, Math.max(index + 1, 2 * perFile.length));
       this.files.set(fileNumber, perFile);
     }
     const slot = this.freeSlots.length > 0 ? this.freeSlots.pop()! : this.ring.push(null) - 1;
-    const node: Node = { fileNumber, offset, block, charge, slot, referenced: false };
+    const node: Node = {
+      data: block.data,
+      entriesEnd: block.entriesEnd,
+      restartCount: block.restartCount,
+      count: block.count,
+      charge,
+      fileNumber,
+      index,
+      slot,
+      referenced: false,
+    };
     this.ring[slot] = node;
-    perFile.set(offset, node);
+    perFile[index] = node;
     this.bytes += charge;
     this.blocks++;
+    return node;
   }
 
   /** Drop every block of a table (its file was deleted); not counted as evictions. */
   evictFile(fileNumber: number): void {
     const perFile = this.files.get(fileNumber);
     if (perFile === undefined) return;
-    for (const node of [...perFile.values()]) this.remove(node, perFile);
+    for (const node of perFile) if (node !== null) this.remove(node);
+    this.files.delete(fileNumber);
   }
 
   clear(): void {
@@ -135,18 +162,29 @@ export class BlockCache {
         node.referenced = false;
         continue;
       }
-      this.remove(node, this.files.get(node.fileNumber)!);
+      this.remove(node);
       this.evictions++;
       return;
     }
   }
 
-  private remove(node: Node, perFile: Map<number, Node>): void {
+  /** Unlink a cached block (its per-file array stays, even empty: the reader reserved it). */
+  private remove(node: Node): void {
     this.ring[node.slot] = null;
     this.freeSlots.push(node.slot);
-    perFile.delete(node.offset);
-    if (perFile.size === 0) this.files.delete(node.fileNumber);
+    const perFile = this.files.get(node.fileNumber);
+    if (perFile !== undefined && perFile[node.index] === node) perFile[node.index] = null;
     this.bytes -= node.charge;
     this.blocks--;
   }
+}
+
+function nullArray(length: number): (Node | null)[] {
+  return new Array<Node | null>(length).fill(null);
+}
+
+function grown(old: (Node | null)[], length: number): (Node | null)[] {
+  const next = nullArray(length);
+  for (let i = 0; i < old.length; i++) next[i] = old[i]!;
+  return next;
 }

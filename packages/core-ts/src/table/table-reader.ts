@@ -1,7 +1,7 @@
 /**
  * Reading a finished table. Opening reads the footer, then the index, filter and properties in one
  * read, checks them all, and keeps them in memory; data blocks are fetched on demand through a file
- * view (`openFileView`: mmap natively, positional reads in TypeScript) and the shared block cache.
+ * view (`openFileView`: positional reads in both accelerators) and the shared block cache.
  * Everything is synchronous, so `getSync` can reach tables without a microtask.
  *
  * Any failed check is `CORRUPTION` and nothing read from the damaged part is returned.
@@ -126,6 +126,7 @@ export class TableReader {
     let shared = 0;
     while (shared < firstEnd && lastFrom + shared < lastEnd && data[shared] === data[lastFrom + shared]) shared++;
     this.probeFrom = shared;
+    this.cache?.reserve(this.fileNumber, count);
     this.indexProbes = new Uint32Array(count);
     for (let b = 0; b < count; b++) {
       const from = offsets[b]!;
@@ -379,12 +380,12 @@ export class TableReader {
   /** Data block `b`, from the cache or read and checked (and then cached). */
   block(b: number): StoredBlock {
     this.checkOpen();
-    const offset = this.blockOffsets[b]!;
     const cache = this.cache;
     if (cache !== undefined) {
-      const hit = cache.get(this.fileNumber, offset);
+      const hit = cache.get(this.fileNumber, b);
       if (hit !== undefined) return hit;
     }
+    const offset = this.blockOffsets[b]!;
     const { data, offsets } = this.indexKeys;
     const indexKey = data.subarray(offsets[b]!, offsets[b + 1]!);
     const previous = b === 0 ? null : data.subarray(offsets[b - 1]!, offsets[b]!);
@@ -393,8 +394,7 @@ export class TableReader {
     const stored = new Uint8Array(this.blockLengths[b]!);
     this.view.readInto(offset, stored.length, stored);
     const block = loadStoredBlock(stored, indexKey, previous, this.accelerator, `${b} of ${this.path}`);
-    cache?.insert(this.fileNumber, offset, block);
-    return block;
+    return cache === undefined ? block : cache.insert(this.fileNumber, b, block);
   }
 
   private checkOpen(): void {
