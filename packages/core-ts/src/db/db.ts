@@ -232,7 +232,9 @@ export class Db implements IteratorHost {
               } else stale += Math.max(entry.stale, (sampled(entry.segment) ?? 0) * entry.total);
               total += entry.total;
             }
-            return { queuedSegments: queue.length, retiringSegments: this.retiring.size, stale, total };
+            // Segments waiting for a compaction or for their retire edit: a quiet pass flushes for both.
+            const waiting = new Set([...this.retiring.keys(), ...this.pendingRetire.keys()]).size;
+            return { queuedSegments: queue.length, retiringSegments: waiting, stale, total };
           },
           maintain: (options) => this.runMaintenance(options, true),
           backoff: (delayMs, reason, error) => this.events.emit('backoff', { delayMs, reason, error }),

@@ -48,7 +48,7 @@ export interface ControllerHost {
   /** Ledger totals: what a rewrite could reclaim, and the whole. */
   debt(): {
     readonly queuedSegments: number;
-    /** Segments rewritten under load whose old pointers still wait for a compaction. */
+    /** Segments rewritten under load that still wait for a compaction or for their retire edit (a flush). */
     readonly retiringSegments?: number;
     readonly stale: number;
     readonly total: number;
