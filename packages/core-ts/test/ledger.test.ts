@@ -108,7 +108,7 @@ describe('the ledger in the manifest store', () => {
     let vfs = new FaultVfs();
     let store = await ManifestStore.open('/db', { vfs, rewriteEdits: 7 });
     // The model: what the last acknowledged edit left.
-    let model = new Map<number, { total: number; stale: number }>();
+    let model = new Map<number, { total: number; stale: number; retiredAt: number }>();
     let nextSegment = 1;
     let nextTable = 1;
     for (let step = 0; step < 300; step++) {
@@ -126,11 +126,15 @@ describe('the ledger in the manifest store', () => {
         if (random.next() < 0.4 || model.size === 0) {
           const segment = nextSegment++;
           const total = 1 + Math.floor(random.next() * 1000);
-          changes.push({ segment, lane: Math.floor(random.next() * 3), created: step, addTotal: total });
-          next.set(segment, { total, stale: 0 });
+          changes.push({ segment, lane: Math.floor(random.next() * 3), created: step, addTotal: total, sealed: true });
+          next.set(segment, { total, stale: 0, retiredAt: 0 });
         }
         for (const [segment, entry] of model) {
-          if (random.next() < 0.3) {
+          if (entry.retiredAt === 0 && random.next() < 0.1) {
+            // Retired: the entry stays, with its live bytes, until they are all stale.
+            changes.push({ segment, retiredAt: step + 1 });
+            next.set(segment, { ...entry, retiredAt: step + 1 });
+          } else if (random.next() < 0.3) {
             const live = entry.total - entry.stale;
             if (live === 0) {
               changes.push({ segment, drop: true });
@@ -138,7 +142,7 @@ describe('the ledger in the manifest store', () => {
             } else {
               const stale = Math.min(live, 1 + Math.floor(random.next() * live));
               changes.push({ segment, addStale: stale });
-              next.set(segment, { total: entry.total, stale: entry.stale + stale });
+              next.set(segment, { ...entry, stale: entry.stale + stale });
             }
           }
         }
@@ -147,10 +151,11 @@ describe('the ledger in the manifest store', () => {
         await store.logAndApply({ added: [{ level: 0, table: table(fileNumber, fileNumber, fileNumber, fileNumber) }], valueLog: changes });
         model = next;
       }
-      const actual = new Map([...store.versions.ledger].map(([segment, e]) => [segment, { total: e.total, stale: e.stale }]));
+      const actual = new Map([...store.versions.ledger].map(([segment, e]) => [segment, { total: e.total, stale: e.stale, retiredAt: e.retiredAt }]));
       assert.deepEqual(actual, model, `step ${step}`);
     }
     assert.ok(store.manifestNumber > 1, 'the manifest was rewritten along the way');
+    assert.ok([...model.values()].some((e) => e.retiredAt > 0), 'some segment is retired at the end');
     await store.close();
   });
 });
