@@ -192,6 +192,32 @@ describe('early retirement', () => {
   });
 });
 
+describe('checkpoints while a retired segment is still held', () => {
+  test('a snapshot keeps a retired file; a checkpoint taken meanwhile does not link it, and opens exact', async (t) => {
+    const dir = tempDir(t);
+    const db = await open(dir, options);
+    const model = await halfStale(db);
+    const snapshot = db.snapshot();
+    await db.maintain({ mode: 'rewrite' });
+    const held = retiredSegments(db).filter((segment) => db.valueLog!.info(segment) !== undefined);
+    assert.ok(held.length > 0, 'the snapshot holds retired files');
+    const cp = join(tempDir(t), 'cp');
+    await db.checkpoint(cp);
+    for (const segment of held) assert.ok(!existsSync(segmentPath(cp, ledgerOf(db).get(segment)!.lane, segment)), `segment ${segment} not linked`);
+    for (const [key, value] of model) assert.equal(s(db.getSync(key, { snapshot })), value);
+    snapshot.release();
+    await db.collectGarbage();
+    for (const segment of held) assert.equal(db.valueLog!.info(segment), undefined);
+    const copy = await open(cp, options);
+    checkModel(copy, model);
+    await copy.maintain({ mode: 'full' });
+    checkModel(copy, model);
+    await copy.close();
+    checkModel(db, model);
+    await db.close();
+  });
+});
+
 describe('a crash at every step of early retirement', () => {
   for (const step of ['copy', 'swap', 'flush', 'retire', 'unlink'] as const satisfies readonly MaintenanceStep[]) {
     test(`after ${step}: nothing lost, the ledger equals a recount, the next pass finishes`, async () => {
