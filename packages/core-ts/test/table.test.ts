@@ -482,6 +482,42 @@ describe('block cache', () => {
     assert.throws(() => new BlockCache(-1), { code: 'INVALID_ARGUMENT' });
   });
 
+  test('fixed-length keys sharing long prefixes: gets at every snapshot, present and absent keys', async (t) => {
+    // Keys of one length sharing 12–15 bytes (the peer benchmark's shape): the cursor's restart
+    // search and walk meet long shared prefixes, versions of one key differ only in their
+    // trailers, and absent keys fall between stored ones.
+    const dir = tempDir(t, 'silt-table-');
+    const random = prng(11);
+    const entries: RefEntry[] = [];
+    let seq = 1;
+    const userKeyOf = (n: number): Uint8Array => bytes(String(n).padStart(16, '0'));
+    for (let n = 0; n < 3000; n += 2) {
+      const versions = 1 + Math.floor(random() * 3);
+      for (let v = 0; v < versions; v++) {
+        const s = seq++;
+        const kind = random() < 0.1 ? Kind.Delete : Kind.Put;
+        const userKey = userKeyOf(n);
+        entries.push({ userKey, seq: s, kind, value: kind === Kind.Delete ? new Uint8Array(0) : bytes(`v${s}`), key: encodeInternalKey(userKey, s) });
+      }
+    }
+    entries.sort((a, b) => compareInternalKeys(a.key, b.key));
+    await buildTable(join(dir, 'fixed.sst'), entries, { blockSize: 1024 });
+    const reader = TableReader.open(join(dir, 'fixed.sst'), { fileNumber: 7, cache: new BlockCache(1 << 20) });
+    t.after(() => reader.close());
+    for (let n = 0; n < 3001; n++) {
+      const userKey = userKeyOf(n);
+      for (const snapshot of [MAX_SEQ, Math.floor(random() * seq), 0]) {
+        const expected = refGet(entries, userKey, snapshot);
+        const got = reader.get(userKey, snapshot);
+        assert.equal(got?.seq, expected?.seq, `get(${n}, ${snapshot})`);
+        if (expected !== undefined) {
+          assert.equal(got!.kind, expected.kind);
+          assert.deepEqual(got!.value, expected.value);
+        }
+      }
+    }
+  });
+
   test('readers share the cache; the budget holds while reading many blocks', async (t) => {
     const dir = tempDir(t, 'silt-table-');
     const entries = makeEntries(5000, 8);
