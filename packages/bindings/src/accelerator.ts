@@ -97,9 +97,11 @@ export interface FileViewOptions {
 }
 
 /**
- * A read-only view of a file, read with positional reads (`pread`) by both accelerators. Reads
- * return copies: nothing stays mapped into the process, and a file truncated under the view shows
- * up as a short read (`SHORT_FILE`).
+ * A read-only view of a file that returns copies. Natively, reads of 64 KiB and more (compaction
+ * inputs, value-log scans) copy out of a memory mapping and release the pages they touched,
+ * and shorter ones (a block, a frame) are positional reads (`pread`), which leave nothing mapped
+ * into the process; the TypeScript twin uses positional reads throughout. A file truncated under
+ * the view is `SHORT_FILE` either way.
  */
 export interface FileView {
   /** The number of readable bytes. */

@@ -284,14 +284,16 @@ describe('db compaction', () => {
 
   test('writes stop at the stop trigger until compaction brings L0 down', async (t) => {
     const dir = tempDir(t);
-    let gate: (() => void) | null = null;
+    // Every held table open waits on its own gate: several compactions may block before the
+    // release, and each must be let go (a single overwritten gate left writes waiting forever).
+    const gates: (() => void)[] = [];
     let blocked = 0;
     let block = true;
     // Hold the compaction's first output table until released: L0 keeps growing meanwhile.
     const vfs = hookedVfs(async () => {
       if (!block) return;
       blocked++;
-      await new Promise<void>((resolve) => (gate = resolve));
+      await new Promise<void>((resolve) => gates.push(resolve));
     });
     const db = await open(dir, {
       durability: 'relaxed',
@@ -321,13 +323,16 @@ describe('db compaction', () => {
       writes.push(db.put(k, v).then(() => void settled++));
       if (n % 10 === 9) await sleep(1);
     }
-    await sleep(50);
+    // Flushes run in the background: wait for L0 to reach the stop trigger (however slow the
+    // machine is) rather than for a fixed time.
+    const reachedStop = (): boolean => db.stats().levels[0]!.files >= 5 && db.stats().stalls.stops > 0;
+    for (let waited = 0; !reachedStop() && waited < 30_000; waited += 10) await sleep(10);
     const st = db.stats();
     assert.ok(st.levels[0]!.files >= 5, `L0 reached the stop trigger: ${st.levels[0]!.files}`);
     assert.ok(st.stalls.stops > 0, 'writes stopped');
     assert.ok(settled < writes.length, 'some writes are held');
     block = false;
-    (gate as (() => void) | null)?.();
+    for (const release of gates.splice(0)) release();
     await Promise.all(writes);
     assert.equal(settled, writes.length);
     assert.ok(db.stats().levels[0]!.files < 5);

@@ -4,7 +4,7 @@
  * go through one shared `BlockCache`. A reader is closed, its blocks evicted and its file unlinked
  * only when the manifest reports the table obsolete (no live version lists it).
  *
- * On the real file system the reader's file view comes from the accelerator (mmap natively,
+ * On the real file system the reader's file view comes from the accelerator (natively a mapping for bulk reads and `pread` for blocks,
  * positional reads in TypeScript). Any other `Vfs` (the fault-injecting one in tests) has no file
  * descriptors to map, so the table's bytes are read through the `Vfs` when it is opened and served
  * from memory.

@@ -1,6 +1,6 @@
 /**
  * Synchronous byte access to one segment, so `getSync` can resolve a pointer without awaiting.
- * On the real file system: the accelerator's file view (an mmap natively, positional reads in
+ * On the real file system: the accelerator's file view (natively a mapping for bulk reads and `pread` for frames, positional reads in
  * TypeScript), one coarse `read` per frame. Any other `Vfs` (the fault-injecting one in tests) has no
  * descriptor to map, so the segment's bytes are kept in memory, read once at open and mirrored on
  * every append.
