@@ -9,7 +9,7 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** A read-only memory-mapped view of a file; reads return copies. */
+/** A read-only view of a file: bulk reads copy from a memory mapping, point reads are positional; reads return copies. */
 export declare class FileView {
   /**
    * Open `path`; with `expectedLength` the view exposes exactly that many bytes and opening fails
@@ -30,7 +30,7 @@ export declare class FileView {
    * Errors as `read`, and `INVALID_ARGUMENT` when the bytes do not fit `target`.
    */
   readInto(offset: number, length: number, target: Buffer, targetOffset: number): void
-  /** Unmap and close. Idempotent. */
+  /** Unmap and close the file. Idempotent. */
   close(): void
 }
 

@@ -312,7 +312,7 @@ pub fn decode_block(data: &[u8]) -> Result<DecodedBlock> {
     })
 }
 
-/// A read-only view of a file read with positional reads; reads return copies.
+/// A read-only view of a file: bulk reads copy from a memory mapping, point reads are positional; reads return copies.
 #[napi]
 pub struct FileView {
     inner: silt::file_view::FileView,
@@ -386,7 +386,7 @@ impl FileView {
             .map_err(to_js)
     }
 
-    /// Close the file. Idempotent.
+    /// Unmap and close the file. Idempotent.
     #[napi]
     pub fn close(&mut self) {
         self.inner.close();
