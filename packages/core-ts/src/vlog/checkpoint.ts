@@ -33,31 +33,19 @@ export async function linkValueLogSegments(vfs: Vfs, log: ValueLog, ledger: Ledg
   for (const [segment, live] of [...charges].sort((a, b) => a[0] - b[0])) {
     const entry = ledger.get(segment);
     const info = log.info(segment);
-    if (entry !== undefined && entry.retiredAt > 0 && live <= entry.total) {
-      changes.push({
-        segment,
-        lane: entry.lane,
-        created: entry.created,
-        addTotal: entry.total,
-        ...(entry.total > live ? { addStale: entry.total - live } : {}),
-        ...(entry.length > 0 ? { length: entry.length } : {}),
-        sealed: true,
-        retiredAt: entry.retiredAt,
-      });
-      continue;
-    }
-    if (entry === undefined || info === undefined || live > entry.total) {
+    const retired = entry !== undefined && entry.retiredAt > 0 && live <= entry.total;
+    if (entry === undefined || live > entry.total || (!retired && info === undefined)) {
       throw siltError(ErrorCodes.CORRUPTION, `the checkpoint's tables reference ${live} bytes of value-log segment ${segment}, which the ledger or the value log does not hold`);
+    }
+    const counts = { segment, lane: entry.lane, created: entry.created, addTotal: entry.total, ...(entry.total > live ? { addStale: entry.total - live } : {}), sealed: true };
+    if (retired || info === undefined) {
+      changes.push({ ...counts, ...(entry.length > 0 ? { length: entry.length } : {}), retiredAt: entry.retiredAt });
+      continue;
     }
     await vfs.link(segmentPath(log.dir, entry.lane, segment), segmentPath(dir, entry.lane, segment));
     changes.push({
-      segment,
-      lane: entry.lane,
-      created: entry.created,
-      addTotal: entry.total,
-      ...(entry.total > live ? { addStale: entry.total - live } : {}),
+      ...counts,
       length: Math.max(info.synced, entry.length),
-      sealed: true,
       ...(entry.attempts > 0 ? { attempts: entry.attempts } : {}),
       ...(entry.cooldownUntil > 0 ? { cooldownUntil: entry.cooldownUntil } : {}),
     });

@@ -10,7 +10,8 @@ import type { Accelerator } from '@siltdb/bindings';
 
 const HEADER_BYTES = 20;
 
-function varintLength(n: number): number {
+/** Bytes of `n` as an unsigned LEB128 varint (a record's key-length prefix). */
+export function varintLength(n: number): number {
   let length = 1;
   while (n >= 0x80) {
     n = Math.floor(n / 128);

@@ -24,7 +24,7 @@ import { nodeVfs, NodeVfs } from '../vfs/node-vfs.js';
 import type { Vfs, VfsFile } from '../vfs/types.js';
 import { FrameCache } from './frame-cache.js';
 import { frameRecord } from './frame-record.js';
-import { writeRawFrame } from './raw-frame.js';
+import { varintLength, writeRawFrame } from './raw-frame.js';
 import { ArenaPool } from './arena-pool.js';
 import { decodePointer, POINTER_BYTES, writePointer, type ValuePointer } from './pointer.js';
 import {
@@ -172,15 +172,6 @@ interface PlannedFrame {
   readonly to: number;
   readonly length: number;
   encoded: Uint8Array | null;
-}
-
-function varintLength(n: number): number {
-  let length = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    length++;
-  }
-  return length;
 }
 
 /** The raw length a record takes in a frame body, which the ledger charges its segment. */

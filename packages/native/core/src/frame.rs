@@ -168,37 +168,13 @@ pub fn decode(data: &[u8], offset: usize) -> Result<DecodedFrame> {
         stored
     };
 
-    let record_start = |i: usize| u32_at(frame, HEADER_LEN + 4 * i) as usize;
-    if record_start(0) != 0 {
-        return Err(Error::corruption(
-            "the first frame record does not start at 0",
-        ));
-    }
     let mut keys = PackedBuf::with_capacity(count, 0);
     let mut values = PackedBuf::with_capacity(count, body.len());
     for i in 0..count {
-        let start = record_start(i);
-        let end = if i + 1 < count {
-            record_start(i + 1)
-        } else {
-            body.len()
-        };
-        if start >= end || end > body.len() {
-            return Err(Error::corruption(format!(
-                "frame record offsets are not strictly increasing within the body at record {i}"
-            )));
-        }
-        let record = &body[start..end];
-        let mut pos = 0;
-        let key_len = varint::decode(record, &mut pos)? as usize;
-        if key_len > record.len() - pos {
-            return Err(Error::corruption(format!(
-                "frame record {i} has a {key_len}-byte key in {} bytes",
-                record.len() - pos
-            )));
-        }
-        keys.push(&record[pos..pos + key_len]);
-        values.push(&record[pos + key_len..]);
+        let (key_start, value_start, end) =
+            record_range(frame, body, count, i).map_err(Error::corruption)?;
+        keys.push(&body[key_start..value_start]);
+        values.push(&body[value_start..end]);
     }
     Ok(DecodedFrame {
         keys,
@@ -206,6 +182,42 @@ pub fn decode(data: &[u8], offset: usize) -> Result<DecodedFrame> {
         byte_length: total,
         compressed,
     })
+}
+
+/// Record `i` of a frame's `count`, located through the frame's record-offset table (FORMAT §2:
+/// the first record at 0, offsets strictly increasing within `body`, each record a varint key
+/// length, the key, the value): `(key start, value start, end)` within `body`, or what is wrong.
+pub(crate) fn record_range(
+    frame: &[u8],
+    body: &[u8],
+    count: usize,
+    i: usize,
+) -> std::result::Result<(usize, usize, usize), String> {
+    let record_start = |i: usize| u32_at(frame, HEADER_LEN + 4 * i) as usize;
+    let start = record_start(i);
+    if i == 0 && start != 0 {
+        return Err("the first frame record does not start at 0".into());
+    }
+    let end = if i + 1 < count {
+        record_start(i + 1)
+    } else {
+        body.len()
+    };
+    if start >= end || end > body.len() {
+        return Err(format!(
+            "frame record offsets are not strictly increasing within the body at record {i}"
+        ));
+    }
+    let record = &body[start..end];
+    let mut pos = 0;
+    let key_len = varint::decode(record, &mut pos).map_err(|e| e.to_string())? as usize;
+    if key_len > record.len() - pos {
+        return Err(format!(
+            "frame record {i} has a {key_len}-byte key in {} bytes",
+            record.len() - pos
+        ));
+    }
+    Ok((start + pos, start + pos + key_len, end))
 }
 
 #[cfg(test)]

@@ -6,9 +6,8 @@
 
 use crate::crc32c::crc32c;
 use crate::error::{Error, Result};
-use crate::frame::{HEADER_LEN, MAGIC, VERSION};
+use crate::frame::{self, HEADER_LEN, MAGIC, VERSION};
 use crate::lz4;
-use crate::varint;
 
 const FLAG_LZ4: u8 = 0x01;
 const CRC_AT: usize = 16;
@@ -107,39 +106,16 @@ pub fn scan(data: &[u8], base_offset: u64) -> Result<SegmentScan> {
             out.data.extend_from_slice(stored);
         }
         let body = &out.data[body_start..];
-        let record_start = |i: usize| u32_at(frame, HEADER_LEN + 4 * i) as usize;
-        if record_start(0) != 0 {
-            return Err(corrupt("the first record does not start at 0".into()));
-        }
         let frame_index = (out.frames.len() / FRAME_FIELDS) as u32;
         for i in 0..count {
-            let start = record_start(i);
-            let end = if i + 1 < count {
-                record_start(i + 1)
-            } else {
-                body.len()
-            };
-            if start >= end || end > body.len() {
-                return Err(corrupt(format!(
-                    "record offsets are not strictly increasing within the body at record {i}"
-                )));
-            }
-            let record = &body[start..end];
-            let mut pos = 0;
-            let key_len = varint::decode(record, &mut pos)? as usize;
-            if key_len > record.len() - pos {
-                return Err(corrupt(format!(
-                    "record {i} has a {key_len}-byte key in {} bytes",
-                    record.len() - pos
-                )));
-            }
+            let (key_start, value_start, end) =
+                frame::record_range(frame, body, count, i).map_err(corrupt)?;
             // Offsets fit u32: the body buffer stays below 2^32 bytes (checked above).
-            let key_start = (body_start + start + pos) as u32;
             out.records.extend_from_slice(&[
                 frame_index,
                 i as u32,
-                key_start,
-                key_start + key_len as u32,
+                (body_start + key_start) as u32,
+                (body_start + value_start) as u32,
                 (body_start + end) as u32,
             ]);
         }
