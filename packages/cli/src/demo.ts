@@ -159,14 +159,32 @@ function rng(seed: number): () => number {
   };
 }
 
+/** Bytes of the files under `dir` now. The database keeps working while this walks it: a file
+ * listed and then deleted (a compaction's input, a collected segment) counts as gone. */
 async function diskBytes(dir: string): Promise<number> {
   let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+  for (const entry of entries) {
     const full = join(dir, entry.name);
     if (entry.isDirectory()) total += await diskBytes(full);
-    else if (entry.isFile()) total += (await stat(full)).size;
+    else if (entry.isFile()) total += await sizeIfPresent(full);
   }
   return total;
+}
+
+async function sizeIfPresent(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
 }
 
 /** Makes the database directory: a fresh temporary one, or `dir` when it is missing or empty. */
