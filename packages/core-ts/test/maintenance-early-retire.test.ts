@@ -90,6 +90,12 @@ describe('early retirement', () => {
     }
     const report = db.verifyLedger({ readValues: true });
     assert.ok(report.retiredPointers > 0);
+    // stats() tells the shadowed bytes apart from what reads can reach.
+    const shadowed = rewritten.reduce((sum, segment) => sum + ledger.get(segment)!.total - ledger.get(segment)!.stale, 0);
+    const ledgerStats = db.stats().valueLog!.ledger;
+    assert.equal(ledgerStats.retiredSegments, rewritten.length);
+    assert.equal(ledgerStats.shadowed, shadowed);
+    assert.ok(ledgerStats.live - ledgerStats.shadowed > 0 && ledgerStats.live - ledgerStats.shadowed < ledgerStats.live);
     checkModel(db, model);
     await db.close();
 
@@ -99,6 +105,8 @@ describe('early retirement', () => {
     await again.compact();
     await again.collectGarbage();
     for (const segment of rewritten) assert.equal(ledgerOf(again).get(segment), undefined, `segment ${segment} left the ledger`);
+    assert.equal(again.stats().valueLog!.ledger.shadowed, 0);
+    assert.equal(again.stats().valueLog!.ledger.retiredSegments, 0);
     checkModel(again, model);
     await again.close();
   });

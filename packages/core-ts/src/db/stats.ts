@@ -75,8 +75,21 @@ export interface MaintenanceStats {
 }
 
 export interface ValueLogDbStats extends ValueLogStats {
-  /** Ledger sums over its segments (record bytes, FORMAT §8.3). */
-  readonly ledger: { readonly segments: number; readonly total: number; readonly live: number; readonly stale: number };
+  /**
+   * Ledger sums over its segments (record bytes, FORMAT §8.3). `live` is what the tables still
+   * reference (total − stale, exact after any crash); `shadowed` is the part of it that points
+   * into retired segments (`retiredSegments`, FORMAT §7): superseded entries no read at or above
+   * the retirement follows, waiting for the compactions that drop them. `live − shadowed` is the
+   * value bytes reads can still reach.
+   */
+  readonly ledger: {
+    readonly segments: number;
+    readonly total: number;
+    readonly live: number;
+    readonly stale: number;
+    readonly retiredSegments: number;
+    readonly shadowed: number;
+  };
   /** Garbage collection since open: passes, segments deleted, file bytes reclaimed. */
   readonly gc: { readonly passes: number; readonly deletedSegments: number; readonly reclaimedBytes: number };
 }
@@ -89,9 +102,15 @@ export function valueLogStats(
   if (log === null) return null;
   let total = 0;
   let stale = 0;
+  let retiredSegments = 0;
+  let shadowed = 0;
   for (const entry of ledger.values()) {
     total += entry.total;
     stale += entry.stale;
+    if (entry.retiredAt > 0) {
+      retiredSegments++;
+      shadowed += entry.total - entry.stale;
+    }
   }
-  return { ...log.stats(), ledger: { segments: ledger.size, total, live: total - stale, stale }, gc: { ...gc } };
+  return { ...log.stats(), ledger: { segments: ledger.size, total, live: total - stale, stale, retiredSegments, shadowed }, gc: { ...gc } };
 }
