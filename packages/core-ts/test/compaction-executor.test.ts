@@ -26,20 +26,10 @@ import { TableBuilder, TableReader, type TableMeta as BuiltTable } from '../src/
 import { NodeVfs } from '../src/vfs/index.js';
 import { chargePointer, encodePointer } from '../src/vlog/index.js';
 import { tempDir } from './helpers/log-fixtures.js';
+import { rng } from './db-helpers.js';
 
 const vfs = new NodeVfs();
 const utf8 = new TextEncoder();
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface Entry {
   readonly userKey: Uint8Array;
@@ -107,7 +97,7 @@ async function makeScenario(
   accelerator: Accelerator = tsAccelerator,
 ): Promise<Scenario> {
   const dir = tempDir(t, 'silt-compaction-');
-  const random = prng(options.seed);
+  const random = rng(options.seed);
   const userKeys = new Map<string, Uint8Array>();
   while (userKeys.size < options.keys) {
     const text = `key${Math.floor(random() * options.keys * 8).toString(36)}${random() < 0.3 ? '' : '/'.padEnd(1 + Math.floor(random() * 4), 'x')}`;

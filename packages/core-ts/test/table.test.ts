@@ -25,22 +25,11 @@ import {
 } from '../src/table/index.js';
 import { NodeVfs } from '../src/vfs/index.js';
 import { rejectsWithCode, tempDir } from './helpers/log-fixtures.js';
+import { rng } from './db-helpers.js';
 
 const vfs = new NodeVfs();
 const utf8 = new TextEncoder();
 const bytes = (s: string): Uint8Array => utf8.encode(s);
-
-/** A small deterministic PRNG (mulberry32), so every run checks the same tables. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface RefEntry {
   readonly userKey: Uint8Array;
@@ -56,7 +45,7 @@ interface RefEntry {
  * compression and the "shorter prefix first" rule are both exercised.
  */
 function makeEntries(count: number, seed: number): RefEntry[] {
-  const random = prng(seed);
+  const random = rng(seed);
   const users = new Map<string, Uint8Array>();
   while (users.size < Math.ceil(count / 2)) {
     const n = Math.floor(random() * count * 4);
@@ -237,7 +226,7 @@ describe('table round trips', () => {
       const reader = TableReader.open(path, { fileNumber: 7, cache, expectedLength: meta.fileSize });
       t.after(() => reader.close());
       assert.deepEqual(reader.properties, meta.properties);
-      const random = prng(c.count);
+      const random = rng(c.count);
       checkGets(reader, entries, random, Math.min(400, c.count * 2));
       // A key that was never written, below, between and above the stored ones.
       for (const absent of ['', 'a', 'k', 'k\u0000', 'zzz']) assert.equal(reader.get(bytes(absent)), undefined);
@@ -254,7 +243,7 @@ describe('table round trips', () => {
     assert.ok(meta.properties.dataBlockCount > 100);
     const reader = TableReader.open(path, { fileNumber: 7, cache: new BlockCache(64 << 20) });
     t.after(() => reader.close());
-    const random = prng(5);
+    const random = rng(5);
     checkGets(reader, entries, random, 5000);
     // Every stored user key at the newest snapshot.
     for (const e of entries) {
@@ -487,7 +476,7 @@ describe('block cache', () => {
     // search and walk meet long shared prefixes, versions of one key differ only in their
     // trailers, and absent keys fall between stored ones.
     const dir = tempDir(t, 'silt-table-');
-    const random = prng(11);
+    const random = rng(11);
     const entries: RefEntry[] = [];
     let seq = 1;
     const userKeyOf = (n: number): Uint8Array => bytes(String(n).padStart(16, '0'));
@@ -530,7 +519,7 @@ describe('block cache', () => {
       a.close();
       b.close();
     });
-    const random = prng(2);
+    const random = rng(2);
     checkGets(a, entries, random, 300);
     checkGets(b, entries, random, 300);
     const stats = cache.stats();
@@ -578,7 +567,7 @@ describe('table reader lifecycle', () => {
     assert.equal(rest.length, entries.filter((e) => compareUserKeys(e.userKey, entries[100]!.userKey) <= 0).length);
     rest[0]!.value.fill(0); // copies: the cached block is untouched
     assert.deepEqual([...reader.iterator({ reverse: true })].length, entries.length);
-    checkIterators(reader, entries, prng(1), 5);
+    checkIterators(reader, entries, rng(1), 5);
   });
 });
 
@@ -612,8 +601,8 @@ describe('accelerator cross-check', () => {
         for (const [, reading] of writers) {
           const reader = TableReader.open(path, { fileNumber: 7, accelerator: reading, cache: new BlockCache(1 << 20) });
           try {
-            checkGets(reader, entries, prng(3), 300);
-            checkIterators(reader, entries, prng(4), 10);
+            checkGets(reader, entries, rng(3), 300);
+            checkIterators(reader, entries, rng(4), 10);
             checkReadAll(reader, entries);
           } finally {
             reader.close();
