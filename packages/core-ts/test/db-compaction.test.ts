@@ -307,11 +307,16 @@ describe('db compaction', () => {
     });
     const model = new Map<string, string>();
     const writes: Promise<void>[] = [];
+    // Writes before the compaction is seen blocking: one of them may already be held at the stop
+    // trigger (flushes run in the background between the checks), so none is awaited for ever.
+    const early: Promise<void>[] = [];
     let i = 0;
     while (blocked === 0 && i < 5000) {
-      await db.put(key(i % 300), `v${i}`);
+      const write = db.put(key(i % 300), `v${i}`);
+      early.push(write);
       model.set(key(i % 300), `v${i}`);
       i++;
+      await Promise.race([write, sleep(20)]);
     }
     assert.ok(blocked > 0, 'a compaction is writing');
     // Fill L0 up to the stop trigger while the compaction is held.
@@ -333,7 +338,7 @@ describe('db compaction', () => {
     assert.ok(settled < writes.length, 'some writes are held');
     block = false;
     for (const release of gates.splice(0)) release();
-    await Promise.all(writes);
+    await Promise.all([...early, ...writes]);
     assert.equal(settled, writes.length);
     assert.ok(db.stats().levels[0]!.files < 5);
     checkModel(db, model, 300, 'after the stall');
@@ -354,15 +359,22 @@ describe('db compaction', () => {
     });
     const db = await open(dir, { ...small, vfs, l0CompactionTrigger: 2 });
     const model = new Map<string, string>();
+    // A write may be held at the stop trigger once the compaction blocks: none is awaited for ever,
+    // and the model takes each write when it is acknowledged (one still held at close may fail).
+    const early: Promise<unknown>[] = [];
     for (let i = 0; !held && i < 5000; i++) {
-      await db.put(key(i % 200), `v${i}`);
-      model.set(key(i % 200), `v${i}`);
+      const k = key(i % 200);
+      const v = `v${i}`;
+      const write = db.put(k, v);
+      early.push(write.then(() => void model.set(k, v), (error: unknown) => error));
+      await Promise.race([write, sleep(20)]);
     }
     assert.ok(held, 'a compaction is running');
     const closing = db.close();
     await sleep(10);
     (release as (() => void) | null)?.();
     await closing;
+    await Promise.all(early);
     assert.equal(db.closed, true);
     const reopened = await open(dir, { ...small, disableAutoCompaction: true });
     assert.equal(tableFilesOnDisk(dir), reopened.stats().tableFiles, 'no stray outputs');
