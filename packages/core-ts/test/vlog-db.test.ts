@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import { open, type Db, type Durability } from '../src/index.js';
 import { FaultVfs, NodeVfs, type Vfs } from '../src/vfs/index.js';
 import { decodePointer, VLOG_DIR } from '../src/vlog/index.js';
+import { MAX_POINTER_FLUSH_CHARGE, pointerFlushCharge } from '../src/db/flush-charge.js';
 import { rng, s, strings, tempDir } from './db-helpers.js';
 
 type Model = Map<string, string>;
@@ -107,6 +108,35 @@ describe('separated values in the engine', () => {
     await off.put('large', 'y'.repeat(100_000));
     assert.equal(off.stats().valueLog!.recordsWritten, 0);
     await off.close();
+  });
+});
+
+describe('when a memtable of pointers is full (db/flush-charge.ts)', () => {
+  test('each pointer charges 4× its record, at most 16 KiB: 1 KiB values flush as before, 16 KiB values 4× less often', async (t) => {
+    assert.equal(pointerFlushCharge(1041), 4 * 1041);
+    assert.equal(pointerFlushCharge(4096), MAX_POINTER_FLUSH_CHARGE);
+    assert.equal(pointerFlushCharge(16 * 1024 + 17), MAX_POINTER_FLUSH_CHARGE);
+    const memtableBytes = 256 * 1024;
+    const flushesFor = async (valueBytes: number, count: number): Promise<number> => {
+      const db = await open(tempDir(t), { memtableBytes, disableAutoCompaction: true });
+      const random = rng(valueBytes);
+      for (let i = 0; i < count; i++) {
+        const value = new Uint8Array(valueBytes);
+        for (let j = 0; j < valueBytes; j += 64) value[j] = Math.floor(random() * 256);
+        await db.put(`key-${String(i).padStart(6, '0')}`, value);
+      }
+      await db.flush();
+      const flushes = db.stats().operations.flushes;
+      for (let i = 0; i < count; i += 7) assert.equal(db.getSync(`key-${String(i).padStart(6, '0')}`)!.length, valueBytes);
+      await db.close();
+      return flushes;
+    };
+    // 1 MiB of 1 KiB values: each charges ~4.1 KiB, a flush every ~62 values.
+    const small = await flushesFor(1024, 1024);
+    assert.ok(small >= 16 && small <= 18, `${small} flushes for 1 MiB of 1 KiB values`);
+    // 2 MiB of 16 KiB values: a flush every 16 values, not every 4.
+    const large = await flushesFor(16 * 1024, 128);
+    assert.ok(large >= 8 && large <= 9, `${large} flushes for 2 MiB of 16 KiB values`);
   });
 });
 

@@ -167,6 +167,93 @@ for (const fsName of ['node:fs', 'FaultVfs'] as const) {
   });
 }
 
+/**
+ * A FaultVfs whose value-log segment datasyncs wait until released: how many started, and the most
+ * that ran at once.
+ */
+function heldSegmentSyncs(inner: FaultVfs) {
+  const held: (() => void)[] = [];
+  const state = { started: 0, running: 0, maxRunning: 0, hold: true };
+  const vfs = new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'open') {
+        return async (path: string, options: Parameters<FaultVfs['open']>[1]) => {
+          const file = await target.open(path, options);
+          if (!path.endsWith('.vlog')) return file;
+          return new Proxy(file, {
+            get(f, p) {
+              if (p === 'datasync') {
+                return async () => {
+                  state.started++;
+                  state.maxRunning = Math.max(state.maxRunning, ++state.running);
+                  try {
+                    if (state.hold) await new Promise<void>((resolve) => held.push(resolve));
+                    await f.datasync();
+                  } finally {
+                    state.running--;
+                  }
+                };
+              }
+              const value = Reflect.get(f, p) as unknown;
+              return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(f) : value;
+            },
+          });
+        };
+      }
+      const value = Reflect.get(target, prop) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  const release = (): void => {
+    state.hold = false;
+    for (const resolve of held.splice(0)) resolve();
+  };
+  return { vfs, state, release };
+}
+
+/** Let queued I/O and promise chains run (FaultVfs calls settle in microtasks and immediates). */
+async function settleIo(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+describe('segment seals', () => {
+  test('a lane syncs its sealed segments one at a time, and appends wait only once 4 seals are queued', async () => {
+    const { vfs, state, release } = heldSegmentSyncs(new FaultVfs());
+    const log = await open('/db', { vfs, segmentBytes: 4096, compress: false });
+    const random = prng(3);
+    const sealed = (): number => log.segmentInfos().filter((info) => info.sealed).length;
+    const written: { key: Uint8Array; value: Uint8Array; pointer: Uint8Array }[] = [];
+    const appendUntilSealed = async (count: number): Promise<void> => {
+      for (let i = written.length; sealed() < count; i++) {
+        const key = utf8.encode(`key-${i}`);
+        const value = new Uint8Array(900).map(() => Math.floor(random() * 256));
+        written.push({ key, value, pointer: log.append(0, [key], [value])[0]! });
+      }
+    };
+    await appendUntilSealed(3);
+    // Three seals queued behind a held datasync: the appends have landed all the same.
+    let early = false;
+    void log.written().then(() => (early = true));
+    await settleIo();
+    assert.equal(early, true, 'appends do not wait for three queued seals');
+    assert.equal(state.started, 1);
+    assert.equal(state.maxRunning, 1);
+    await appendUntilSealed(5);
+    let landed = false;
+    const landing = log.written().then(() => (landed = true));
+    await settleIo();
+    assert.equal(landed, false, 'the fifth seal waits for a queued one to finish');
+    assert.equal(state.started, 1);
+    release();
+    await landing;
+    await log.sync();
+    assert.equal(state.maxRunning, 1);
+    for (const info of log.segmentInfos()) assert.equal(info.synced, info.length, `segment ${info.segment}`);
+    for (const w of written) assert.deepEqual(log.read(w.pointer, w.key), w.value);
+    await log.close();
+  });
+});
+
 describe('damage', () => {
   async function smallSegment(t: TestContext, compress = true): Promise<{ dir: string; path: string; records: { key: Uint8Array; value: Uint8Array; pointer: Uint8Array }[] }> {
     const dir = tempDir(t, 'silt-vlog-');

@@ -196,6 +196,30 @@ describe('WriteAheadLog', () => {
     await reopened.close();
   });
 
+  test('release truncates only once a segment of log was appended since the last truncation', async () => {
+    const vfs = new FaultVfs();
+    const wal = await WriteAheadLog.open(DIR, { vfs, durability: 'relaxed', segmentBytes: 2048 });
+    for (let i = 0; i < 10; i++) await wal.append(batchAt(i));
+    const ioBefore = vfs.calls('sync') + vfs.calls('write') + vfs.calls('rename') + vfs.calls('syncDir');
+    // Fewer than 2048 bytes so far: nothing is cut and nothing is written or synced.
+    assert.equal(await wal.release(6), false);
+    assert.equal(wal.firstIndex, 0);
+    assert.equal(vfs.calls('sync') + vfs.calls('write') + vfs.calls('rename') + vfs.calls('syncDir'), ioBefore);
+    assert.deepEqual((await replayAll(wal, 6)).map((r) => r.index), [6, 7, 8, 9]);
+    for (let i = 10; i < 80; i++) await wal.append(batchAt(i));
+    assert.equal(await wal.release(70), true);
+    assert.equal(wal.firstIndex, 70);
+    // The count starts again: the next release right after cuts nothing.
+    await wal.append(batchAt(80));
+    assert.equal(await wal.release(75), false);
+    assert.equal(wal.firstIndex, 70);
+    await wal.sync();
+    const reopened = await WriteAheadLog.open(DIR, { vfs: vfs.crash(), durability: 'relaxed' });
+    assert.equal(reopened.firstIndex, 70);
+    assert.deepEqual((await replayAll(reopened, 75)).map((r) => plain(r.batch)), Array.from({ length: 6 }, (_, i) => plain(batchAt(75 + i))));
+    await reopened.close();
+  });
+
   test('replay rejects seqs that go backwards', async () => {
     const vfs = new FaultVfs();
     const wal = await WriteAheadLog.open(DIR, { vfs, durability: 'sync' });

@@ -42,6 +42,7 @@ import { planRewrites } from '../maintenance/planner.js';
 import { StalenessSampler } from '../maintenance/sampler.js';
 import type { MaintenanceStats } from './stats.js';
 import { pointerRecordBytes } from '../vlog/pointer.js';
+import { pointerFlushCharge } from './flush-charge.js';
 import { flushLedgerChanges, linkValueLogSegments, separateValues, verifyLedger, type LedgerReport, type ValueLog, type VerifyLedgerOptions } from '../vlog/index.js';
 
 export interface WriteOptions {
@@ -92,9 +93,6 @@ const RESOLVED = Promise.resolve();
  */
 export const MAX_IMMUTABLE_MEMTABLES = 4;
 
-/** How much a byte of separated value weighs against `memtableBytes` (see `memtableFull`). */
-const VALUE_LOG_FLUSH_WEIGHT = 4;
-
 /** The background maintenance's rewrite copy rate (its token bucket). */
 const BACKGROUND_MAINTENANCE_BYTES_PER_SECOND = 64 * 1024 * 1024;
 
@@ -133,11 +131,11 @@ export class Db implements IteratorHost {
   /** @internal The value log (separated values), set by `open`; null for none. */
   valueLog: ValueLog | null = null;
   /**
-   * Value-log bytes the mutable memtable's pointers reference: they count toward `memtableBytes`,
-   * so a memtable of pointers is flushed after as much written data as one of values, and the
-   * stale bytes of overwritten values reach the ledger at the same pace.
+   * What the mutable memtable's pointers charge toward `memtableBytes` for the value-log bytes they
+   * reference (flush-charge.ts), so a memtable of pointers is flushed after written data as one of
+   * values is, and the stale bytes of overwritten values reach the ledger at a bounded pace.
    */
-  private mutableValueLogBytes = 0;
+  private mutableValueLogCharge = 0;
   private readonly iteratorMemtables = new Map<DbIterator<unknown>, Memtable[]>();
   /** Value-log GC passes run one at a time; a pass requested meanwhile runs after it. */
   private gcRunning: Promise<GcResult> | null = null;
@@ -425,7 +423,7 @@ export class Db implements IteratorHost {
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       mem.add(firstSeq + i, op.kind, op.key, op.value);
-      if (op.kind === Kind.Pointer) this.mutableValueLogBytes += pointerRecordBytes(op.value);
+      if (op.kind === Kind.Pointer) this.mutableValueLogCharge += pointerFlushCharge(pointerRecordBytes(op.value));
     }
     if (index >= 0) slot.walEnd = index + 1;
     this.appliedSeq = lastSeqOf(batch);
@@ -435,7 +433,7 @@ export class Db implements IteratorHost {
   /** @internal WAL replay at open: one op. */
   replayOp(seq: number, kind: Kind, key: Uint8Array, value: Uint8Array): void {
     this.slots[0]!.mem.add(seq, kind, key, value);
-    if (kind === Kind.Pointer) this.mutableValueLogBytes += pointerRecordBytes(value);
+    if (kind === Kind.Pointer) this.mutableValueLogCharge += pointerFlushCharge(pointerRecordBytes(value));
     this.lastSeq = this.appliedSeq = seq;
   }
 
@@ -620,20 +618,21 @@ export class Db implements IteratorHost {
 
   /** Make the mutable memtable immutable (when it holds anything) and schedule its flush. */
   /**
-   * Whether the mutable memtable is full: its own bytes plus, weighted, the value-log bytes its
-   * pointers reference. The weight makes pointer memtables flush after a quarter of `memtableBytes`
-   * of separated data, so the overwritten values they shadow reach the ledger (through L0
-   * compaction) before they pile up on disk: the stale bytes not yet visible stay about
-   * `memtableBytes` (the L0 trigger's worth of flushes), not four times that.
+   * Whether the mutable memtable is full: its own bytes plus what its pointers charge
+   * (flush-charge.ts). The charge makes memtables of small separated values flush after a quarter
+   * of `memtableBytes` of separated data, so the overwritten values they shadow reach the ledger
+   * (through L0 compaction) before they pile up on disk: the stale bytes not yet visible stay about
+   * `memtableBytes` (the L0 trigger's worth of flushes), not four times that. Large values are
+   * charged a flat amount each: at most `memtableBytes` of them wait for a flush.
    */
   private memtableFull(mem: Memtable): boolean {
-    return mem.approximateBytes + VALUE_LOG_FLUSH_WEIGHT * this.mutableValueLogBytes >= this.options.memtableBytes;
+    return mem.approximateBytes + this.mutableValueLogCharge >= this.options.memtableBytes;
   }
 
   private rotate(): void {
     const slot = this.slots[0]!;
     if (slot.mem.entryCount === 0) return;
-    this.mutableValueLogBytes = 0;
+    this.mutableValueLogCharge = 0;
     this.frozenAt.set(slot.mem, this.appliedSeq);
     slot.mem.freeze();
     this.slots.unshift(new MemSlot(this.newMemtable()));
@@ -699,7 +698,7 @@ export class Db implements IteratorHost {
       this.slots.pop();
       this.counts.flushes++;
       this.tablesFlushedThrough(this.frozenAt.get(mem) ?? 0);
-      if (wal !== null && slot.walEnd > wal.firstIndex) await wal.truncateBefore(slot.walEnd);
+      if (wal !== null) await wal.release(slot.walEnd);
       const info: FlushInfo = { fileNumber, bytes: meta.fileSize, entries: meta.entryCount };
       for (const listener of this.flushListeners) listener(info);
     } catch (error) {
@@ -1015,7 +1014,7 @@ export class Db implements IteratorHost {
         const current = this.newestPointer(record.key);
         if (current === null || current.length !== record.oldPointer.length || !current.every((byte, j) => byte === record.oldPointer[j])) continue;
         mem.add(firstSeq + i, Kind.Pointer, record.key, record.newPointer);
-        this.mutableValueLogBytes += pointerRecordBytes(record.newPointer);
+        this.mutableValueLogCharge += pointerFlushCharge(pointerRecordBytes(record.newPointer));
         swapped++;
       }
       this.appliedSeq = firstSeq + records.length - 1;

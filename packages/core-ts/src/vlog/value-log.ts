@@ -141,8 +141,10 @@ class Lane {
    */
   skipCompress = 0;
   compressBackoff = 0;
-  /** Syncs of sealed segments still running (appends to the next segment do not wait for them). */
+  /** Syncs of sealed segments queued or running (appends to the next segment do not wait for them). */
   readonly seals = new Set<Promise<void>>();
+  /** The last seal sync queued: a lane's seals run one after another. */
+  lastSeal: Promise<void> = Promise.resolve();
   constructor(readonly id: number) {}
 
   /** Whether to try LZ4 on the next frame (of `raw` body bytes); counts a skipped frame. */
@@ -160,8 +162,13 @@ class Lane {
   }
 }
 
-/** Sealed segments of one lane whose syncs may run at once before appends wait for one. */
-const MAX_SEALS_IN_FLIGHT = 2;
+/**
+ * Sealed segments of one lane whose syncs may be queued before appends wait for one. The syncs run
+ * one at a time (a second datasync on the same disk does not make the first faster, and each holds
+ * a threadpool thread that the WAL's and the lanes' writes need), so a burst of writes faster than
+ * the disk syncs is absorbed by a few segments' worth of page cache before it is slowed down.
+ */
+const MAX_SEALS_QUEUED = 4;
 
 /** FORMAT §2: bodies shorter than this are never compressed, so trying tells nothing. */
 const MIN_COMPRESS_BODY = 64;
@@ -539,13 +546,15 @@ export class ValueLog {
       // Sealing syncs the segment: in the background, once its writes landed, so appends to the
       // next segment need not wait for a 16 MiB datasync; `sync()` and `close()` wait for it.
       this.enqueue(lane, async () => {
-        while (lane.seals.size >= MAX_SEALS_IN_FLIGHT) await Promise.race(lane.seals);
-        const seal: Promise<void> = this.closeSegmentFile(old)
+        while (lane.seals.size >= MAX_SEALS_QUEUED) await Promise.race(lane.seals);
+        const seal: Promise<void> = lane.lastSeal
+          .then(() => this.closeSegmentFile(old))
           .catch((error: unknown) => {
             lane.failure ??= error;
           })
           .finally(() => lane.seals.delete(seal));
         lane.seals.add(seal);
+        lane.lastSeal = seal;
       });
     }
     const number = this.nextSegment++;

@@ -57,6 +57,10 @@ export interface ReplayResult {
 }
 
 const DEFAULT_RELAXED_SYNC_MS = 1000;
+/** The IndexedLog's default segment size (log/options.ts). */
+const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** The IndexedLog's per-entry record header (FORMAT §4): length, ~length, CRC32C. */
+const RECORD_OVERHEAD_BYTES = 12;
 /** Entries read per step of a replay: bounded memory however long the log. */
 const REPLAY_CHUNK = 256;
 
@@ -73,11 +77,14 @@ export class WriteAheadLog {
   private failure: unknown = null;
   private durableBefore: number;
   private closing: Promise<void> | null = null;
+  /** Log bytes appended since the last truncation `release` made (or since open). */
+  private bytesSinceTruncation = 0;
 
   private constructor(
     private readonly log: IndexedLog<Uint8Array>,
     readonly durability: WalDurability,
     relaxedSyncMs: number,
+    private readonly segmentBytes: number,
   ) {
     // Whatever survived until open is on disk as far as anyone can tell: a reopened log is read
     // back from its files.
@@ -109,7 +116,7 @@ export class WriteAheadLog {
       ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
       ...(options.groupWindowMs === undefined ? {} : { groupWindowMs: options.groupWindowMs }),
     });
-    return new WriteAheadLog(log, durability, relaxedSyncMs);
+    return new WriteAheadLog(log, durability, relaxedSyncMs, options.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
   }
 
   get dir(): string {
@@ -154,6 +161,7 @@ export class WriteAheadLog {
     if (options !== undefined && (options === null || typeof options !== 'object')) throw invalid('append options must be an object');
     if (this.closing !== null) return Promise.reject(siltError(ErrorCodes.CLOSED, `the WAL in ${this.dir} is closed`));
     const appended = this.log.append(bytes);
+    this.bytesSinceTruncation += bytes.length + RECORD_OVERHEAD_BYTES;
     if (this.durability === 'sync') {
       return appended.then((index) => {
         this.markDurable(index + 1);
@@ -233,6 +241,22 @@ export class WriteAheadLog {
   /** Drop the batches before `index` (once they are in a table and the manifest says so). */
   truncateBefore(index: number): Promise<void> {
     return this.log.truncateBefore(index);
+  }
+
+  /**
+   * The batches before `index` are in tables and the manifest says so (replay starts at or after
+   * it): drop them once that can free a whole log segment, that is once a segment's worth of bytes
+   * was appended since the last truncation. A truncation that frees no file would only rewrite the
+   * first-index file durably — several fsyncs during which appends wait (the log runs it exclusively)
+   * — for no disk space: flushes of pointer memtables come every few hundred KiB of WAL.
+   * Returns whether it truncated.
+   */
+  async release(index: number): Promise<boolean> {
+    if (index <= this.log.firstIndex || this.bytesSinceTruncation < this.segmentBytes) return false;
+    // Bytes appended while the truncation runs lie past `index`: they count toward the next one.
+    this.bytesSinceTruncation = 0;
+    await this.log.truncateBefore(index);
+    return true;
   }
 
   /** Stop the timer, sync what is left (relaxed mode), and close the log. Idempotent. */
