@@ -1,16 +1,24 @@
 /**
  * Lazy sealing (`none` durability): a segment is created before its predecessor's sync has
- * finished, and its stamp (format version 2) says so. Recovery verifies the predecessor of such a
- * segment and cuts the log back to a prefix when a crash cost the predecessor a tail or its file —
- * never CORRUPTION for what a crash can do — while segments written with a synced seal (version 1)
- * keep their promise of being whole, and damage to them stays CORRUPTION.
+ * finished — possibly while the syncs of several earlier segments are still queued — and its stamp
+ * (format version 3; version 2 from older writers) says so. Recovery verifies predecessors back to
+ * the nearest version-1 stamp and cuts the log back to a prefix when a crash cost one of them a
+ * tail or its file — never CORRUPTION for what a crash can do — while segments written with a
+ * synced seal (version 1) keep their promise of being whole, and damage to them stays CORRUPTION.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { FaultVfs, SeededRandom, type OpenOptions, type Vfs, type VfsFile } from '../src/log.js';
 import { segmentFileName } from '../src/log/file-names.js';
-import { encodeIndexStamp, INDEX_STAMP_BYTES, LAZY_SEAL_VERSION, LOG_FORMAT_VERSION, SEGMENT_MAGIC } from '../src/log/index-stamp.js';
+import {
+  CHAINED_SEAL_VERSION,
+  encodeIndexStamp,
+  INDEX_STAMP_BYTES,
+  LAZY_SEAL_VERSION,
+  LOG_FORMAT_VERSION,
+  SEGMENT_MAGIC,
+} from '../src/log/index-stamp.js';
 import { entries, FILE_SYSTEMS, openLog, rejectsWithCode, turns } from './helpers/log-fixtures.js';
 
 const DIR = '/db';
@@ -59,14 +67,14 @@ async function damageTail(vfs: FaultVfs, start: number, from: number, fill?: { l
 }
 
 describe('lazy sealing in none mode', () => {
-  test('none mode stamps a new segment version 2 until its predecessor is synced, then version 1; sync mode always 1', async () => {
+  test('none mode stamps a new segment version 3 until its predecessor is synced, then version 1; sync mode always 1', async () => {
     const lazy = new FaultVfs();
     const log = await openLog(slowSyncs(lazy, 20), DIR, { durability: 'none', segmentBytes: SEGMENT_BYTES });
     await log.appendMany(entries(0, 8));
     const [first, second] = await segmentStarts(lazy);
     assert.equal(stampVersion(lazy, first!), 1);
     // The seal of the first segment is still syncing (20 ms): the second says so.
-    assert.equal(stampVersion(lazy, second!), 2);
+    assert.equal(stampVersion(lazy, second!), CHAINED_SEAL_VERSION);
     await log.appendMany(entries(8, 40));
     await log.close();
     // Every seal finished before close returned, and every stamp was rewritten.
@@ -268,40 +276,137 @@ describe('lazy sealing in none mode', () => {
     const starts = await writeLog(vfs, 'none', 40);
     const last = starts[starts.length - 1]!;
     const file = await vfs.open(segmentPath(last), { mode: 'readwrite' });
-    await file.write(encodeIndexStamp(SEGMENT_MAGIC, last, 3), 0);
+    await file.write(encodeIndexStamp(SEGMENT_MAGIC, last, 4), 0);
     await file.close();
     const error = await rejectsWithCode(openLog(vfs, DIR), 'CORRUPTION');
-    assert.match(error.message, /format version 3/);
+    assert.match(error.message, /format version 4/);
   });
 
-  test('a segment is created only once the segment two before it is synced', async () => {
+  test('segments are created while several seals are pending, at most four; a version-1 stamp is written only once everything before it is durable', async () => {
     const fault = new FaultVfs();
     const violations: string[] = [];
+    let mostLazy = 0;
     let created = 0;
-    const checking = slowSyncs(fault, 3, async (path) => {
-      if (!path.endsWith('.seg')) return;
-      created++;
-      const starts = await segmentStarts(fault);
-      const earlier = starts.filter((start) => join(DIR, segmentFileName(start)) !== path).sort((a, b) => a - b);
-      // Every segment but the newest existing one (the new file's predecessor) must be durable.
-      for (const start of earlier.slice(0, -1)) {
-        const current = fault.contentOf(segmentPath(start));
-        if (Buffer.compare(current, fault.durableContentOf(segmentPath(start))) !== 0) violations.push(`${start} before ${path}`);
-      }
-    });
+    const checking = slowSyncs(
+      fault,
+      15,
+      async (path) => {
+        if (!path.endsWith('.seg')) return;
+        created++;
+        existing.add(path.slice(DIR.length + 1));
+        const starts = await segmentStarts(fault);
+        // Segments whose stamp says their predecessor may be unsynced, at the creation of another.
+        mostLazy = Math.max(mostLazy, starts.filter((start) => stampVersion(fault, start) === CHAINED_SEAL_VERSION).length);
+      },
+      (path, data, position) => {
+        if (!path.endsWith('.seg') || position !== 0 || data.length < INDEX_STAMP_BYTES) return;
+        const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+        if (view.getUint32(4, true) !== LOG_FORMAT_VERSION) return;
+        const start = Number(view.getBigUint64(8, true));
+        // The stamp promises that every earlier segment is durable, directory entries included.
+        for (const earlier of [...existing].filter((name) => Number(name.slice(0, -4)) < start)) {
+          const path = join(DIR, earlier);
+          if (!durableEntries.has(earlier) || Buffer.compare(fault.contentOf(path), fault.durableContentOf(path)) !== 0) {
+            violations.push(`${earlier} before the version-1 stamp of ${start}`);
+          }
+        }
+      },
+      () => {},
+      (names) => {
+        for (const name of names) durableEntries.add(name);
+      },
+    );
+    const existing = new Set<string>();
+    const durableEntries = new Set<string>();
     const log = await openLog(checking, DIR, { durability: 'none', segmentBytes: SEGMENT_BYTES });
-    // Many appends in flight at once, across many rotations.
+    // Many appends in flight at once, across many rotations, faster than the syncs.
     await Promise.all(entries(0, 200).map((value) => log.append(value)));
     await log.close();
     assert.ok(created >= 10, `${created} segments`);
+    assert.ok(mostLazy >= 2, `at most ${mostLazy} version-3 stamps at once: no chain of pending seals formed`);
+    assert.ok(mostLazy <= 5, `${mostLazy} version-3 stamps at once: more than four seals were pending`);
     assert.deepEqual(violations, []);
+    const reopened = await openLog(fault, DIR);
+    assert.deepEqual(await reopened.readAll(), entries(0, 200));
+    await reopened.close();
+  });
+
+  test('a chain of lazily sealed segments: verified back to the nearest version-1 stamp, cut at the first short one', async () => {
+    for (const shortAt of [1, 2, 3]) {
+      const vfs = new FaultVfs();
+      const starts = await writeLog(vfs, 'none', 60);
+      assert.ok(starts.length >= 5, `${starts.length} segments`);
+      // A crash left the last three seals unfinished: the last three stamps still say version 3.
+      const chain = starts.slice(-3);
+      for (const start of chain) await markLazy(vfs, segmentPath(start), start, encodeIndexStamp(SEGMENT_MAGIC, start, CHAINED_SEAL_VERSION));
+      // The segment `shortAt` back from the last lost everything after its first record.
+      const short = starts[starts.length - 1 - shortAt]!;
+      const firstRecordEnd = INDEX_STAMP_BYTES + 12 + entries(short, short + 1)[0]!.length;
+      await damageTail(vfs, short, firstRecordEnd + 2);
+      const log = await openLog(vfs, DIR, { segmentBytes: SEGMENT_BYTES });
+      assert.deepEqual(await log.readAll(), entries(0, short + 1), `short at ${shortAt}`);
+      const left = await segmentStarts(vfs);
+      assert.equal(left[left.length - 1], short, `short at ${shortAt}: the segments after the cut are gone`);
+      await log.append('after');
+      await log.close();
+      const again = await openLog(vfs, DIR);
+      assert.deepEqual(await again.readAll(), [...entries(0, short + 1), 'after']);
+      await again.close();
+    }
+  });
+
+  test('a chain of lazily sealed segments found whole: every stamp rewritten as version 1, and not read again', async () => {
+    const fault = new FaultVfs();
+    const opened: string[] = [];
+    const watching = slowSyncs(fault, 0, async () => {}, () => {}, (path) => opened.push(path));
+    const starts = await writeLog(fault, 'none', 60);
+    const chain = starts.slice(-3);
+    for (const start of chain) await markLazy(fault, segmentPath(start), start, encodeIndexStamp(SEGMENT_MAGIC, start, CHAINED_SEAL_VERSION));
+    const before = starts[starts.length - 4]!;
+    opened.length = 0;
+    const log = await openLog(watching, DIR);
+    assert.deepEqual(await log.readAll(), entries(0, 60));
+    await log.close();
+    // The walk read the predecessors of the three version-3 segments, the last of them the
+    // version-1 segment `before`, whose own predecessor it trusted.
+    assert.ok(opened.includes(segmentPath(before)));
+    assert.ok(!opened.slice(0, opened.indexOf(segmentPath(before))).includes(segmentPath(starts[starts.length - 5]!)));
+    assert.deepEqual(
+      chain.map((start) => stampVersion(fault, start)),
+      chain.map(() => LOG_FORMAT_VERSION),
+    );
+    opened.length = 0;
+    const again = await openLog(watching, DIR);
+    await again.close();
+    assert.deepEqual(opened, [segmentPath(starts[starts.length - 1]!)], 'version 1: only the last segment is read');
+  });
+
+  test('damage a crash cannot cause inside a chain is CORRUPTION, and so is damage behind the nearest version-1 stamp when read', async () => {
+    const vfs = new FaultVfs();
+    const starts = await writeLog(vfs, 'none', 60);
+    const chain = starts.slice(-3);
+    for (const start of chain) await markLazy(vfs, segmentPath(start), start, encodeIndexStamp(SEGMENT_MAGIC, start, CHAINED_SEAL_VERSION));
+    // A bad record followed by good ones, two segments back: never taken for a torn tail.
+    vfs.corrupt(segmentPath(starts[starts.length - 3]!), INDEX_STAMP_BYTES + 14);
+    await rejectsWithCode(openLog(vfs, DIR), 'CORRUPTION');
+    assert.equal(vfs.openFiles, 0, 'the failed open left no file open');
+    vfs.corrupt(segmentPath(starts[starts.length - 3]!), INDEX_STAMP_BYTES + 14);
+    // Damage in a segment before the version-1 stamp that ends the walk: opening trusts it, and
+    // reading it reports CORRUPTION (a short segment included), never a shorter log.
+    const trusted = starts[1]!;
+    await damageTail(vfs, trusted, INDEX_STAMP_BYTES + 12 + entries(trusted, trusted + 1)[0]!.length);
+    const log = await openLog(vfs, DIR);
+    assert.equal(log.nextIndex, 60);
+    await rejectsWithCode(log.readAll(), 'CORRUPTION');
+    await log.close();
   });
 
   test('power loss at any point of a run of rotations recovers a prefix, never CORRUPTION', async () => {
-    for (let seed = 1; seed <= 120; seed++) {
+    for (let seed = 1; seed <= 160; seed++) {
       const random = new SeededRandom(seed);
       let vfs = new FaultVfs();
-      const log = await openLog(slowSyncs(vfs, random.int(0, 2)), DIR, { durability: 'none', segmentBytes: SEGMENT_BYTES + random.int(0, 3) * 48 });
+      // Slow syncs (up to 6 ms, against appends that take none) leave chains of pending seals.
+      const log = await openLog(slowSyncs(vfs, random.int(0, 6)), DIR, { durability: 'none', segmentBytes: SEGMENT_BYTES + random.int(0, 3) * 48 });
       const written = entries(0, random.int(10, 120));
       const pending = [log.appendMany(written.slice(0, 5)), ...written.slice(5).map((value) => log.append(value))];
       let synced = 0;
@@ -328,9 +433,17 @@ const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /**
  * A Vfs over `vfs` whose file and directory syncs take `syncMs` (so background seals are still
- * running while the writer goes on), and that runs `onCreate` (awaited) before each file it creates.
+ * running while the writer goes on), that runs `onCreate` (awaited) before each file it creates,
+ * `onWrite` before each positional write (not writev) and `onOpen` at each open.
  */
-function slowSyncs(vfs: Vfs, syncMs: number, onCreate: (path: string) => Promise<void> = async () => {}): Vfs {
+function slowSyncs(
+  vfs: Vfs,
+  syncMs: number,
+  onCreate: (path: string) => Promise<void> = async () => {},
+  onWrite: (path: string, data: Uint8Array, position: number) => void = () => {},
+  onOpen: (path: string) => void = () => {},
+  onDirSynced: (names: readonly string[]) => void = () => {},
+): Vfs {
   const delayed = <T extends object>(target: T, names: readonly string[], wrap?: Record<string, unknown>): T =>
     new Proxy(target, {
       get(object, property, receiver) {
@@ -347,10 +460,24 @@ function slowSyncs(vfs: Vfs, syncMs: number, onCreate: (path: string) => Promise
         return bound;
       },
     });
-  return delayed(vfs, ['syncDir'], {
+  return delayed(vfs, [], {
+    syncDir: async (dir: string): Promise<void> => {
+      await pause(syncMs);
+      // The listing and the sync in one synchronous run (both FaultVfs calls do their work at
+      // once): the names listed are exactly the entries the sync made durable.
+      const [names] = await Promise.all([vfs.readdir(dir), vfs.syncDir(dir)]);
+      onDirSynced(names);
+    },
     open: async (path: string, options: OpenOptions): Promise<VfsFile> => {
+      onOpen(path);
       if (options.mode === 'exclusive') await onCreate(path);
-      return delayed(await vfs.open(path, options), ['sync', 'datasync']);
+      const file = await vfs.open(path, options);
+      return delayed(file, ['sync', 'datasync'], {
+        write: (data: Uint8Array, position: number) => {
+          onWrite(path, data, position);
+          return file.write(data, position);
+        },
+      });
     },
   });
 }

@@ -9,11 +9,20 @@ import { readU32, readU64, writeU32, writeU64 } from './bytes-le.js';
 export const INDEX_STAMP_BYTES = 20;
 export const LOG_FORMAT_VERSION = 1;
 /**
- * The version of a segment created before its predecessor was synced (`none` durability): the
- * predecessor may have lost a tail in a crash, and recovery verifies it before trusting it.
- * Version 1 segments promise that their predecessor was synced whole before they were created.
+ * The version of a segment created before its predecessor was synced, by writers that created it
+ * only once the segment two before it was synced: the predecessor may have lost a tail in a crash,
+ * and recovery verifies it before trusting it. Still read; no longer written.
+ * Version 1 segments promise that every segment before them was synced whole (directory entries
+ * included) before the stamp was written.
  */
 export const LAZY_SEAL_VERSION = 2;
+/**
+ * The version of a segment created while the seals (syncs) of its predecessor and possibly of
+ * earlier segments were still running (`none` durability): recovery verifies predecessors back to
+ * the nearest segment whose stamp says version 1. Readers that know only versions 1 and 2 refuse
+ * it (their recovery would stop one segment too early).
+ */
+export const CHAINED_SEAL_VERSION = 3;
 
 /** "SLOG": the header of a segment file. */
 export const SEGMENT_MAGIC = 0x474f4c53;
@@ -42,7 +51,8 @@ export function decodeIndexStamp(bytes: Uint8Array, magic: number): number | nul
 
 /** Whether a segment stamp (already accepted by `decodeIndexStamp`) says its predecessor may be unsynced. */
 export function sealsPredecessorLazily(stamp: Uint8Array): boolean {
-  return readU32(stamp, 4) === LAZY_SEAL_VERSION;
+  const version = readU32(stamp, 4);
+  return version === LAZY_SEAL_VERSION || version === CHAINED_SEAL_VERSION;
 }
 
 /**
@@ -57,5 +67,5 @@ export function unknownStampVersion(bytes: Uint8Array, magic: number): number | 
 }
 
 function knownVersion(magic: number, version: number): boolean {
-  return version === LOG_FORMAT_VERSION || (magic === SEGMENT_MAGIC && version === LAZY_SEAL_VERSION);
+  return version === LOG_FORMAT_VERSION || (magic === SEGMENT_MAGIC && (version === LAZY_SEAL_VERSION || version === CHAINED_SEAL_VERSION));
 }

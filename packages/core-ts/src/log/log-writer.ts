@@ -12,14 +12,15 @@
  *
  * Sealing a segment (moving on to the next one): in `sync` and `group` mode the pump syncs it before
  * it creates the next file, so every segment but the last is whole on disk. In `none` mode the pump
- * does not wait for that sync: it starts it (an fdatasync of the sealed segment, then of the
- * directory) in the background and goes on writing the next segment, whose stamp says so (format
- * version 2, docs/FORMAT.md §4), so that recovery verifies the predecessor of such a segment and
- * cuts the log back to it if a crash cost it a tail. One rule bounds what recovery has to check:
- * a segment is created only after the background seal of the segment two before it has finished,
- * so everything before a lazily sealed segment's predecessor is synced, directory entries included.
- * When the background seal finishes, the new segment's stamp is rewritten as version 1, so that a
- * log closed cleanly opens without verifying anything but its last segment.
+ * does not wait for that sync: it queues it (an fdatasync of the sealed segment, then of the
+ * directory) to run in the background, seals one after another in segment order, and goes on
+ * writing the next segment, whose stamp says so (format version 3, docs/FORMAT.md §4), so that
+ * recovery verifies the predecessors of such a segment and cuts the log back to a prefix if a crash
+ * cost one of them a tail. When a seal finishes — and with it every earlier one — the successor's
+ * stamp is rewritten as version 1, which promises that everything before it is durable: recovery
+ * walks back only as far as the nearest version-1 stamp, and a log closed cleanly opens without
+ * verifying anything but its last segment. At most `MAX_PENDING_SEALS` seals wait at a time, which
+ * bounds what recovery may have to read.
  * With `bytesPerSync`, `none` mode also starts an fdatasync of the segment being written every so
  * many bytes, never waited for by appends.
  *
@@ -28,7 +29,7 @@
  * trusted: the failed batches reject with the I/O error, everything queued behind them rejects with
  * `POISONED`, and the in-memory state rolls back to before the first failed batch.
  */
-import { encodeIndexStamp, INDEX_STAMP_BYTES, LAZY_SEAL_VERSION, LOG_FORMAT_VERSION, SEGMENT_MAGIC } from './index-stamp.js';
+import { CHAINED_SEAL_VERSION, encodeIndexStamp, INDEX_STAMP_BYTES, LOG_FORMAT_VERSION, SEGMENT_MAGIC } from './index-stamp.js';
 import type { LogState } from './log-state.js';
 import { RECORD_HEADER_BYTES } from './record.js';
 import { Segment } from './segment.js';
@@ -50,6 +51,12 @@ const EAGER_CHECKSUM_BYTES = 64 * 1024;
  * copy loop's time (measured with perf) — while a call through the function itself is direct.
  */
 const copyInto = Uint8Array.prototype.set;
+
+/**
+ * `none` mode: background seals that may be pending at once. Creating a segment beyond that waits
+ * for the oldest: it bounds the segments a crash can leave unsynced, all of which recovery reads.
+ */
+const MAX_PENDING_SEALS = 4;
 
 /** Batch buffers a log keeps for reuse once written. */
 const SPARE_BATCH_BUFFERS = 8;
@@ -86,8 +93,10 @@ export class LogWriter {
   /** `none` mode: bytes written since the last background fdatasync started, and that sync. */
   private bytesSinceBackgroundSync = 0;
   private backgroundSync: Promise<void> | null = null;
-  /** `none` mode: the background seal of the segment written before the current one, until it settles. */
+  /** `none` mode: the background seal queued last, until it settles (seals run in segment order). */
   private sealing: Promise<void> | null = null;
+  /** `none` mode: the background seals not settled yet, oldest first. */
+  private pendingSeals: Promise<void>[] = [];
   private readonly pool: BufferPool;
   /**
    * Where each payload of the open batch starts and ends in its buffer (two u32 per record), for
@@ -295,7 +304,7 @@ export class LogWriter {
     if (createsFile) {
       // In `none` mode the predecessor (if any) is sealed without waiting for its sync: say so.
       segment.sealsPredecessorLazily = this.config.durability === 'none' && this.state.segments.length > 1;
-      const version = segment.sealsPredecessorLazily ? LAZY_SEAL_VERSION : LOG_FORMAT_VERSION;
+      const version = segment.sealsPredecessorLazily ? CHAINED_SEAL_VERSION : LOG_FORMAT_VERSION;
       batch.buffer.set(encodeIndexStamp(SEGMENT_MAGIC, segment.start, version), 0);
       batch.length = INDEX_STAMP_BYTES;
       batch.recordsFrom = INDEX_STAMP_BYTES;
@@ -388,8 +397,14 @@ export class LogWriter {
           run[0]!.position,
         );
         segment.unsynced = true;
-        if (run[0]!.position === 0) segment.stampWritten = true;
         this.lastWritten = segment;
+        if (run[0]!.position === 0) {
+          segment.stampWritten = true;
+          // The predecessor's seal may have finished before this first write: the stamp can say so now.
+          if (segment.sealsPredecessorLazily && this.state.segments[this.state.segments.indexOf(segment) - 1]?.sealSynced === true) {
+            await this.stampPredecessorsSynced(segment);
+          }
+        }
         first = end;
         if (!durable) this.maybeSyncInBackground(segment, run);
       }
@@ -420,16 +435,20 @@ export class LogWriter {
   }
 
   /**
-   * `none` mode, moving on from `sealed` to a new segment: start syncing `sealed` (data, then the
-   * directory, which covers its entry and every earlier one) without waiting for it. Waits only
-   * for the previous background seal, so that the file about to be created never exists before
-   * the segment two before it is durable (the rule recovery relies on).
+   * `none` mode, moving on from `sealed` to a new segment: queue the sync of `sealed` (data, then
+   * the directory, which covers its entry and every earlier one) after the seals queued before it,
+   * without waiting for it — unless `MAX_PENDING_SEALS` are pending already, when this waits for
+   * the oldest.
    */
   private async sealInBackground(sealed: Segment): Promise<void> {
-    if (this.sealing !== null) await this.sealing;
+    while (this.pendingSeals.length >= MAX_PENDING_SEALS) await this.pendingSeals[0];
     this.state.throwIfPoisoned();
     const entries = this.state.segments.filter((segment) => segment.onDisk && segment.start <= sealed.start);
+    const previous = this.sealing;
     const job = (async () => {
+      // In order: when this seal finishes, every earlier segment is durable too, which is what a
+      // version-1 stamp on the successor promises. (A failed earlier seal poisoned the log.)
+      if (previous !== null) await previous;
       // The bytesPerSync sync of the same file: its failure must be known before this one reports.
       if (this.backgroundSync !== null) await this.backgroundSync;
       this.state.throwIfPoisoned();
@@ -437,24 +456,32 @@ export class LogWriter {
       await sealed.withFile(this.state.vfs, (file) => file.datasync());
       await this.state.vfs.syncDir(this.state.dir);
       for (const segment of entries) segment.entryDurable = true;
-      // The successor's stamp said its predecessor might not be synced; now it is: say so, so that
-      // opening the log need not verify the predecessor. Not synced, and not needed to be: a stamp
-      // that is lost, or torn (recovery reads a mix of both versions' bytes as version 2), still
-      // says version 2, which is always safe. Only once the file's own stamp was written, so the
-      // two writes cannot race.
+      sealed.sealSynced = true;
       const successor = this.state.segments[this.state.segments.indexOf(sealed) + 1];
-      if (successor !== undefined && successor.sealsPredecessorLazily && successor.stampWritten && successor.fileWritable) {
-        await successor.file!.write(encodeIndexStamp(SEGMENT_MAGIC, successor.start, LOG_FORMAT_VERSION), 0);
-        successor.sealsPredecessorLazily = false;
-      }
+      if (successor !== undefined) await this.stampPredecessorsSynced(successor);
     })().then(
       () => sealed.retire(),
       (error) => this.poison(error, []),
     );
     this.sealing = job;
+    this.pendingSeals.push(job);
     void job.then(() => {
       if (this.sealing === job) this.sealing = null;
+      this.pendingSeals.splice(this.pendingSeals.indexOf(job), 1);
     });
+  }
+
+  /**
+   * Every segment before `segment` is durable now: rewrite its version-3 stamp as version 1, so
+   * that opening the log need not verify them. Not synced, and not needed to be: a stamp that is
+   * lost, or torn (recovery reads a mix of both versions' bytes as version 3), still says version
+   * 3, which is always safe. Only once the file's own stamp was written, so the two writes cannot
+   * race (the first write of the file does it otherwise).
+   */
+  private async stampPredecessorsSynced(segment: Segment): Promise<void> {
+    if (!segment.sealsPredecessorLazily || !segment.stampWritten || !segment.fileWritable) return;
+    segment.sealsPredecessorLazily = false;
+    await segment.file!.write(encodeIndexStamp(SEGMENT_MAGIC, segment.start, LOG_FORMAT_VERSION), 0);
   }
 
   private maybeSyncInBackground(segment: Segment, written: readonly WriteBatch[]): void {

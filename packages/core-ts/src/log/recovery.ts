@@ -10,11 +10,12 @@
  * - segments wholly before the stored first index (a truncation removed them from the index, then
  *   crashed before unlinking them): unlinked.
  * - a leftover FIRST.tmp: unlinked.
- * - a last segment whose predecessor was sealed lazily (`none` durability, stamp version 2) and lost
- *   a tail, or its whole file: the predecessor is cut to its whole records and the segments after
- *   it are unlinked, since the log can only keep a prefix. A predecessor found whole is synced,
- *   and the last segment's stamp rewritten as version 1. A stamp whose rewrite from version 2 to 1
- *   was torn reads as version 2.
+ * - segments sealed lazily (`none` durability, stamp version 2 or 3) whose predecessor lost a tail,
+ *   or its whole file: the predecessor is cut to its whole records and the segments after it are
+ *   unlinked, since the log can only keep a prefix. Predecessors are verified back to the nearest
+ *   version-1 stamp (one segment back for version 2, written by older versions); those found
+ *   whole are synced, and the stamps after them rewritten as version 1. A stamp whose rewrite from
+ *   version 2 or 3 to 1 was torn reads as the lazy version.
  *
  * Anything else is corruption and fails the open with `CORRUPTION`: a damaged record followed by
  * data, a damaged header, a gap between the first index and the first segment. Sealed segments are
@@ -26,6 +27,7 @@ import type { Vfs, VfsFile } from '../vfs/types.js';
 import { FIRST_INDEX_TEMP_FILE, parseSegmentFileName, segmentFileName } from './file-names.js';
 import { readFirstIndexFile } from './first-index-file.js';
 import {
+  CHAINED_SEAL_VERSION,
   decodeIndexStamp,
   encodeIndexStamp,
   INDEX_STAMP_BYTES,
@@ -94,21 +96,28 @@ export async function recoverLog(vfs: Vfs, dir: string): Promise<LogState> {
 }
 
 /**
- * While the last segment says its predecessor was sealed without a sync, verify the predecessor
- * (read whole, torn tail cut as for a last segment): whole, it is synced and the check stops (the
- * writer created the last segment only once everything before the predecessor was durable);
- * short or missing, the crash cost it entries, so the last segment cannot follow it and is
- * unlinked, and the predecessor, now last, is checked the same way.
+ * Walk back from the last segment while a segment's stamp says its predecessor was sealed without
+ * a sync, verifying that predecessor (read whole, torn tail cut as for a last segment):
+ * - whole: go on with the predecessor's own stamp (a version-1 stamp promises that everything
+ *   before it is durable: the walk stops there);
+ * - short or missing: the crash cost it entries, so no later segment can follow it: those are
+ *   unlinked, last first, and the walk goes on from the predecessor, now the last segment;
+ * - holding more records than its successor's name allows: CORRUPTION.
+ * Then the segments found whole are made durable, with the directory, and the stamps after them
+ * rewritten as version 1, so that the next open need not read them again.
  */
 async function settleLazySeals(vfs: Vfs, dir: string, segments: Segment[], storedFirst: number | null): Promise<void> {
+  // segments[verifiedFrom…] are the ones read whole (the last segment always is).
+  let verifiedFrom = segments.length - 1;
   for (;;) {
-    const tail = segments[segments.length - 1];
+    const at = verifiedFrom;
+    const tail = segments[at];
     // Entries before the first index are dropped anyway (and their files may already be gone).
-    if (tail === undefined || !tail.sealsPredecessorLazily || (storedFirst !== null && storedFirst >= tail.start)) return;
-    const previous = segments[segments.length - 2];
+    if (tail === undefined || !tail.sealsPredecessorLazily || (storedFirst !== null && storedFirst >= tail.start)) break;
+    const previous = segments[at - 1];
     if (previous !== undefined) {
-      const predecessor = await recoverLastSegment(vfs, dir, previous.start, segments.length > 2);
-      segments[segments.length - 2] = predecessor;
+      const predecessor = await recoverLastSegment(vfs, dir, previous.start, at - 1 > 0);
+      segments[at - 1] = predecessor;
       const expected = tail.start - predecessor.start;
       if (predecessor.count > expected) {
         throw siltError(
@@ -116,22 +125,30 @@ async function settleLazySeals(vfs: Vfs, dir: string, segments: Segment[], store
           `${predecessor.path} is corrupt: it holds ${predecessor.count} records but the next segment starts at index ${tail.start}`,
         );
       }
-      if (predecessor.count === expected) {
-        // From now on this segment is relied on as sealed: make it durable, with its entry; then
-        // the last segment's stamp can say so (version 1), and the next open need not read the
-        // predecessor again. (That write is not synced: lost or torn, the stamp still reads as
-        // version 2, which is always safe.)
-        await predecessor.file!.datasync();
-        await vfs.syncDir(dir);
-        await predecessor.closeFile();
-        await tail.file!.write(encodeIndexStamp(SEGMENT_MAGIC, tail.start, LOG_FORMAT_VERSION), 0);
-        tail.sealsPredecessorLazily = false;
-        return;
-      }
+      verifiedFrom = at - 1;
+      if (predecessor.count === expected) continue;
     }
-    await tail.closeFile();
-    await vfs.unlink(tail.path, { durable: true });
-    segments.pop();
+    while (segments.length > at) {
+      const doomed = segments.pop()!;
+      await doomed.closeFile();
+      await vfs.unlink(doomed.path, { durable: true });
+    }
+    verifiedFrom = Math.min(verifiedFrom, segments.length - 1);
+  }
+  const last = segments.length - 1;
+  if (verifiedFrom >= last) return;
+  // From now on these segments are relied on as sealed: recovery synced their data (reading them
+  // as a last segment does); the directory makes their entries durable. Then the stamps can say so
+  // (version 1). Those writes are not synced: lost or torn, a stamp still reads as a lazy version,
+  // which is always safe.
+  await vfs.syncDir(dir);
+  for (let k = verifiedFrom; k <= last; k++) {
+    const segment = segments[k]!;
+    if (k > verifiedFrom && segment.sealsPredecessorLazily) {
+      await segment.file!.write(encodeIndexStamp(SEGMENT_MAGIC, segment.start, LOG_FORMAT_VERSION), 0);
+      segment.sealsPredecessorLazily = false;
+    }
+    if (k < last) await segment.closeFile();
   }
 }
 
@@ -144,12 +161,14 @@ async function recoverLastSegment(vfs: Vfs, dir: string, start: number, hasPrede
     const segment = new Segment(dir, start, { offsets: new OffsetList(), count: 0, end: INDEX_STAMP_BYTES, onDisk: true });
     segment.file = file;
     segment.fileWritable = true;
-    if (decodeIndexStamp(bytes, SEGMENT_MAGIC) !== start && isTornStampRewrite(bytes, start)) {
-      // The writer was turning a version-2 stamp into version 1 when the crash came: read it as
-      // version 2 (always safe), and write it whole again.
-      await file.write(encodeIndexStamp(SEGMENT_MAGIC, start, LAZY_SEAL_VERSION), 0);
+    const tornFrom = decodeIndexStamp(bytes, SEGMENT_MAGIC) === start ? null : tornStampRewrite(bytes, start);
+    if (tornFrom !== null) {
+      // The writer was turning a lazy stamp into version 1 when the crash came: read it as the
+      // lazy version (always safe), and write it whole again.
+      const stamp = encodeIndexStamp(SEGMENT_MAGIC, start, tornFrom);
+      await file.write(stamp, 0);
       await file.datasync();
-      bytes.set(encodeIndexStamp(SEGMENT_MAGIC, start, LAZY_SEAL_VERSION), 0);
+      bytes.set(stamp, 0);
     }
     if (decodeIndexStamp(bytes, SEGMENT_MAGIC) !== start) {
       const version = unknownStampVersion(bytes, SEGMENT_MAGIC);
@@ -162,7 +181,7 @@ async function recoverLastSegment(vfs: Vfs, dir: string, start: number, hasPrede
       // Whether the lost stamp said its predecessor was sealed lazily is unknown: assume it did
       // (always safe; it costs a read of the predecessor at open).
       segment.sealsPredecessorLazily = hasPredecessor;
-      await rewrite(file, 0, encodeIndexStamp(SEGMENT_MAGIC, start, hasPredecessor ? LAZY_SEAL_VERSION : LOG_FORMAT_VERSION));
+      await rewrite(file, 0, encodeIndexStamp(SEGMENT_MAGIC, start, hasPredecessor ? CHAINED_SEAL_VERSION : LOG_FORMAT_VERSION));
       return segment;
     }
     segment.sealsPredecessorLazily = sealsPredecessorLazily(bytes);
@@ -196,15 +215,21 @@ async function rewrite(file: VfsFile, length: number, data?: Uint8Array): Promis
 }
 
 /**
- * A stamp whose every byte is that of the version-1 or the version-2 stamp for `start` (and that
- * is neither whole): the in-place rewrite of a version-2 stamp as version 1, torn by a crash.
+ * For a stamp whose every byte is that of the version-1 stamp for `start` or of a lazy one
+ * (version 3, or 2 written by older versions), and that is not whole: the lazy version, since
+ * this is the in-place rewrite of that stamp as version 1, torn by a crash. Null otherwise. (A mix
+ * that fits both lazy versions is read as 3: recovery treats them alike.)
  */
-function isTornStampRewrite(bytes: Uint8Array, start: number): boolean {
-  if (bytes.length < INDEX_STAMP_BYTES) return false;
-  const lazy = encodeIndexStamp(SEGMENT_MAGIC, start, LAZY_SEAL_VERSION);
+function tornStampRewrite(bytes: Uint8Array, start: number): number | null {
+  if (bytes.length < INDEX_STAMP_BYTES) return null;
   const sealed = encodeIndexStamp(SEGMENT_MAGIC, start, LOG_FORMAT_VERSION);
-  for (let i = 0; i < INDEX_STAMP_BYTES; i++) if (bytes[i] !== lazy[i] && bytes[i] !== sealed[i]) return false;
-  return true;
+  for (const version of [CHAINED_SEAL_VERSION, LAZY_SEAL_VERSION]) {
+    const lazy = encodeIndexStamp(SEGMENT_MAGIC, start, version);
+    let mix = true;
+    for (let i = 0; i < INDEX_STAMP_BYTES && mix; i++) mix = bytes[i] === lazy[i] || bytes[i] === sealed[i];
+    if (mix) return version;
+  }
+  return null;
 }
 
 /**
@@ -214,7 +239,7 @@ function isTornStampRewrite(bytes: Uint8Array, start: number): boolean {
 function isTornHeader(bytes: Uint8Array, start: number): boolean {
   if (allZero(bytes, 0)) return true;
   if (bytes.length >= INDEX_STAMP_BYTES) return false;
-  return [LOG_FORMAT_VERSION, LAZY_SEAL_VERSION].some((version) => {
+  return [LOG_FORMAT_VERSION, LAZY_SEAL_VERSION, CHAINED_SEAL_VERSION].some((version) => {
     const expected = encodeIndexStamp(SEGMENT_MAGIC, start, version);
     return bytes.every((byte, i) => byte === expected[i]);
   });

@@ -29,9 +29,14 @@ export class Segment {
   entryDurable: boolean;
   /**
    * Whether the segment's stamp says its predecessor was sealed without waiting for a sync
-   * (format version 2): set by the writer when it frames the stamp, and by recovery from the file.
+   * (format version 2 or 3): set by the writer when it frames the stamp, and by recovery from the file.
    */
   sealsPredecessorLazily = false;
+  /**
+   * `none` mode: whether the background seal of this segment finished — and with it the seal of
+   * every segment before it (seals run in order).
+   */
+  sealSynced = false;
   /** Whether the stamp is in the file (the writer wrote the batch that created it, or the file was there). */
   stampWritten: boolean;
   /** Whether bytes were written since the last fsync. */
