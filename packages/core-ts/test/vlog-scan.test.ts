@@ -94,6 +94,7 @@ describe('ValueLog.scanFrames', () => {
       bySegment.set(segment, [...(bySegment.get(segment) ?? []), i]);
     });
     assert.ok(bySegment.size >= 3, 'several segments');
+    const directories = new Map<number, Uint32Array>();
     for (const [segment, indexes] of bySegment) {
       // A chunk smaller than some frames: those are read whole.
       for (const chunk of [4096, 1 << 20]) {
@@ -113,8 +114,15 @@ describe('ValueLog.scanFrames', () => {
         Array.from({ length: directory.length / 2 }, (_, f) => directory[2 * f]),
         [...frameOffsets],
       );
+      // A sealed segment answers first from the directory recorded as its frames were placed, then
+      // from its frame headers: the two agree, lengths included.
+      assert.deepEqual(log.frameDirectory(segment), directory);
+      directories.set(segment, directory);
     }
     await log.close();
+    const reopened = await ValueLog.open(dir, { accelerator: accel });
+    for (const [segment, directory] of directories) assert.deepEqual(reopened.frameDirectory(segment), directory, `segment ${segment} read back`);
+    await reopened.close();
   });
 
   for (const [writerName, writer, readerName, reader] of accelerators()) {

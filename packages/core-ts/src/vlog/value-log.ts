@@ -110,6 +110,12 @@ class Segment {
   syncing: Promise<void> | null = null;
   /** Whether the file's directory entry is durable (new segments are created without a directory sync). */
   entryDurable = true;
+  /**
+   * `[offset, length]` of every frame placed in the segment, for a segment this process created
+   * and until `frameDirectory` hands them out (or newer segments push it out): the directory
+   * without reading a frame header back.
+   */
+  placed: number[] | null = null;
   constructor(
     readonly lane: number,
     readonly number: number,
@@ -124,6 +130,12 @@ interface FrameRun {
   offset: number;
   frames: Uint8Array[];
 }
+
+/**
+ * Segments whose frame directories, recorded as frames are placed, are kept until asked for: the
+ * staleness sampler asks once per sealed segment, soon after the seal; each costs 8 bytes per frame.
+ */
+const MAX_PLACED_DIRECTORIES = 16;
 
 /** The most frames a lane stores raw, untried, after LZ4 attempts that did not pay. */
 export const MAX_COMPRESS_BACKOFF = 64;
@@ -243,6 +255,8 @@ export class ValueLog {
    */
   private readonly inFlight = new Map<number, number>();
   private readonly heldBy = new WeakMap<readonly Uint8Array[], readonly number[]>();
+  /** Segments holding a `placed` directory, oldest first (at most `MAX_PLACED_DIRECTORIES`). */
+  private readonly placedDirectories: Segment[] = [];
   private nextSegment = 1;
   private closed = false;
   private framesWritten = 0;
@@ -494,6 +508,7 @@ export class ValueLog {
     const offset = lane.end;
     lane.end += frame.length;
     segment.pending.set(offset, frame);
+    segment.placed?.push(offset, frame.length);
     if (run.segment === null) {
       run.segment = segment;
       run.offset = offset;
@@ -567,6 +582,9 @@ export class ValueLog {
     segment.pending.set(0, header);
     segment.headerChecked = true;
     segment.entryDurable = false;
+    segment.placed = [];
+    this.placedDirectories.push(segment);
+    if (this.placedDirectories.length > MAX_PLACED_DIRECTORIES) this.placedDirectories.shift()!.placed = null;
     this.enqueue(lane, async () => {
       // The directory entry is made durable before the first sync of the segment's bytes.
       segment.file = await this.vfs.open(path, { mode: 'exclusive' });
@@ -773,12 +791,22 @@ export class ValueLog {
   /**
    * Where each landed frame of a segment lies — `[offset, length]` pairs, from the frame headers
    * alone (not checked: a reader of a frame checks it) — so a sampler can pick frames spread across
-   * a sealed segment without reading all of it. `CORRUPTION` when a header does not parse.
+   * a sealed segment without reading all of it. `CORRUPTION` when a header does not parse. A sealed
+   * segment this process wrote, all of whose frames landed, answers from the directory recorded as
+   * its frames were placed (once: a second call reads the headers).
    */
   frameDirectory(segmentNumber: number): Uint32Array {
     const segment = this.segments.get(segmentNumber);
     if (segment === undefined) throw siltError(ErrorCodes.CORRUPTION, `value-log segment ${segmentNumber} does not exist`);
     const end = segment.length;
+    const placed = segment.placed;
+    if (placed !== null && segment.sealed && segment.pending.size === 0) {
+      const last = placed.length - 2;
+      if (last < 0 ? end === SEGMENT_HEADER_BYTES : placed[last]! + placed[last + 1]! === end) {
+        this.dropPlaced(segment);
+        return Uint32Array.from(placed);
+      }
+    }
     const pairs: number[] = [];
     let at = SEGMENT_HEADER_BYTES;
     while (at < end) {
@@ -788,6 +816,12 @@ export class ValueLog {
       at += length;
     }
     return Uint32Array.from(pairs);
+  }
+
+  private dropPlaced(segment: Segment): void {
+    segment.placed = null;
+    const i = this.placedDirectories.indexOf(segment);
+    if (i >= 0) this.placedDirectories.splice(i, 1);
   }
 
   private corrupt(pointer: ValuePointer, why: string) {
@@ -820,6 +854,7 @@ export class ValueLog {
     if (!segment.sealed) throw siltError(ErrorCodes.INVALID_ARGUMENT, `value-log segment ${segmentNumber} is still being appended to`);
     if (this.readOnly) throw siltError(ErrorCodes.READ_ONLY, 'the value log was opened read-only');
     this.segments.delete(segmentNumber);
+    this.dropPlaced(segment);
     this.cache.evictSegment(segmentNumber);
     segment.source.close();
     await this.vfs.unlink(segment.path);
