@@ -30,6 +30,12 @@ export declare class FileView {
    * Errors as `read`, and `INVALID_ARGUMENT` when the bytes do not fit `target`.
    */
   readInto(offset: number, length: number, target: Buffer, targetOffset: number): void
+  /**
+   * The value of record `index` of the value-log frame at `offset` (`length` bytes), copied into
+   * `target` (exactly the value's length) after checking the frame's checksum and that the
+   * record holds `key`: `CORRUPTION` otherwise. False, `target` untouched, for a compressed frame.
+   */
+  readRecordValue(offset: number, length: number, index: number, key: Buffer, target: Buffer): boolean
   /** Unmap and close the file. Idempotent. */
   close(): void
 }

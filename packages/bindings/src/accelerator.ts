@@ -119,6 +119,17 @@ export interface FileView {
    * the errors of `read`. After an error the bytes of `target` in the range are unspecified.
    */
   readInto(offset: number, length: number, target: Uint8Array, targetOffset?: number): void;
+  /**
+   * A value-log point read in one call: the value of record `index` of the frame at `offset`
+   * (`length` bytes, the frame exactly) copied into `target`, whose length must be the value's.
+   * The frame is checked as `decodeFrame` checks it (its CRC32C over the bytes read, the copy
+   * included) and the record must hold `key`: `CORRUPTION` otherwise, never data. Returns false,
+   * `target` untouched, when the frame is compressed (decode it instead). Natively the bytes come
+   * from the view's memory mapping (no system call per read); the twin reads the frame positionally.
+   * Errors of `readInto` too; after an error the bytes of `target` are unspecified. Views the
+   * accelerators open always have it; other implementations of this interface (in-memory views) may not.
+   */
+  readRecordValue?(offset: number, length: number, index: number, key: Uint8Array, target: Uint8Array): boolean;
   /** Release the mapping or file descriptor. Idempotent. */
   close(): void;
 }

@@ -19,6 +19,7 @@ export interface NativeFileView {
   readonly closed: boolean;
   read(offset: number, length: number): Buffer;
   readInto(offset: number, length: number, target: Buffer, targetOffset: number): void;
+  readRecordValue(offset: number, length: number, index: number, key: Buffer, target: Buffer): boolean;
   close(): void;
 }
 
@@ -120,6 +121,18 @@ function adaptFileView(view: NativeFileView): FileView {
       const buffer = Buffer.isBuffer(target) ? target : Buffer.from(target.buffer, target.byteOffset, target.byteLength);
       try {
         view.readInto(offset, length, buffer, targetOffset);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    readRecordValue(offset, length, index, key, target) {
+      if (!(key instanceof Uint8Array)) throw invalidArgument('key must be a Uint8Array');
+      if (!(target instanceof Uint8Array)) throw invalidArgument('target must be a Uint8Array');
+      if (!Number.isInteger(index) || index < 0 || index > 0xffff) throw invalidArgument(`index must be an integer in [0, 65535], got ${String(index)}`);
+      const keyBuffer = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+      const buffer = Buffer.isBuffer(target) ? target : Buffer.from(target.buffer, target.byteOffset, target.byteLength);
+      try {
+        return view.readRecordValue(offset, length, index, keyBuffer, buffer);
       } catch (error) {
         rethrow(error);
       }

@@ -254,6 +254,34 @@ describe('segment seals', () => {
   });
 });
 
+describe('record reads from segment files', () => {
+  test('each read returns memory of its own holding exactly the value, large or small, one record of a frame or several', async (t) => {
+    const dir = tempDir(t, 'silt-vlog-');
+    const log = await open(dir, { compress: false, frameCacheBytes: 0 });
+    const random = prng(11);
+    const large = Uint8Array.from({ length: 16 * 1024 }, () => Math.floor(random() * 256));
+    const keys = [utf8.encode('large'), utf8.encode('s1'), utf8.encode('s2'), utf8.encode('')];
+    const values = [large, utf8.encode('first small'), new Uint8Array(0), utf8.encode('after an empty one')];
+    const pointers = keys.map((key, i) => log.append(0, [key], [values[i]!])[0]!);
+    const shared = log.append(0, [utf8.encode('m1'), utf8.encode('m2'), utf8.encode('m3')], [utf8.encode('one'), utf8.encode('two'), utf8.encode('three')]);
+    assert.deepEqual(shared.map((p) => decodePointer(p).subIndex), [0, 1, 2]);
+    await log.sync();
+    const reads = [...keys.map((key, i) => ({ key, value: values[i]!, pointer: pointers[i]! })), ...['one', 'two', 'three'].map((v, i) => ({ key: utf8.encode(`m${i + 1}`), value: utf8.encode(v), pointer: shared[i]! }))];
+    for (const r of reads) {
+      const first = log.read(r.pointer, r.key);
+      assert.deepEqual(first, r.value);
+      // Nothing else of the frame is reachable from the value (the whole buffer is the value).
+      assert.equal(first.byteOffset, 0);
+      assert.equal(first.buffer.byteLength, r.value.length);
+      first.fill(0x5a);
+      const second = log.read(r.pointer, r.key);
+      assert.deepEqual(second, r.value, 'a caller writing into a value changes no later read');
+      assert.notEqual(second.buffer, first.buffer);
+    }
+    await log.close();
+  });
+});
+
 describe('damage', () => {
   async function smallSegment(t: TestContext, compress = true): Promise<{ dir: string; path: string; records: { key: Uint8Array; value: Uint8Array; pointer: Uint8Array }[] }> {
     const dir = tempDir(t, 'silt-vlog-');

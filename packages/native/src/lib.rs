@@ -386,6 +386,28 @@ impl FileView {
             .map_err(to_js)
     }
 
+    /// The value of record `index` of the value-log frame at `offset` (`length` bytes), copied into
+    /// `target` (exactly the value's length) after checking the frame's checksum and that the
+    /// record holds `key`: `CORRUPTION` otherwise. False, `target` untouched, for a compressed frame.
+    #[napi(js_name = "readRecordValue", catch_unwind)]
+    pub fn read_record_value(
+        &self,
+        offset: f64,
+        length: f64,
+        index: u32,
+        key: BufferSlice<'_>,
+        mut target: BufferSlice<'_>,
+    ) -> Result<bool> {
+        if self.inner.is_closed() {
+            return self.inner.read(0, 0).map(|_| false).map_err(to_js);
+        }
+        let offset = integer("offset", offset, MAX_SAFE_INTEGER)?;
+        let length = integer("length", length, MAX_SAFE_INTEGER)?;
+        self.inner
+            .read_record_value(offset, length, index as usize, &key, &mut target)
+            .map_err(to_js)
+    }
+
     /// Unmap and close the file. Idempotent.
     #[napi]
     pub fn close(&mut self) {

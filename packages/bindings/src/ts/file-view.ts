@@ -7,10 +7,13 @@ import fs from 'node:fs';
 import type { FileView, FileViewOptions } from '../accelerator.js';
 import { ErrorCodes, SiltError } from '../errors.js';
 import { invalidArgument } from './fail.js';
+import { copyRecordValue } from './frame.js';
 import { optionsObject, requireInteger } from './validate.js';
 
 /** One `readSync` moves at most 2 GiB (and Linux stops near there anyway), so larger reads loop. */
 const MAX_READ_CHUNK = 1 << 30;
+/** The largest frame a view's record-read scratch buffer grows to. */
+const MAX_SCRATCH = 64 * 1024;
 
 function ioError(action: string, path: string, cause: unknown): SiltError {
   return new SiltError(ErrorCodes.IO_ERROR, `${action} ${path}: ${(cause as Error).message}`, { cause });
@@ -33,6 +36,7 @@ class PositionalFileView implements FileView {
   readonly length: number;
   #fd: number;
   #closed = false;
+  #scratch: Buffer = Buffer.alloc(0);
   readonly #path: string;
 
   constructor(path: string, fd: number, length: number) {
@@ -80,6 +84,31 @@ class PositionalFileView implements FileView {
       );
     }
     this.#readFully(offset, length, target, targetOffset);
+  }
+
+  readRecordValue(offset: number, length: number, index: number, key: Uint8Array, target: Uint8Array): boolean {
+    if (!(key instanceof Uint8Array)) throw invalidArgument('key must be a Uint8Array');
+    if (!(target instanceof Uint8Array)) throw invalidArgument('target must be a Uint8Array');
+    requireInteger(index, 'index', 0, 0xffff);
+    if (this.#closed) throw new SiltError(ErrorCodes.CLOSED, `file view of ${this.#path} is closed`);
+    requireInteger(offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
+    requireInteger(length, 'length', 0, Number.MAX_SAFE_INTEGER);
+    if (offset + length > this.length) {
+      throw new SiltError(
+        ErrorCodes.OUT_OF_RANGE,
+        `read of ${length} bytes at ${offset} is past the ${this.length}-byte view of ${this.#path}`,
+      );
+    }
+    // The value is copied out of the frame, so one scratch buffer per view serves every read of a
+    // frame up to MAX_SCRATCH bytes (a view per segment keeps no more than that); longer ones get their own.
+    let frame: Buffer;
+    if (length > MAX_SCRATCH) frame = Buffer.allocUnsafe(length);
+    else {
+      if (this.#scratch.length < length) this.#scratch = Buffer.allocUnsafe(Math.min(MAX_SCRATCH, Math.max(length, 2 * this.#scratch.length)));
+      frame = this.#scratch.subarray(0, length);
+    }
+    this.#readFully(offset, length, frame, 0);
+    return copyRecordValue(frame, index, key, target);
   }
 
   #readFully(offset: number, length: number, target: Uint8Array, targetOffset: number): void {

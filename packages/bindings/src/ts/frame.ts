@@ -170,3 +170,50 @@ export function decodeFrame(data: Uint8Array, offset: number): DecodedFrame {
     compressed,
   };
 }
+
+/**
+ * The value of record `index` of `frame` (exactly one stored frame, as long as its pointer says)
+ * copied into `out`, after the checks `decodeFrame` makes and after checking that the record holds
+ * `key` and a value of exactly `out.length` bytes — the native `copy_record_value`. False, `out`
+ * untouched, for a compressed frame (the caller decodes it whole).
+ */
+export function copyRecordValue(frame: Uint8Array, index: number, key: Uint8Array, out: Uint8Array): boolean {
+  if (frame.length < FRAME_HEADER) throw corruption(`frame header needs ${FRAME_HEADER} bytes, ${frame.length} available`);
+  if (frame[0] !== FRAME_MAGIC[0] || frame[1] !== FRAME_MAGIC[1] || frame[2] !== FRAME_MAGIC[2] || frame[3] !== FRAME_MAGIC[3]) {
+    throw corruption('bad frame magic');
+  }
+  if (frame[4] !== FRAME_VERSION) throw corruption(`unknown frame version ${frame[4]!}`);
+  const flags = frame[5]!;
+  if ((flags & ~FLAG_LZ4) !== 0) throw corruption(`unknown frame flags 0x${flags.toString(16)}`);
+  if (flags === FLAG_LZ4) return false;
+  const count = frame[6]! | (frame[7]! << 8);
+  if (count === 0) throw corruption('frame holds no records');
+  const rawLength = readU32(frame, 8);
+  const storedLength = readU32(frame, 12);
+  if (storedLength !== rawLength) throw corruption(`uncompressed frame stores ${storedLength} bytes but declares ${rawLength}`);
+  const bodyStart = FRAME_HEADER + 4 * count;
+  if (bodyStart + storedLength !== frame.length) {
+    throw corruption(`a frame of ${bodyStart + storedLength} bytes where its pointer says ${frame.length}`);
+  }
+  if (index >= count) throw corruption(`record ${index} of a frame of ${count}`);
+  const start = readU32(frame, FRAME_HEADER + 4 * index);
+  const end = index + 1 < count ? readU32(frame, FRAME_HEADER + 4 * (index + 1)) : rawLength;
+  if ((index === 0 && start !== 0) || start >= end || end > rawLength) throw corruption(`frame record offset ${index} is out of order`);
+  const recordEnd = bodyStart + end;
+  const reader = new VarintReader(frame, bodyStart + start, recordEnd);
+  const keyLength = reader.read('frame key length');
+  const keyStart = reader.pos;
+  if (keyLength > recordEnd - keyStart) throw corruption(`frame record ${index} key runs past the record`);
+  const valueStart = keyStart + keyLength;
+  if (recordEnd - valueStart !== out.length) {
+    throw corruption(`frame record ${index} holds a ${recordEnd - valueStart}-byte value, its pointer says ${out.length}`);
+  }
+  out.set(frame.subarray(valueStart, recordEnd));
+  let crc = crc32cRange(frame, FRAME_HEADER, valueStart, crc32cRange(frame, 0, 16));
+  crc = crc32cRange(out, 0, out.length, crc);
+  crc = crc32cRange(frame, recordEnd, frame.length, crc);
+  if (crc !== readU32(frame, 16)) throw corruption('frame checksum mismatch');
+  if (keyLength !== key.length) throw corruption(`frame record ${index} holds another key`);
+  for (let i = 0; i < keyLength; i++) if (frame[keyStart + i] !== key[i]) throw corruption(`frame record ${index} holds another key`);
+  return true;
+}

@@ -10,6 +10,13 @@ import type { Accelerator, FileView } from '@siltdb/bindings';
 export interface SegmentSource {
   /** A copy (or stable view) of `[offset, offset + length)`; the range lies within `readable`. */
   read(offset: number, length: number, readable: number): Uint8Array;
+  /**
+   * A point read in one accelerator call, where the source can make one: the value of record
+   * `index` of the frame at `[offset, offset + length)` copied into `out` (exactly the value's
+   * length) after the frame's checksum and the record's key were checked (`CORRUPTION` otherwise).
+   * False when the frame is compressed (the caller decodes it).
+   */
+  readRecordValue?(offset: number, length: number, readable: number, index: number, key: Uint8Array, out: Uint8Array): boolean;
   /** Bytes were written at `offset` (the in-memory mirror keeps them). */
   appended(data: Uint8Array, offset: number): void;
   /**
@@ -32,19 +39,30 @@ export class FileViewSource implements SegmentSource {
   ) {}
 
   read(offset: number, length: number, readable: number): Uint8Array {
-    let view = this.view;
-    // A view covers the file as it was when opened: bytes appended later need a fresh one.
-    if (view === null || offset + length > this.viewLength) {
-      view?.close();
-      this.view = view = this.accelerator.openFileView(this.path, { expectedLength: readable });
-      this.viewLength = readable;
-    }
+    const view = this.viewCovering(offset + length, readable);
     // Into memory the garbage collector manages: a native `read` hands back a buffer over a Rust
     // allocation, which cost ~2× the time per 16 KiB frame read (allocation, finalizer, collection).
     // Never a slice of Node's shared pool either: a value read may be a view of these bytes.
     const out = Buffer.allocUnsafeSlow(length);
     view.readInto(offset, length, out, 0);
     return out;
+  }
+
+  readRecordValue(offset: number, length: number, readable: number, index: number, key: Uint8Array, out: Uint8Array): boolean {
+    // Views the accelerator opens always make record reads.
+    return this.viewCovering(offset + length, readable).readRecordValue!(offset, length, index, key, out);
+  }
+
+  /** The view, opened again over `readable` bytes when it ends before `end`. */
+  private viewCovering(end: number, readable: number): FileView {
+    let view = this.view;
+    // A view covers the file as it was when opened: bytes appended later need a fresh one.
+    if (view === null || end > this.viewLength) {
+      view?.close();
+      this.view = view = this.accelerator.openFileView(this.path, { expectedLength: readable });
+      this.viewLength = readable;
+    }
+    return view;
   }
 
   appended(): void {}

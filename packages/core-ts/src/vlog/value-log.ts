@@ -670,6 +670,10 @@ export class ValueLog {
     if (this.cache.size === 0 || !this.cache.has(pointer.segment, pointer.frameOffset)) {
       // A frame not in the cache: check it and take the one record, without decoding the rest.
       const segment = this.segments.get(pointer.segment);
+      if (key !== undefined && segment?.source.readRecordValue !== undefined && !segment.pending.has(pointer.frameOffset)) {
+        const value = this.readRecordValue(segment, pointer, key);
+        if (value !== undefined) return value;
+      }
       const fresh = this.direct && segment !== undefined && !segment.pending.has(pointer.frameOffset);
       const bytes = this.storedFrame(pointer.segment, pointer.frameOffset, pointer.frameLength);
       const record = frameRecord(bytes, pointer.subIndex, this.accelerator);
@@ -701,6 +705,30 @@ export class ValueLog {
     return new Uint8Array(frame.values.data.subarray(valueOffsets[i]!, valueOffsets[i + 1]!));
   }
 
+  /**
+   * The value `pointer` names, copied straight out of the segment file into memory of its own by one
+   * accelerator call (frame checksum and record key checked there), or undefined when the frame is
+   * compressed. The copy is exactly the value: nothing else of the frame stays reachable from it.
+   */
+  private readRecordValue(segment: Segment, pointer: ValuePointer, key: Uint8Array): Uint8Array | undefined {
+    const valueLength = pointer.recordBytes - varintLength(key.length) - key.length;
+    if (valueLength < 0) throw this.corrupt(pointer, 'record length differs from the pointer');
+    this.checkHeaderOnce(segment);
+    const { frameOffset, frameLength } = pointer;
+    if (frameOffset < SEGMENT_HEADER_BYTES || frameOffset + frameLength > segment.length) {
+      throw siltError(ErrorCodes.CORRUPTION, `value-log frame ${segment.number}@${frameOffset}+${frameLength} is outside the segment's ${segment.length} bytes`);
+    }
+    // Memory the garbage collector manages, never a slice of Node's shared pool (see FileViewSource.read).
+    const out = Buffer.allocUnsafeSlow(valueLength);
+    try {
+      if (!segment.source.readRecordValue!(frameOffset, frameLength, segment.length, pointer.subIndex, key, out)) return undefined;
+    } catch (error) {
+      if (isSiltError(error) && error.code === ErrorCodes.CORRUPTION) throw this.corrupt(pointer, error.message);
+      throw error;
+    }
+    return new Uint8Array(out.buffer, 0, valueLength);
+  }
+
   /** Whether a pointer resolves to an intact record (WAL replay stops at the first that does not). */
   resolves(pointerBytes: Uint8Array, key: Uint8Array): boolean {
     try {
@@ -726,14 +754,18 @@ export class ValueLog {
     return frame;
   }
 
-  /** The stored bytes of the frame at `offset` (queued or on disk), the segment's header checked once. */
-  private storedFrame(segmentNumber: number, offset: number, length: number): Uint8Array {
-    const segment = this.segments.get(segmentNumber);
-    if (segment === undefined) throw siltError(ErrorCodes.CORRUPTION, `value-log segment ${segmentNumber} does not exist`);
+  private checkHeaderOnce(segment: Segment): void {
     if (!segment.headerChecked && segment.length >= SEGMENT_HEADER_BYTES) {
       checkSegmentHeader(segment.source.read(0, SEGMENT_HEADER_BYTES, segment.length), segment.lane, segment.number, this.accelerator, segment.path);
       segment.headerChecked = true;
     }
+  }
+
+  /** The stored bytes of the frame at `offset` (queued or on disk), the segment's header checked once. */
+  private storedFrame(segmentNumber: number, offset: number, length: number): Uint8Array {
+    const segment = this.segments.get(segmentNumber);
+    if (segment === undefined) throw siltError(ErrorCodes.CORRUPTION, `value-log segment ${segmentNumber} does not exist`);
+    this.checkHeaderOnce(segment);
     let bytes = segment.pending.get(offset);
     if (bytes === undefined) {
       if (offset < SEGMENT_HEADER_BYTES || offset + length > segment.length) {

@@ -1,5 +1,5 @@
-//! A read-only view of a file that hands out copies: bulk reads copy out of a memory mapping,
-//! point reads use positional reads (`pread`).
+//! A read-only view of a file that hands out copies: bulk reads and value-log record reads copy out
+//! of a memory mapping, other point reads (table blocks) use positional reads (`pread`).
 //!
 //! Why two paths. A mapping is the cheap way to stream a file: compaction inputs, value-log rewrite
 //! scans and table metadata are read in runs of 64 KiB and more, one page fault per page or folio
@@ -18,25 +18,48 @@
 //! compaction streaming a dozen input tables keeps nothing mapped between reads. (Releasing every
 //! 8 MiB instead let each input's view hold up to 8 MiB mapped at once.)
 //!
+//! Value-log record reads (`read_record_value`: a whole frame checked, one value copied out) are
+//! the exception: a 16 KiB value read through `pread` costs a system call and a copy through the
+//! kernel, ~3 µs more than a `memcpy` from pages already mapped. Their views keep their mapping
+//! and its pages until closed — the pages a read touched stay in the resident set, as in an LMDB
+//! process — within a process-wide budget (`POINT_MAPPED_MAX_BYTES` of viewed files); views past
+//! it use `pread` into a per-thread scratch buffer. Table views never make record reads, so
+//! tables stay on `pread`.
+//!
 //! The hazard of a mapping is a file truncated underneath it, where touching a page past the new
-//! end raises SIGBUS. A mapped read therefore asks the kernel for the file's current length first
+//! end raises SIGBUS. A bulk read therefore asks the kernel for the file's current length first
 //! and refuses with `SHORT_FILE` when the range is gone; a positional read sees a truncation as a
 //! short read (`SHORT_FILE` too). A truncation racing between the check and the copy can still
 //! fault; SiltDB never truncates files that readers have open, so the check is there for foreign
 //! interference, not for SiltDB's own writes.
+//! Record reads skip the length check (a system call per read is what the mapping saves): a
+//! value-log segment is never truncated while it is read — open truncates an unsealed tail before
+//! any view exists, never below a length a reader was given.
 
 use std::fs::File;
 use std::io;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use memmap2::{Mmap, MmapOptions, UncheckedAdvice};
 
 use crate::error::{Error, Result};
+use crate::frame;
 
 /// Reads at least this long copy from the mapping; shorter ones (a table block, a value-log frame)
 /// use `pread`.
 pub const MAPPED_READ_MIN_BYTES: u64 = 64 << 10;
+
+/// At most this many bytes of files, process-wide, serve record reads (`read_record_value`) from a
+/// mapping that is kept, pages and all; views opened past it use `pread`. A kept mapping is what makes
+/// a large-value read a `memcpy` (no system call, no fault once the pages are mapped), and its pages
+/// count in the resident set: the budget bounds that growth.
+pub const POINT_MAPPED_MAX_BYTES: u64 = 256 << 20;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 #[derive(Debug)]
 pub struct FileView {
@@ -44,7 +67,13 @@ pub struct FileView {
     file: Option<File>,
     /// Made on the first bulk read; `None` inside when mapping failed (bulk reads then use `pread`).
     map: OnceLock<Option<Mmap>>,
+    /// Whether record reads copy from the mapping: decided on the first one, against the
+    /// process-wide budget (`POINT_MAPPED_MAX_BYTES`).
+    point_mapped: OnceLock<bool>,
 }
+
+/// Bytes of value-log segments whose views serve record reads from their mapping, process-wide.
+static POINT_MAPPED_BYTES: AtomicU64 = AtomicU64::new(0);
 
 /// One positional read at `offset` into `target`: the bytes read (0 at the end of the file).
 #[cfg(unix)]
@@ -100,6 +129,7 @@ impl FileView {
             length,
             file: Some(file),
             map: OnceLock::new(),
+            point_mapped: OnceLock::new(),
         })
     }
 
@@ -128,6 +158,38 @@ impl FileView {
     pub fn read_into(&self, offset: u64, target: &mut [u8]) -> Result<()> {
         self.check_range(offset, target.len() as u64)?;
         self.read_fully(offset, target)
+    }
+
+    /// The value of record `index` of the value-log frame at `[offset, offset + length)`, copied
+    /// into `out` after the frame's checks (`frame::copy_record_value`: checksum, the record's key
+    /// is `key`, its value is `out.len()` bytes); `Ok(false)` when the frame is compressed. One call
+    /// per point read, served from the view's mapping: no system call once the pages are mapped.
+    /// Errors of `read_into`, and `CORRUPTION`.
+    pub fn read_record_value(
+        &self,
+        offset: u64,
+        length: u64,
+        index: usize,
+        key: &[u8],
+        out: &mut [u8],
+    ) -> Result<bool> {
+        self.check_range(offset, length)?;
+        let file = self
+            .file
+            .as_ref()
+            .expect("check_range refuses a closed view");
+        if let Some(map) = self.point_mapping(file) {
+            let frame = &map[offset as usize..(offset + length) as usize];
+            return frame::copy_record_value(frame, index, key, out);
+        }
+        // Past the budget: one positional read into this thread's scratch buffer (the value is
+        // copied out of it, so the buffer is free again when the call returns).
+        SCRATCH.with(|scratch| {
+            let mut frame = scratch.borrow_mut();
+            frame.resize(length as usize, 0);
+            self.pread_fully(file, offset, &mut frame)?;
+            frame::copy_record_value(&frame, index, key, out)
+        })
     }
 
     /// `CLOSED` after `close()`, `OUT_OF_RANGE` when the range leaves the view.
@@ -160,6 +222,25 @@ impl FileView {
             }
         }
         self.pread_fully(file, offset, target)
+    }
+
+    /// The mapping record reads copy from, while the process-wide budget covers this view; `None`
+    /// past it (or when mapping failed). Pages it maps stay mapped until the view closes: record
+    /// reads are random and small, and releasing pages after each would make every read fault.
+    fn point_mapping(&self, file: &File) -> Option<&Mmap> {
+        let granted = *self.point_mapped.get_or_init(|| {
+            POINT_MAPPED_BYTES
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                    used.checked_add(self.length)
+                        .filter(|&total| total <= POINT_MAPPED_MAX_BYTES)
+                })
+                .is_ok()
+        });
+        if granted {
+            self.mapping(file)
+        } else {
+            None
+        }
     }
 
     /// The view's mapping, made on first use. A failed `mmap` (address space, a file system that
@@ -231,8 +312,20 @@ impl FileView {
 
     /// Unmap and close the file. Idempotent.
     pub fn close(&mut self) {
+        if self.point_mapped.get() == Some(&true) {
+            POINT_MAPPED_BYTES.fetch_sub(self.length, Ordering::Relaxed);
+        }
+        self.point_mapped = OnceLock::new();
         self.map = OnceLock::new();
         self.file = None;
+    }
+}
+
+impl Drop for FileView {
+    /// A view dropped without `close()` (its JavaScript object collected) returns its share of the
+    /// record-read budget too.
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -427,5 +520,95 @@ mod tests {
             FileView::open("", None).unwrap_err().code(),
             "INVALID_ARGUMENT"
         );
+    }
+
+    /// Frames end to end after a 64-byte preamble, as in a segment: (offset, length) of each.
+    fn frames_file(name: &str, frames: &[Vec<u8>]) -> (TempFile, Vec<(u64, u64)>) {
+        let mut bytes = pattern(64);
+        let mut at = Vec::new();
+        for frame in frames {
+            at.push((bytes.len() as u64, frame.len() as u64));
+            bytes.extend_from_slice(frame);
+        }
+        (TempFile::new(name, &bytes), at)
+    }
+
+    fn frame_of(keys: &[&[u8]], values: &[&[u8]]) -> Vec<u8> {
+        let keys: crate::packed::PackedBuf = keys.iter().copied().collect();
+        let values: crate::packed::PackedBuf = values.iter().copied().collect();
+        frame::encode(keys.as_packed(), values.as_packed(), false).unwrap()
+    }
+
+    #[test]
+    fn record_reads_from_the_kept_mapping_and_through_pread_agree() {
+        let large = crate::lz4::tests::random_bytes(16 << 10, 11);
+        let frames = [
+            frame_of(&[b"large"], &[&large]),
+            frame_of(&[b"a", b"b"], &[b"one", b"two"]),
+        ];
+        let (file, at) = frames_file("record-reads", &frames);
+        let mapped = FileView::open(&file.0, None).unwrap();
+        let positional = FileView::open(&file.0, None).unwrap();
+        positional.point_mapped.set(false).unwrap();
+        for view in [&mapped, &positional] {
+            let mut out = vec![0u8; large.len()];
+            assert!(view
+                .read_record_value(at[0].0, at[0].1, 0, b"large", &mut out)
+                .unwrap());
+            assert_eq!(out, large);
+            let mut out = [0u8; 3];
+            assert!(view
+                .read_record_value(at[1].0, at[1].1, 1, b"b", &mut out)
+                .unwrap());
+            assert_eq!(&out, b"two");
+            let wrong_key = view.read_record_value(at[1].0, at[1].1, 1, b"a", &mut out);
+            assert_eq!(wrong_key.unwrap_err().code(), "CORRUPTION");
+            let past = view.read_record_value(at[1].0, at[1].1 + 1, 1, b"b", &mut out);
+            assert_eq!(past.unwrap_err().code(), "OUT_OF_RANGE");
+        }
+        // The mapped view took a share of the budget; the positional one never maps.
+        assert_eq!(mapped.point_mapped.get(), Some(&true));
+        assert!(mapped.map.get().is_some_and(|m| m.is_some()));
+        assert!(positional.map.get().is_none());
+    }
+
+    #[test]
+    fn record_reads_see_a_damaged_frame_as_corruption() {
+        let value = crate::lz4::tests::random_bytes(5000, 12);
+        let frame = frame_of(&[b"k"], &[&value]);
+        for at in [0usize, 7, 16, 30, 2000, frame.len() - 1] {
+            let mut damaged = frame.clone();
+            damaged[at] ^= 0x10;
+            let (file, ranges) = frames_file(&format!("record-damaged-{at}"), &[damaged]);
+            for pread in [false, true] {
+                let view = FileView::open(&file.0, None).unwrap();
+                if pread {
+                    view.point_mapped.set(false).unwrap();
+                }
+                let mut out = vec![0u8; value.len()];
+                let error = view
+                    .read_record_value(ranges[0].0, ranges[0].1, 0, b"k", &mut out)
+                    .unwrap_err();
+                assert_eq!(
+                    error.code(),
+                    "CORRUPTION",
+                    "byte {at}, pread {pread}: {error}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn record_reads_after_close_are_closed() {
+        let (file, at) = frames_file("record-closed", &[frame_of(&[b"k"], &[b"v"])]);
+        let mut view = FileView::open(&file.0, None).unwrap();
+        let mut out = [0u8; 1];
+        assert!(view
+            .read_record_value(at[0].0, at[0].1, 0, b"k", &mut out)
+            .unwrap());
+        view.close();
+        assert!(view.point_mapped.get().is_none());
+        let error = view.read_record_value(at[0].0, at[0].1, 0, b"k", &mut out);
+        assert_eq!(error.unwrap_err().code(), "CLOSED");
     }
 }

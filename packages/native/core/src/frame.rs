@@ -220,6 +220,91 @@ pub(crate) fn record_range(
     Ok((start + pos, start + pos + key_len, end))
 }
 
+/// Copy the value of record `index` out of `frame` (exactly one stored frame, as long as its pointer
+/// says) into `out`, after the checks `decode` makes and after checking that the record holds `key`
+/// and a value of exactly `out.len()` bytes: a point read needs one value, and decoding the frame
+/// would copy every record of it. The checksum is computed over the copy where the value lies, so the
+/// bytes handed back are the bytes checked even if the source changed underneath (a mapped file).
+/// `Ok(false)`, `out` untouched, when the frame is compressed: its body is decompressed whole, so the
+/// caller decodes it. `out`'s bytes are unspecified after an error.
+pub fn copy_record_value(frame: &[u8], index: usize, key: &[u8], out: &mut [u8]) -> Result<bool> {
+    if frame.len() < HEADER_LEN {
+        return Err(Error::corruption(format!(
+            "truncated frame: {} bytes, the header alone needs {HEADER_LEN}",
+            frame.len()
+        )));
+    }
+    if frame[0..4] != MAGIC {
+        return Err(Error::corruption("bad frame magic"));
+    }
+    if frame[4] != VERSION {
+        return Err(Error::corruption(format!(
+            "unknown frame version {}",
+            frame[4]
+        )));
+    }
+    let flags = frame[5];
+    if flags & !FLAG_LZ4 != 0 {
+        return Err(Error::corruption(format!(
+            "unknown frame flags {flags:#04x}"
+        )));
+    }
+    if flags & FLAG_LZ4 != 0 {
+        return Ok(false);
+    }
+    let count = usize::from(u16::from_le_bytes([frame[6], frame[7]]));
+    if count == 0 {
+        return Err(Error::corruption("frame with no records"));
+    }
+    let raw_len = u32_at(frame, 8);
+    let stored_len = u32_at(frame, 12);
+    if stored_len != raw_len {
+        return Err(Error::corruption(format!(
+            "uncompressed frame stores {stored_len} bytes for a {raw_len}-byte body"
+        )));
+    }
+    let body_at = HEADER_LEN + 4 * count;
+    let total = body_at as u64 + u64::from(stored_len);
+    if total != frame.len() as u64 {
+        return Err(Error::corruption(format!(
+            "a frame of {total} bytes where its pointer says {}",
+            frame.len()
+        )));
+    }
+    if index >= count {
+        return Err(Error::corruption(format!(
+            "record {index} of a frame of {count}"
+        )));
+    }
+    let body = &frame[body_at..];
+    let (key_start, value_start, end) =
+        record_range(frame, body, count, index).map_err(Error::corruption)?;
+    if end - value_start != out.len() {
+        return Err(Error::corruption(format!(
+            "frame record {index} holds a {}-byte value, its pointer says {}",
+            end - value_start,
+            out.len()
+        )));
+    }
+    out.copy_from_slice(&body[value_start..end]);
+    let mut crc = crc32c(&frame[..CRC_AT], 0);
+    crc = crc32c(&frame[HEADER_LEN..body_at + value_start], crc);
+    crc = crc32c(out, crc);
+    crc = crc32c(&frame[body_at + end..], crc);
+    let expected_crc = u32_at(frame, CRC_AT);
+    if crc != expected_crc {
+        return Err(Error::corruption(format!(
+            "frame checksum mismatch (stored {expected_crc:#010x}, computed {crc:#010x})"
+        )));
+    }
+    if body[key_start..value_start] != *key {
+        return Err(Error::corruption(format!(
+            "frame record {index} holds another key"
+        )));
+    }
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,5 +507,79 @@ mod tests {
         compressed_flag[5] = 1;
         let message = corruption(&reseal(compressed_flag), 0);
         assert!(message.contains("LZ4"), "{message}");
+    }
+
+    fn record_value(frame: &[u8], index: usize, key: &[u8], len: usize) -> Result<Option<Vec<u8>>> {
+        let mut out = vec![0xEE; len];
+        copy_record_value(frame, index, key, &mut out).map(|copied| copied.then_some(out))
+    }
+
+    #[test]
+    fn copies_one_record_value() {
+        let value = crate::lz4::tests::random_bytes(16 << 10, 5);
+        let frame = encode_items(&[b"a", b"bb", b""], &[b"x", &value, b""], false);
+        assert_eq!(record_value(&frame, 0, b"a", 1).unwrap().unwrap(), b"x");
+        assert_eq!(
+            record_value(&frame, 1, b"bb", value.len())
+                .unwrap()
+                .unwrap(),
+            value
+        );
+        assert_eq!(record_value(&frame, 2, b"", 0).unwrap().unwrap(), b"");
+        // A compressed frame is left to the caller, `out` untouched.
+        let text = crate::lz4::tests::json_like(4000);
+        let compressed = encode_items(&[b"t"], &[&text], true);
+        assert_eq!(compressed[5], 1);
+        let mut out = vec![7u8; text.len()];
+        assert!(!copy_record_value(&compressed, 0, b"t", &mut out).unwrap());
+        assert!(out.iter().all(|&b| b == 7));
+    }
+
+    #[test]
+    fn record_value_mismatches_are_corruption() {
+        let frame = encode_items(&[b"a", b"bb"], &[b"x", b"yz"], false);
+        // (frame bytes, record index, key, value length, what the error says)
+        type Case<'a> = (&'a [u8], usize, &'a [u8], usize, &'a str);
+        let cases: [Case; 5] = [
+            (&frame, 2, b"bb", 2, "record 2 of a frame of 2"),
+            (&frame, 1, b"bc", 2, "another key"),
+            (&frame, 1, b"bb", 3, "pointer says 3"),
+            (&frame[..frame.len() - 1], 1, b"bb", 2, "pointer says"),
+            (&frame[..10], 0, b"a", 1, "truncated"),
+        ];
+        for (bytes, index, key, len, why) in cases {
+            let error = record_value(bytes, index, key, len).unwrap_err();
+            assert_eq!(error.code(), "CORRUPTION", "{why}: {error}");
+            assert!(error.to_string().contains(why), "{why}: {error}");
+        }
+        let mut longer = frame.clone();
+        longer.push(0);
+        assert_eq!(
+            record_value(&longer, 0, b"a", 1).unwrap_err().code(),
+            "CORRUPTION"
+        );
+    }
+
+    #[test]
+    fn every_flipped_bit_of_a_record_read_is_corruption() {
+        let value = crate::lz4::tests::random_bytes(300, 9);
+        let frame = encode_items(&[b"key", b"k2"], &[&value[..200], &value[200..]], false);
+        for index in 0..2 {
+            let (key, len): (&[u8], usize) = if index == 0 {
+                (b"key", 200)
+            } else {
+                (b"k2", 100)
+            };
+            for bit in 0..frame.len() * 8 {
+                let mut flipped = frame.clone();
+                flipped[bit / 8] ^= 1 << (bit % 8);
+                match record_value(&flipped, index, key, len) {
+                    Err(e) => assert_eq!(e.code(), "CORRUPTION", "bit {bit}: {e}"),
+                    // Flipping the compression flag hands the frame to `decode`, which checks it.
+                    Ok(None) => assert_eq!(bit, 5 * 8),
+                    Ok(Some(v)) => panic!("bit {bit} of record {index} read as {} bytes", v.len()),
+                }
+            }
+        }
     }
 }
