@@ -127,7 +127,7 @@ export class LogWriter {
     const index = state.nextIndex;
     let segment = state.active;
     if (segment === null || (segment.count > 0 && segment.end + recordBytes > this.config.segmentBytes)) {
-      segment = Segment.fresh(state.dir, index);
+      segment = Segment.fresh(state.dir, index, segment?.count ?? 0);
       state.segments.push(segment);
     }
     let batch = this.open;

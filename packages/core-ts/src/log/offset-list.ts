@@ -13,8 +13,9 @@ export class OffsetList {
   /** Offsets [0, length) are the records'. */
   length = 0;
 
-  constructor(initial: readonly number[] = []) {
-    this.offsets = new Uint32Array(Math.max(16, initial.length));
+  /** `capacity`: offsets to make room for up front (a segment expected to fill like the one before it). */
+  constructor(initial: readonly number[] = [], capacity = 0) {
+    this.offsets = new Uint32Array(Math.max(16, initial.length, capacity));
     for (const offset of initial) this.offsets[this.length++] = offset;
   }
 

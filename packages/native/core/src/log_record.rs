@@ -15,25 +15,23 @@ pub const RECORD_HEADER_BYTES: usize = 12;
 /// `buffer`; otherwise `InvalidArgument`, with `buffer` untouched.
 pub fn seal_records(buffer: &mut [u8], spans: &[u32]) -> Result<()> {
     check_spans(buffer.len(), spans)?;
-    // Records are checksummed LANES at a time: one CRC32C is a chain of dependent instructions
-    // (about 3 cycles each), so several records' chains interleaved keep the CPU busy where one
-    // record's chain would leave it waiting. For 100-byte payloads this is most of the call.
-    let mut groups = spans.chunks_exact(2 * LANES);
-    for group in &mut groups {
-        let checksums = interleaved::checksums(buffer, group);
-        for (span, checksum) in group.chunks_exact(2).zip(checksums) {
-            write_header(buffer, span, checksum);
-        }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("sse4.2") {
+        // SAFETY: the CPU has SSE4.2 (checked just above; std caches the answer), and
+        // `check_spans` proved what `x86::seal` relies on: every payload lies within `buffer`,
+        // with a header's room before it that no other record uses.
+        #[allow(unsafe_code)]
+        unsafe {
+            x86::seal(buffer, spans)
+        };
+        return Ok(());
     }
-    for span in groups.remainder().chunks_exact(2) {
+    for span in spans.chunks_exact(2) {
         let checksum = crc32c(&buffer[span[0] as usize..span[1] as usize], 0);
         write_header(buffer, span, checksum);
     }
     Ok(())
 }
-
-/// Records whose checksums are computed together.
-const LANES: usize = 4;
 
 /// The header of the record whose payload is `buffer[span[0]..span[1]]`, in the room before it.
 fn write_header(buffer: &mut [u8], span: &[u32], checksum: u32) {
@@ -45,74 +43,127 @@ fn write_header(buffer: &mut [u8], span: &[u32], checksum: u32) {
     header[8..12].copy_from_slice(&checksum.to_le_bytes());
 }
 
-mod interleaved {
-    use super::LANES;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod x86 {
+    use super::RECORD_HEADER_BYTES;
     use crate::crc32c::crc32c;
+    use std::arch::x86_64::{_mm_crc32_u16, _mm_crc32_u32, _mm_crc32_u64, _mm_crc32_u8};
 
-    /// The CRC32C of the LANES payloads `buffer[group[2k]..group[2k + 1]]`: the same values as
-    /// `crc32c(payload, 0)` for each.
-    pub fn checksums(buffer: &[u8], group: &[u32]) -> [u32; LANES] {
-        let payloads: [&[u8]; LANES] =
-            std::array::from_fn(|k| &buffer[group[2 * k] as usize..group[2 * k + 1] as usize]);
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("sse4.2") {
-            // SAFETY: the CPU has SSE4.2, checked just above (std caches the answer).
-            #[allow(unsafe_code)]
-            return unsafe { x86::checksums(&payloads) };
+    /// Records whose checksums are computed together.
+    const LANES: usize = 4;
+
+    /// A tail at least this long is finished by the library's own (three-way parallel) loop.
+    const LONG_TAIL: usize = 64;
+
+    /// Write the header of every record of `spans` (as for `seal_records`). Records are
+    /// checksummed LANES at a time: one CRC32C is a chain of dependent instructions (3 cycles
+    /// each), so several records' chains interleaved keep the CPU busy where one record's chain
+    /// would leave it waiting; reads and header writes go through raw pointers because the
+    /// bounds were checked once, for the whole batch, by the caller (for 100-byte payloads the
+    /// per-access checks cost about as much as the checksums).
+    ///
+    /// # Safety
+    /// The CPU must have SSE4.2, and `spans` must have passed `check_spans` for `buffer`.
+    #[target_feature(enable = "sse4.2")]
+    pub unsafe fn seal(buffer: &mut [u8], spans: &[u32]) {
+        let base = buffer.as_mut_ptr();
+        let mut groups = spans.chunks_exact(2 * LANES);
+        for group in &mut groups {
+            let start: [usize; LANES] = std::array::from_fn(|k| group[2 * k] as usize);
+            let length: [usize; LANES] =
+                std::array::from_fn(|k| (group[2 * k + 1] - group[2 * k]) as usize);
+            let words = length.iter().copied().min().unwrap_or(0) / 8;
+            let mut state = [u64::from(u32::MAX); LANES];
+            for word in 0..words {
+                let at = 8 * word;
+                // SAFETY (all four reads): `at + 8 <= length[k]`, so the word lies within
+                // payload k, which lies within `buffer`.
+                unsafe {
+                    state[0] = _mm_crc32_u64(state[0], read_u64(base.add(start[0] + at)));
+                    state[1] = _mm_crc32_u64(state[1], read_u64(base.add(start[1] + at)));
+                    state[2] = _mm_crc32_u64(state[2], read_u64(base.add(start[2] + at)));
+                    state[3] = _mm_crc32_u64(state[3], read_u64(base.add(start[3] + at)));
+                }
+            }
+            for k in 0..LANES {
+                let done = 8 * words;
+                // SAFETY: the rest of payload k, and its header room, lie within `buffer`.
+                unsafe {
+                    let checksum =
+                        finish(state[k] as u32, base.add(start[k] + done), length[k] - done);
+                    write_header(base, start[k], length[k] as u32, checksum);
+                }
+            }
         }
-        payloads.map(|payload| crc32c(payload, 0))
+        for span in groups.remainder().chunks_exact(2) {
+            let (start, length) = (span[0] as usize, (span[1] - span[0]) as usize);
+            // SAFETY: the payload and its header room lie within `buffer`.
+            unsafe {
+                let checksum = finish(u32::MAX, base.add(start), length);
+                write_header(base, start, length as u32, checksum);
+            }
+        }
     }
 
-    #[cfg(target_arch = "x86_64")]
-    mod x86 {
-        use super::LANES;
-        use crate::crc32c::crc32c;
-        use std::arch::x86_64::{_mm_crc32_u16, _mm_crc32_u32, _mm_crc32_u64, _mm_crc32_u8};
-
-        /// The CRC32C instruction on 8-byte words of every payload in turn, as far as the shortest
-        /// one goes; each payload's rest is finished on its own.
-        #[target_feature(enable = "sse4.2")]
-        pub fn checksums(payloads: &[&[u8]; LANES]) -> [u32; LANES] {
-            let mut state = [u64::from(u32::MAX); LANES];
-            let [a, b, c, d] = payloads.map(|payload| payload.chunks_exact(8));
-            let mut words = 0;
-            for (((a, b), c), d) in a.zip(b).zip(c).zip(d) {
-                state[0] = _mm_crc32_u64(state[0], word(a));
-                state[1] = _mm_crc32_u64(state[1], word(b));
-                state[2] = _mm_crc32_u64(state[2], word(c));
-                state[3] = _mm_crc32_u64(state[3], word(d));
-                words += 1;
+    /// Extend a running CRC state (not inverted) over the `length` bytes at `at`; the final CRC.
+    #[target_feature(enable = "sse4.2")]
+    unsafe fn finish(state: u32, at: *const u8, length: usize) -> u32 {
+        // SAFETY (every read below): the caller vouches for `length` bytes at `at`.
+        unsafe {
+            if length >= LONG_TAIL {
+                return crc32c(std::slice::from_raw_parts(at, length), !state);
             }
-            std::array::from_fn(|k| finish(state[k] as u32, &payloads[k][8 * words..]))
-        }
-
-        /// Extend a running CRC state (not inverted) over `rest` and return the final CRC.
-        #[target_feature(enable = "sse4.2")]
-        fn finish(mut state: u32, rest: &[u8]) -> u32 {
-            if rest.len() >= 8 {
-                // A longer tail (payloads of unequal lengths): the library's own parallel loop.
-                return crc32c(rest, !state);
+            let mut wide = u64::from(state);
+            let mut done = 0;
+            while length - done >= 8 {
+                wide = _mm_crc32_u64(wide, read_u64(at.add(done)));
+                done += 8;
             }
-            let mut at = 0;
-            if rest.len() - at >= 4 {
+            let mut state = wide as u32;
+            if length - done >= 4 {
                 state = _mm_crc32_u32(
                     state,
-                    u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]),
+                    u32::from_le(at.add(done).cast::<u32>().read_unaligned()),
                 );
-                at = 4;
+                done += 4;
             }
-            if rest.len() - at >= 2 {
-                state = _mm_crc32_u16(state, u16::from_le_bytes([rest[at], rest[at + 1]]));
-                at += 2;
+            if length - done >= 2 {
+                state = _mm_crc32_u16(
+                    state,
+                    u16::from_le(at.add(done).cast::<u16>().read_unaligned()),
+                );
+                done += 2;
             }
-            if rest.len() > at {
-                state = _mm_crc32_u8(state, rest[at]);
+            if length > done {
+                state = _mm_crc32_u8(state, at.add(done).read());
             }
             !state
         }
+    }
 
-        fn word(bytes: &[u8]) -> u64 {
-            u64::from_le_bytes(bytes.try_into().expect("8-byte chunk"))
+    /// # Safety
+    /// 8 readable bytes at `at`.
+    unsafe fn read_u64(at: *const u8) -> u64 {
+        // SAFETY: as the caller vouches.
+        u64::from_le(unsafe { at.cast::<u64>().read_unaligned() })
+    }
+
+    /// # Safety
+    /// The 12 bytes before `start` are writable.
+    unsafe fn write_header(base: *mut u8, start: usize, length: u32, checksum: u32) {
+        // SAFETY: as the caller vouches.
+        unsafe {
+            let header = base.add(start - RECORD_HEADER_BYTES);
+            header.cast::<u32>().write_unaligned(length.to_le());
+            header
+                .add(4)
+                .cast::<u32>()
+                .write_unaligned((!length).to_le());
+            header
+                .add(8)
+                .cast::<u32>()
+                .write_unaligned(checksum.to_le());
         }
     }
 }
@@ -207,6 +258,32 @@ mod tests {
                 seal_records(&mut buffer, &spans).unwrap();
                 assert_eq!(buffer, framed(&payloads), "uniform {uniform}, base {base}");
             }
+        }
+    }
+
+    /// Groups whose lengths straddle the word size and the long-tail threshold, and long payloads
+    /// next to empty ones: every lane finishes a different tail.
+    #[test]
+    fn lanes_of_very_unequal_lengths() {
+        let lengths = [0usize, 1, 7, 8, 63, 64, 65, 100, 4096, 4097];
+        let mut rng = Rng(0x1A2E_5EED);
+        for rotation in 0..lengths.len() {
+            let payloads: Vec<Vec<u8>> = (0..lengths.len() + 3)
+                .map(|k| {
+                    let length = lengths[(k + rotation) % lengths.len()];
+                    (0..length).map(|_| rng.next() as u8).collect()
+                })
+                .collect();
+            let mut buffer = Vec::new();
+            let mut spans = Vec::new();
+            for payload in &payloads {
+                buffer.extend_from_slice(&[0u8; RECORD_HEADER_BYTES]);
+                spans.push(buffer.len() as u32);
+                buffer.extend_from_slice(payload);
+                spans.push(buffer.len() as u32);
+            }
+            seal_records(&mut buffer, &spans).unwrap();
+            assert_eq!(buffer, framed(&payloads), "rotation {rotation}");
         }
     }
 
