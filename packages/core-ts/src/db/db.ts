@@ -40,6 +40,8 @@ import { BACKGROUND_MIN_STALE_RATIO, MaintenanceController } from '../maintenanc
 import { MaintenanceEvents, type MaintenanceEventType, type MaintenanceListener } from '../maintenance/events.js';
 import { planRewrites } from '../maintenance/planner.js';
 import { StalenessSampler } from '../maintenance/sampler.js';
+import { WritePacer, writeBytes } from '../maintenance/pacer.js';
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { MaintenanceStats } from './stats.js';
 import { pointerRecordBytes } from '../vlog/pointer.js';
 import { pointerFlushCharge } from './flush-charge.js';
@@ -145,6 +147,8 @@ export class Db implements IteratorHost {
   private readonly gcTotals = { passes: 0, deletedSegments: 0, reclaimedBytes: 0 };
   /** Background maintenance (null without a value log, read-only, or with auto compaction off). */
   private maintenanceController: MaintenanceController | null = null;
+  /** Write pacing on value-log debt (maintenance/pacer.ts; with the controller only). */
+  private pacer: WritePacer | null = null;
   /** Maintenance passes run one at a time. */
   private maintaining: Promise<unknown> = RESOLVED;
   private readonly maintenanceTotals = { runs: 0, rewrittenSegments: 0, swappedRecords: 0, copiedBytes: 0, lastRunMs: 0, totalRunMs: 0 };
@@ -235,11 +239,28 @@ export class Db implements IteratorHost {
             return { queuedSegments: queue.length, retiringSegments: waiting, stale, total };
           },
           maintain: (options) => this.runMaintenance(options, true),
+          retire: async () => {
+            await this.flushNow();
+            return (await this.collectGarbage()).deletedSegments.length;
+          },
           backoff: (delayMs, reason, error) => this.events.emit('backoff', { delayMs, reason, error }),
         },
         { bytesPerSecond: BACKGROUND_MAINTENANCE_BYTES_PER_SECOND },
       );
       this.maintenanceController = controller;
+      const pacing = this.options.valueLogPacing;
+      if (pacing.softRatio !== Infinity) {
+        this.pacer = new WritePacer(
+          {
+            now: () => performance.now(),
+            // An aborted sleep (the pass came first) just ends.
+            sleep: (ms, signal) => sleepFor(ms, undefined, signal === undefined ? {} : { signal }).catch(() => {}),
+            debt: () => controller.pacingDebt(),
+            relieve: () => controller.relieve(),
+          },
+          pacing,
+        );
+      }
       this.addFlushListener(() => controller.kick());
       controller.start();
     }
@@ -291,7 +312,8 @@ export class Db implements IteratorHost {
     if (
       this.stalledWrites > 0 ||
       this.slots.length - 1 >= MAX_IMMUTABLE_MEMTABLES ||
-      (compaction !== null && compaction.writeStall() !== 'none')
+      (compaction !== null && compaction.writeStall() !== 'none') ||
+      (this.pacer !== null && this.pacer.paces(writeBytes(ops)))
     ) {
       return this.stalledWrite(compaction, copyOps(ops), sync);
     }
@@ -305,7 +327,10 @@ export class Db implements IteratorHost {
    */
   private stalledWrite(compaction: CompactionScheduler | null, ops: WriteOp[], sync: boolean): Promise<void> {
     this.stalledWrites++;
-    const turn = this.stallTail.then(() => this.awaitMemtableRoom()).then(() => compaction?.awaitStall());
+    const turn = this.stallTail
+      .then(() => this.awaitMemtableRoom())
+      .then(() => compaction?.awaitStall())
+      .then(() => this.pacer?.admit(writeBytes(ops)));
     // Registered before the tail below: this write takes its seqs before the next one waits.
     const done = turn.then(
       () => {
@@ -1152,7 +1177,7 @@ export class Db implements IteratorHost {
         compactions: 0, trivialMoves: 0, manualCompactions: 0, failures: 0, bytesRead: 0, bytesWritten: 0, entriesRead: 0,
         entriesWritten: 0, droppedShadowed: 0, droppedTombstones: 0, running: false, retryPending: false, lastError: null,
       },
-      stalls: this.compaction?.stallStats() ?? { slowdowns: 0, stops: 0, stallMs: 0 },
+      stalls: { ...(this.compaction?.stallStats() ?? { slowdowns: 0, stops: 0, stallMs: 0 }), valueLog: this.pacer?.stats() ?? null },
       valueLog: valueLogStats(this.valueLog, this.versions.ledger, this.gcTotals),
       maintenance: this.maintenanceStats(),
     };

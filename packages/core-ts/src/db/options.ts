@@ -64,6 +64,16 @@ export interface OpenOptions {
   readonly valueLogSegmentBytes?: number;
   /** Foreground value-log lanes (each appends to its own segment). Default 1. */
   readonly valueLogLanes?: number;
+  /**
+   * Write pacing on value-log debt (docs/ENGINE.md "Write pacing"): once the stale value-log bytes
+   * maintenance could reclaim reach this share of the live bytes, writes are slowed in proportion,
+   * so background rewrites keep up. Default 0.2. `Infinity` turns pacing off.
+   */
+  readonly valueLogDebtSoftRatio?: number;
+  /** Debt ÷ live at which writes wait for a maintenance pass to reclaim. Default 0.35; at least the soft ratio. */
+  readonly valueLogDebtHardRatio?: number;
+  /** The longest a write waits for pacing (ms); after it the write proceeds whatever the debt. Default 2000. */
+  readonly valueLogDebtMaxStallMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -82,6 +92,7 @@ export interface ResolvedOptions {
   readonly valueThreshold: number;
   readonly valueLogSegmentBytes: number;
   readonly valueLogLanes: number;
+  readonly valueLogPacing: { readonly softRatio: number; readonly hardRatio: number; readonly maxStallMs: number };
 }
 
 const MiB = 1024 * 1024;
@@ -106,6 +117,9 @@ const KNOWN = new Set([
   'valueThreshold',
   'valueLogSegmentBytes',
   'valueLogLanes',
+  'valueLogDebtSoftRatio',
+  'valueLogDebtHardRatio',
+  'valueLogDebtMaxStallMs',
 ]);
 
 function invalid(message: string) {
@@ -124,6 +138,25 @@ function int(value: unknown, name: string, fallback: number, min: number, max: n
     throw invalid(`options.${name} must be an integer in [${min}, ${max}], got ${String(value)}`);
   }
   return value;
+}
+
+/** A ratio ≥ 0, or `Infinity` (off). */
+function ratio(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw invalid(`options.${name} must be a number ≥ 0 (or Infinity), got ${String(value)}`);
+  return value;
+}
+
+/** Defaults: bench/results/vlog.md (churn at 200k keys, peak and final disk against wall time). */
+const DEFAULT_DEBT_SOFT_RATIO = 0.2;
+const DEFAULT_DEBT_HARD_RATIO = 0.35;
+
+function pacingOptions(o: Record<string, unknown>): ResolvedOptions['valueLogPacing'] {
+  const softRatio = ratio(o.valueLogDebtSoftRatio, 'valueLogDebtSoftRatio', DEFAULT_DEBT_SOFT_RATIO);
+  // A soft line given alone above the default hard one moves the hard line with it.
+  const hardRatio = ratio(o.valueLogDebtHardRatio, 'valueLogDebtHardRatio', Math.max(softRatio, DEFAULT_DEBT_HARD_RATIO));
+  if (hardRatio < softRatio) throw invalid(`options.valueLogDebtHardRatio (${hardRatio}) must be at least valueLogDebtSoftRatio (${softRatio})`);
+  return { softRatio, hardRatio, maxStallMs: int(o.valueLogDebtMaxStallMs, 'valueLogDebtMaxStallMs', 2000, 0, 3_600_000) };
 }
 
 export function resolveOptions(options: unknown): ResolvedOptions {
@@ -157,6 +190,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     valueThreshold: o.valueThreshold === Infinity ? Infinity : int(o.valueThreshold, 'valueThreshold', DEFAULT_VALUE_THRESHOLD, 1, 2 ** 32),
     valueLogSegmentBytes: int(o.valueLogSegmentBytes, 'valueLogSegmentBytes', 16 * MiB, 4096, 1024 * MiB),
     valueLogLanes: int(o.valueLogLanes, 'valueLogLanes', 1, 1, 254),
+    valueLogPacing: pacingOptions(o),
   };
 }
 

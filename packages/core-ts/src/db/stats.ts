@@ -1,5 +1,6 @@
 /** What `db.stats()` reports. */
 import type { ControllerStats } from '../maintenance/controller.js';
+import type { PacingStats } from '../maintenance/pacer.js';
 import type { SamplerStats } from '../maintenance/sampler.js';
 import type { Ledger } from '../manifest/index.js';
 import type { BlockCacheStats } from '../table/index.js';
@@ -44,8 +45,11 @@ export interface DbStats {
   readonly backgroundError: string | null;
   /** Compactions run (background and manual), their bytes, and the last failure. */
   readonly compaction: CompactionCounters;
-  /** Writes delayed or held because L0 backed up. */
-  readonly stalls: StallCounters;
+  /**
+   * Writes delayed or held because L0 backed up, and (`valueLog`, null when pacing is off) because
+   * value-log debt outran maintenance (docs/ENGINE.md "Write pacing").
+   */
+  readonly stalls: StallCounters & { readonly valueLog: PacingStats | null };
   /** The value log's files and the ledger's totals; null without a value log. */
   readonly valueLog: ValueLogDbStats | null;
   /** Maintenance passes (`db.maintain`) and the rewrite queue the ledger implies; null without a value log. */

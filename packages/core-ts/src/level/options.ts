@@ -48,6 +48,9 @@ const FORWARDED = {
   valueThreshold: true,
   valueLogSegmentBytes: true,
   valueLogLanes: true,
+  valueLogDebtSoftRatio: true,
+  valueLogDebtHardRatio: true,
+  valueLogDebtMaxStallMs: true,
 } as const satisfies Record<keyof OpenOptions, true>;
 const ENGINE_OPTIONS = Object.keys(FORWARDED) as (keyof OpenOptions)[];
 

@@ -15,11 +15,20 @@
  *   and deletes the old segments; later compactions drop their shadowed pointers), so it costs only
  *   its copies; a pass in a quiet window flushes itself (`compact`), since no other flush may come,
  *   and compacts the rewritten range so the shadowed pointers leave the tables.
+ * - **Back to back under pressure**: a pass that stopped on its budget while the debt is still
+ *   over the pressure line and that made progress is followed by the next at once (one event-loop
+ *   turn later), not at the next flush or tick: under sustained writes the debt is worked off
+ *   continuously, and the write pacer (`pacer.ts`) keeps writers from starving the passes.
+ * - **Relief for held writes** (`relieve`): while the pacer holds writes at its hard line, a pass
+ *   runs at once (no quiet window, no pressure line, no empty bucket — the writers are waiting
+ *   anyway), and since no write will trigger the flush that retires what it rewrote, that flush
+ *   and GC follow it.
  * - **Backoff**: a pass that neither swapped a pointer nor reclaimed a byte doubles the wait before
  *   the next (up to `maxBackoffMs`); segments a rewrite could not shrink carry a cooldown in the
- *   ledger.
+ *   ledger. A backing-off controller cannot relieve: held writes proceed.
  */
 import type { MaintainOptions, MaintenanceReport } from './maintain.js';
+import type { PacingDebt } from './pacer.js';
 
 /**
  * Background rewrites take segments from a third stale on: disk stays near 1.5× the live data
@@ -54,6 +63,11 @@ export interface ControllerHost {
     readonly total: number;
   };
   maintain(options: MaintainOptions): Promise<MaintenanceReport>;
+  /**
+   * Flush and collect garbage, so rewritten segments waiting for their retire edit are retired and
+   * deleted (`relieve`: held writes trigger no flush). Resolves how many segments GC deleted.
+   */
+  retire?(): Promise<number>;
   /** Telemetry: the controller waits `delayMs` before its next pass. */
   backoff?(delayMs: number, reason: 'nothing-reclaimed' | 'error', error: string | null): void;
 }
@@ -64,7 +78,14 @@ export interface ControllerStats {
   readonly backoffMs: number;
   readonly tokens: number;
   readonly lastError: string | null;
+  /** Passes started back to back because the debt stayed over the pressure line. */
+  readonly chained: number;
+  /** Passes and retire flushes run to relieve writes held by the pacer. */
+  readonly reliefs: number;
 }
+
+/** What a debt-driven caller needs from the controller's last look at the ledger. */
+export type ControllerDebt = ReturnType<ControllerHost['debt']>;
 
 export class MaintenanceController {
   private timer: NodeJS.Timeout | null = null;
@@ -79,6 +100,12 @@ export class MaintenanceController {
   private passes = 0;
   private skippedBusy = 0;
   private lastError: string | null = null;
+  private chained = 0;
+  private reliefs = 0;
+  private chainPending = false;
+  /** Passes that swapped, retired or deleted anything (a relief compares it before and after). */
+  private progress = 0;
+  private relieving: Promise<boolean> | null = null;
   private readonly quietMs: number;
   private readonly intervalMs: number;
   private readonly pressureRatio: number;
@@ -119,9 +146,13 @@ export class MaintenanceController {
     if (now < this.notBefore) return;
     const debt = this.host.debt();
     const quiet = now - this.lastWriteChange >= this.quietMs;
+    this.startIfDue(now, debt, quiet);
+  }
+
+  private startIfDue(now: number, debt: ControllerDebt, quiet: boolean): void {
     // Only a quiet pass retires what `defer` passes left: under load, compactions come anyway.
     if (debt.queuedSegments === 0 && (!quiet || (debt.retiringSegments ?? 0) === 0)) return;
-    const pressured = debt.total > 0 && debt.stale / debt.total >= this.pressureRatio;
+    const pressured = this.pressured(debt);
     if (!quiet && !pressured) {
       this.skippedBusy++;
       return;
@@ -129,15 +160,90 @@ export class MaintenanceController {
     this.refill(now);
     if (this.tokens <= 0) return;
     const share = debt.total > 0 ? debt.stale / debt.total : 0;
-    const over = this.pressureRatio >= 0.5 ? (share >= 0.5 ? 1 : 0) : Math.min(1, Math.max(0, (share - this.pressureRatio) / (0.5 - this.pressureRatio)));
     const budget = {
       bytes: this.tokens,
       segments: Math.max(this.segmentsPerPass, debt.queuedSegments),
-      ms: this.passMs + (this.maxPassMs - this.passMs) * over,
+      ms: this.passBudgetMs(share),
     };
     this.running = this.pass(budget, quiet ? 'compact' : 'defer').finally(() => {
       this.running = null;
     });
+  }
+
+  /**
+   * The debt as the write pacer weighs it: stale and total bytes, and whether maintenance can act
+   * on it now (segments queued or waiting for retirement, and no backoff pending).
+   */
+  pacingDebt(): PacingDebt {
+    const debt = this.host.debt();
+    const actionable = debt.queuedSegments > 0 || (debt.retiringSegments ?? 0) > 0;
+    return { stale: debt.stale, total: debt.total, reclaimable: actionable && !this.closed && performance.now() >= this.notBefore };
+  }
+
+  private pressured(debt: ControllerDebt): boolean {
+    return debt.total > 0 && debt.stale / debt.total >= this.pressureRatio;
+  }
+
+  /** After a pass cut short by its budget: the next one at once while the debt stays high. */
+  private chain(): void {
+    if (this.closed || this.chainPending) return;
+    this.chainPending = true;
+    setImmediate(() => {
+      this.chainPending = false;
+      if (this.closed || this.running !== null || this.relieving !== null) return;
+      const debt = this.host.debt();
+      if (debt.queuedSegments === 0 || !this.pressured(debt)) return;
+      this.chained++;
+      this.kick();
+    });
+  }
+
+  /**
+   * Work the debt off for writes the pacer holds: join the running pass, or start one now (only
+   * the backoff stops it), then flush and collect so what it rewrote is retired and deleted.
+   * Resolves whether anything was swapped, retired or deleted meanwhile.
+   */
+  relieve(): Promise<boolean> {
+    this.relieving ??= this.relieveOnce().finally(() => {
+      this.relieving = null;
+    });
+    return this.relieving;
+  }
+
+  private async relieveOnce(): Promise<boolean> {
+    if (this.closed || performance.now() < this.notBefore) return false;
+    const before = this.progress;
+    if (this.running !== null) await this.running;
+    if (this.closed || performance.now() < this.notBefore) return this.progress > before;
+    const debt = this.host.debt();
+    if (debt.queuedSegments > 0) {
+      this.reliefs++;
+      const now = performance.now();
+      this.refill(now);
+      const share = debt.total > 0 ? debt.stale / debt.total : 0;
+      this.running = this.pass(
+        { bytes: Math.max(this.tokens, this.options.bytesPerSecond / 4), segments: Math.max(this.segmentsPerPass, debt.queuedSegments), ms: this.passBudgetMs(share) },
+        'defer',
+      ).finally(() => {
+        this.running = null;
+      });
+      await this.running;
+    }
+    if (!this.closed && this.host.retire !== undefined && (this.host.debt().retiringSegments ?? 0) > 0) {
+      this.reliefs++;
+      try {
+        if ((await this.host.retire()) > 0) this.progress++;
+      } catch (error) {
+        this.lastError = String((error as Error)?.message ?? error);
+      }
+    }
+    return this.progress > before;
+  }
+
+  /** A pass's time cap: `passMs` at the pressure line, up to `maxPassMs` at half the ledger stale. */
+  private passBudgetMs(share: number): number {
+    const over = this.pressureRatio >= 0.5 ? (share >= 0.5 ? 1 : 0) : Math.min(1, Math.max(0, (share - this.pressureRatio) / (0.5 - this.pressureRatio)));
+    return this.passMs + (this.maxPassMs - this.passMs) * over;
   }
 
   private refill(now: number): void {
@@ -157,7 +263,10 @@ export class MaintenanceController {
       this.passes++;
       this.tokens -= report.copiedBytes;
       const swapped = report.rewrites.some((rewrite) => rewrite.swapped > 0);
-      if (!swapped && report.reclaimedBytes === 0 && report.deletedSegments === 0) {
+      const progressed = swapped || report.reclaimedBytes > 0 || report.deletedSegments > 0;
+      if (progressed) this.progress++;
+      if (progressed && retire === 'defer' && report.stoppedBy !== 'done' && report.stoppedBy !== 'signal') this.chain();
+      if (!progressed) {
         this.backoffMs = Math.min(this.maxBackoffMs, Math.max(1000, this.backoffMs * 2));
         this.notBefore = performance.now() + this.backoffMs;
         this.host.backoff?.(this.backoffMs, 'nothing-reclaimed', null);
@@ -174,7 +283,10 @@ export class MaintenanceController {
   }
 
   stats(): ControllerStats {
-    return { passes: this.passes, skippedBusy: this.skippedBusy, backoffMs: this.backoffMs, tokens: Math.max(0, Math.floor(this.tokens)), lastError: this.lastError };
+    return {
+      passes: this.passes, skippedBusy: this.skippedBusy, backoffMs: this.backoffMs, tokens: Math.max(0, Math.floor(this.tokens)), lastError: this.lastError,
+      chained: this.chained, reliefs: this.reliefs,
+    };
   }
 
   async close(): Promise<void> {
@@ -182,5 +294,6 @@ export class MaintenanceController {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     await this.running;
+    await this.relieving;
   }
 }
