@@ -217,6 +217,10 @@ describe('WriteAheadLog', () => {
     const reopened = await WriteAheadLog.open(DIR, { vfs: vfs.crash(), durability: 'relaxed' });
     assert.equal(reopened.firstIndex, 70);
     assert.deepEqual((await replayAll(reopened, 75)).map((r) => plain(r.batch)), Array.from({ length: 6 }, (_, i) => plain(batchAt(75 + i))));
+    // Released up to its end, the log is emptied however little was appended since.
+    assert.equal(await reopened.release(reopened.nextIndex), true);
+    assert.equal(reopened.firstIndex, 81);
+    assert.deepEqual(await replayAll(reopened), []);
     await reopened.close();
   });
 

@@ -245,14 +245,16 @@ export class WriteAheadLog {
 
   /**
    * The batches before `index` are in tables and the manifest says so (replay starts at or after
-   * it): drop them once that can free a whole log segment, that is once a segment's worth of bytes
-   * was appended since the last truncation. A truncation that frees no file would only rewrite the
-   * first-index file durably — several fsyncs during which appends wait (the log runs it exclusively)
-   * — for no disk space: flushes of pointer memtables come every few hundred KiB of WAL.
-   * Returns whether it truncated.
+   * it): drop them when that frees files — when `index` is the end of the log (every batch goes,
+   * the file being appended to included), or once a segment's worth of bytes was appended since
+   * the last truncation (a whole segment may lie before `index`). Any other truncation would only
+   * rewrite the first-index file durably — several fsyncs during which appends wait (the log runs
+   * it exclusively) — for no disk space: flushes of pointer memtables come every few hundred KiB of
+   * WAL. Returns whether it truncated.
    */
   async release(index: number): Promise<boolean> {
-    if (index <= this.log.firstIndex || this.bytesSinceTruncation < this.segmentBytes) return false;
+    if (index <= this.log.firstIndex) return false;
+    if (index < this.log.nextIndex && this.bytesSinceTruncation < this.segmentBytes) return false;
     // Bytes appended while the truncation runs lie past `index`: they count toward the next one.
     this.bytesSinceTruncation = 0;
     await this.log.truncateBefore(index);
