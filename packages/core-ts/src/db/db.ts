@@ -13,8 +13,8 @@
  * behind a write stall (L0 backed up), so a stalled write never lets a later one overtake it.
  */
 import { ErrorCodes, siltError } from '../errors.js';
-import { Kind, MAX_SEQ, toUserKey } from '../keys/internal-key.js';
-import type { ManifestStore, Version, VersionEdit, VersionSet } from '../manifest/index.js';
+import { compareBytes, Kind, MAX_SEQ, toUserKey } from '../keys/internal-key.js';
+import type { ManifestStore, TableMeta, Version, VersionEdit, VersionSet } from '../manifest/index.js';
 import { ManifestStore as ManifestStoreClass, NUM_LEVELS } from '../manifest/index.js';
 import { Memtable } from '../memtable/index.js';
 import type { VfsLock } from '../vfs/types.js';
@@ -35,7 +35,8 @@ import { manifestMetaOf } from '../manifest/index.js';
 import type { TableSet } from './table-set.js';
 import { collectGarbage, type GcResult } from '../maintenance/gc.js';
 import { checkMaintainOptions, maintain, pruneRetiring, type MaintainOptions, type MaintenanceHost, type MaintenanceReport, type MaintenanceStep } from '../maintenance/maintain.js';
-import type { RewriteRecord } from '../maintenance/rewrite.js';
+import type { LookupMark, RewriteRecord } from '../maintenance/rewrite.js';
+import { visitNewestEntries } from './newest-entries.js';
 import { BACKGROUND_MIN_STALE_RATIO, MaintenanceController } from '../maintenance/controller.js';
 import { MaintenanceEvents, type MaintenanceEventType, type MaintenanceListener } from '../maintenance/events.js';
 import { planRewrites } from '../maintenance/planner.js';
@@ -942,8 +943,11 @@ export class Db implements IteratorHost {
         await this.installEdit({ valueLog: changes });
       },
       newestPointer: (key) => this.newestPointer(key),
+      sortKeys: (keys) => this.options.accelerator.sortKeys(keys),
+      visitNewestEntries: (keys, visit) => visitNewestEntries(this.slots, this.versions.current, this.tables, keys, visit),
+      lookupMark: () => this.lookupMark(),
       ...(mode === 'rewrite' ? { sampledStaleRatio: this.sampleStaleness() } : {}),
-      swapPointers: (records) => this.swapPointers(records),
+      swapPointers: (records, since) => this.swapPointers(records, since),
       compact: (start, end) => this.compactNow(start, end),
       collectGarbage: () => this.collectGarbage(),
       segmentRewritten: (result, elapsedMs) =>
@@ -1017,14 +1021,76 @@ export class Db implements IteratorHost {
     return pointer;
   }
 
+  /** The tables and memtables lookups see now (`swapPointers`' `since`). */
+  private lookupMark(): LookupMark {
+    const version = this.versions.current;
+    // A version made by an edit that adds or removes no table (a ledger edit) keeps every level's array.
+    const levels = Array.from({ length: NUM_LEVELS }, (_, level) => version.tables(level));
+    return { lookupMark: true, levels, mems: this.slots.map((slot) => slot.mem) } as LookupMark;
+  }
+
+  /**
+   * The raw pointer of `key`'s newest entry when that entry is a pointer; null when it is not, or —
+   * when `mark` is given: no table came or went since it was taken and no memtable left — `undefined`
+   * when only the tables hold `key`, whose newest entry then is still what a lookup after `mark` found.
+   */
+  private newestPointerSince(key: Uint8Array, mark: { levels: readonly (readonly TableMeta[])[]; mems: readonly Memtable[] } | null): Uint8Array | null | undefined {
+    if (mark === null) return this.newestPointer(key);
+    for (const slot of this.slots) {
+      const mem = slot.mem;
+      if (mem.entryCount === 0) continue;
+      const entry = mem.find(key);
+      if (entry >= 0) return mem.kindAt(entry) === Kind.Pointer ? mem.valueAt(entry) : null;
+    }
+    return undefined;
+  }
+
+  /**
+   * Per record, 1 when its key's newest entry is still its old pointer: by `newestPointerSince`
+   * when `unchanged`, else — records in ascending key order, as a rewrite gives them — in one ordered
+   * pass (`visitNewestEntries`), else by a point lookup each.
+   */
+  private stillPointingAtOld(records: readonly RewriteRecord[], unchanged: { levels: readonly (readonly TableMeta[])[]; mems: readonly Memtable[] } | null): Uint8Array {
+    const result = new Uint8Array(records.length);
+    const same = (raw: Uint8Array, from: number, to: number, old: Uint8Array): boolean => {
+      if (to - from !== old.length) return false;
+      for (let j = 0; j < old.length; j++) if (raw[from + j] !== old[j]) return false;
+      return true;
+    };
+    let ascending = unchanged === null;
+    for (let i = 1; ascending && i < records.length; i++) {
+      const a = records[i - 1]!.key;
+      const b = records[i]!.key;
+      if (compareBytes(a, 0, a.length, b, 0, b.length) > 0) ascending = false;
+    }
+    if (ascending) {
+      visitNewestEntries(this.slots, this.versions.current, this.tables, records.map((record) => record.key), (i, kind, data, from, to) => {
+        if (kind === Kind.Pointer && same(data, from, to, records[i]!.oldPointer)) result[i] = 1;
+      });
+      return result;
+    }
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      const current = this.newestPointerSince(record.key, unchanged);
+      if (current === null) continue;
+      if (current === undefined || same(current, 0, current.length, record.oldPointer)) result[i] = 1;
+    }
+    return result;
+  }
+
   /**
    * The compare-and-set of a rewrite. It takes seqs like a write and is applied in seq order with
    * the writes (behind those in flight), so when it runs every older write is in the memtable and
    * every newer one will shadow it: each key whose newest entry is then still the old pointer gets
    * the new pointer at its seq, the others are skipped (the newer write won; the seq stays unused).
    * The entries have no WAL record: lost in a crash, the old pointers they shadow are still valid.
+   *
+   * `since`: a mark taken before the lookups that found each record's old pointer newest. When
+   * every level still has the mark's tables and every memtable of the mark is still here, nothing left the
+   * memtables and the tables are the same: a key no memtable holds has the newest entry the lookup
+   * found (the old pointer), and a key a memtable holds has that entry — no full lookup needed.
    */
-  private swapPointers(records: readonly RewriteRecord[]): Promise<number> {
+  private swapPointers(records: readonly RewriteRecord[], since?: LookupMark): Promise<number> {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (this.isClosed) return Promise.reject(closedError(this.location));
     if (records.length === 0) return Promise.resolve(0);
@@ -1034,10 +1100,18 @@ export class Db implements IteratorHost {
     let swapped = 0;
     const apply = (): void => {
       const mem = this.slots[0]!.mem;
+      const mark = since as { levels: readonly (readonly TableMeta[])[]; mems: readonly Memtable[] } | undefined;
+      const version = this.versions.current;
+      const unchanged =
+        mark !== undefined &&
+        mark.levels.every((tables, level) => version.tables(level) === tables) &&
+        mark.mems.every((old) => this.slots.some((slot) => slot.mem === old))
+          ? mark
+          : null;
+      const stillOld = this.stillPointingAtOld(records, unchanged);
       for (let i = 0; i < records.length; i++) {
         const record = records[i]!;
-        const current = this.newestPointer(record.key);
-        if (current === null || current.length !== record.oldPointer.length || !current.every((byte, j) => byte === record.oldPointer[j])) continue;
+        if (stillOld[i] === 0) continue;
         mem.add(firstSeq + i, Kind.Pointer, record.key, record.newPointer);
         this.mutableValueLogCharge += pointerFlushCharge(pointerRecordBytes(record.newPointer));
         swapped++;

@@ -18,14 +18,20 @@
  *    crash in between, which the next pass removes).
  */
 import { setImmediate as yieldTurn } from 'node:timers/promises';
+import type { PackedBytes } from '@siltdb/bindings';
+import { Kind } from '../keys/internal-key.js';
 import { COLD_LANE, decodePointer, encodePointer, recordBytesOf, SEGMENT_HEADER_BYTES, type ValueLog } from '../vlog/index.js';
+import { POINTER_BYTES, POINTER_VERSION } from '../vlog/pointer.js';
 import type { LedgerChange, LedgerEntry } from '../manifest/index.js';
 
 /**
  * Segment bytes per scan call (one read, one accelerator call), and between two turns given to the
- * event loop: a chunk's newest-pointer checks take some milliseconds.
+ * event loop.
  */
 const SCAN_CHUNK_BYTES = 1 << 20;
+
+/** Keys per batch of newest-entry lookups (one synchronous ordered pass; the event loop turns between batches). */
+const LOOKUP_BATCH_KEYS = 4096;
 
 export type RewriteStep = 'copy' | 'swap' | 'compact' | 'gc';
 
@@ -39,17 +45,34 @@ export interface RewriteHost {
   readonly valueLog: ValueLog;
   /** The raw pointer of `key`'s newest entry when that entry is a pointer, else null. */
   newestPointer(key: Uint8Array): Uint8Array | null;
+  /** A stable permutation putting the packed keys in ascending order (the accelerator's sort). */
+  sortKeys(keys: PackedBytes): Uint32Array;
+  /**
+   * Visit the newest entry of each of `keys` (ascending), as `newestPointer` would find it, in one
+   * ordered pass (db/newest-entries.ts); keys with no entry are not visited. `data[from, to)` is the
+   * entry's value (a pointer's raw bytes), valid during the call only.
+   */
+  visitNewestEntries(keys: readonly Uint8Array[], visit: (index: number, kind: Kind, data: Uint8Array, from: number, to: number) => void): void;
+  /** What the database looks like now, for `swapPointers` to tell whether lookups since are still current. */
+  lookupMark(): LookupMark;
   /**
    * Swap each key whose newest entry is still `oldPointer` to `newPointer`, atomically with respect
-   * to writes (none in flight while it checks); returns how many were swapped.
+   * to writes (none in flight while it checks); returns how many were swapped. `since`: a mark taken
+   * before the lookups that found the records newest — keys nothing wrote since need no new lookup.
+   * Records in ascending key order are checked in one ordered pass.
    */
-  swapPointers(records: readonly RewriteRecord[]): Promise<number>;
+  swapPointers(records: readonly RewriteRecord[], since?: LookupMark): Promise<number>;
   /** The segment's ledger entry now (undefined once GC dropped it). */
   ledgerEntry(segment: number): LedgerEntry | undefined;
   /** Log ledger changes (attempts, cooldown) in their own edit. */
   logLedger(changes: readonly LedgerChange[]): Promise<void>;
   /** Test hook: called after each step; may throw to simulate a crash there. */
   afterStep?(step: RewriteStep): void | Promise<void>;
+}
+
+/** Opaque: the database state a batch of lookups saw (see `RewriteHost.lookupMark`). */
+export interface LookupMark {
+  readonly lookupMark: true;
 }
 
 export interface RewriteResult {
@@ -61,10 +84,45 @@ export interface RewriteResult {
   readonly swapped: number;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+function u32At(data: Uint8Array, at: number): number {
+  return (data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24)) >>> 0;
+}
+
+/**
+ * Whether `data[from, to)` is the encoded pointer (FORMAT §8.3) of this record: the same bytes
+ * `encodePointer` would write, compared field by field without building them.
+ */
+function pointsAt(
+  data: Uint8Array, from: number, to: number,
+  segment: number, frameOffset: number, frameLength: number, subIndex: number, recordBytes: number,
+): boolean {
+  return (
+    to - from === POINTER_BYTES &&
+    data[from] === POINTER_VERSION &&
+    u32At(data, from + 1) === segment >>> 0 &&
+    u32At(data, from + 5) === Math.floor(segment / 2 ** 32) &&
+    u32At(data, from + 9) === frameOffset &&
+    u32At(data, from + 13) === frameLength &&
+    (data[from + 17]! | (data[from + 18]! << 8)) === subIndex &&
+    u32At(data, from + 19) === recordBytes
+  );
+}
+
+/** Append-only columns of numbers, grown by doubling. */
+class Column {
+  values: Uint32Array;
+  length = 0;
+  constructor(capacity: number) {
+    this.values = new Uint32Array(capacity);
+  }
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const grown = new Uint32Array(2 * this.values.length);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.length++] = value;
+  }
 }
 
 function compare(a: Uint8Array, b: Uint8Array): number {
@@ -79,15 +137,30 @@ export interface SwapResult extends RewriteResult {
   readonly range: readonly [Uint8Array, Uint8Array] | null;
 }
 
-/** Copy the segment's newest-version records to the cold lane and swap their pointers (steps 1–2). */
+/**
+ * Copy the segment's newest-version records to the cold lane and swap their pointers (steps 1–2).
+ *
+ * The scan packs every record's key into one buffer (in scan order) and keeps the rest of the
+ * record as numbers; the keys are then sorted once and checked against their newest entries in
+ * ordered batches (one pass through each table per batch instead of a point lookup per key). A
+ * record is copied when its key's newest entry is exactly its pointer — the check compares the
+ * pointer's fields, nothing is allocated for the records that are stale.
+ */
 export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs: number, now: number): Promise<SwapResult> {
   const log = host.valueLog;
   const before = host.ledgerEntry(segment);
   if (before !== undefined) await host.logLedger([{ segment, attempts: before.attempts + 1 }]);
-  const keys: Uint8Array[] = [];
-  const values: Uint8Array[] = [];
-  const oldPointers: Uint8Array[] = [];
-  // Only records still newest for their key are copied (a first compare: a stale record never is).
+  const chunks: Uint8Array[] = [];
+  let keyData = new Uint8Array(1 << 16);
+  const keyOffsets = new Column(1024);
+  keyOffsets.push(0);
+  // Per record: its scan chunk, value range in that chunk, frame offset and length, sub-index.
+  const chunkOf = new Column(1024);
+  const valueStarts = new Column(1024);
+  const valueEnds = new Column(1024);
+  const frameOffsets = new Column(1024);
+  const frameLengths = new Column(1024);
+  const subIndexes = new Column(1024);
   try {
     let at: number = SEGMENT_HEADER_BYTES;
     for (;;) {
@@ -97,26 +170,30 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
       if (scan.end === at) break;
       at = scan.end;
       const { data, records, frames } = scan;
+      const chunk = chunks.length;
+      chunks.push(data);
       for (let r = 0; r < records.length; r += 5) {
         const frame = records[r]!;
         const keyStart = records[r + 2]!;
         const valueStart = records[r + 3]!;
-        const valueEnd = records[r + 4]!;
-        const key = data.subarray(keyStart, valueStart);
-        const pointer = encodePointer({
-          segment,
-          frameOffset: frames[2 * frame]!,
-          frameLength: frames[2 * frame + 1]!,
-          subIndex: records[r + 1]!,
-          recordBytes: recordBytesOf(valueStart - keyStart, valueEnd - valueStart),
-        });
-        const newest = host.newestPointer(key);
-        if (newest === null || !sameBytes(newest, pointer)) continue;
-        // A copy (a Buffer's `slice` would share the chunk): the key lives on in the memtable.
-        keys.push(new Uint8Array(key));
-        // The scan's buffer is this rewrite's own: the append copies the value into its frame.
-        values.push(data.subarray(valueStart, valueEnd));
-        oldPointers.push(pointer);
+        // Keys are copied out, back to back: the lookups then touch a few hundred KiB, not the
+        // scanned MiBs, and the cold-lane append and the memtable take views of the copy.
+        let keyEnd = keyOffsets.values[keyOffsets.length - 1]!;
+        const keyLength = valueStart - keyStart;
+        if (keyEnd + keyLength > keyData.length) {
+          const grown = new Uint8Array(Math.max(2 * keyData.length, keyEnd + keyLength));
+          grown.set(keyData.subarray(0, keyEnd));
+          keyData = grown;
+        }
+        for (let i = 0; i < keyLength; i++) keyData[keyEnd + i] = data[keyStart + i]!;
+        keyEnd += keyLength;
+        keyOffsets.push(keyEnd);
+        chunkOf.push(chunk);
+        valueStarts.push(valueStart);
+        valueEnds.push(records[r + 4]!);
+        frameOffsets.push(frames[2 * frame]!);
+        frameLengths.push(frames[2 * frame + 1]!);
+        subIndexes.push(records[r + 1]!);
       }
       await yieldTurn();
     }
@@ -124,6 +201,51 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
     // GC may delete the segment while the scan yields: all of it went stale, nothing to copy.
     if (log.info(segment) !== undefined) throw error;
     return { segment, copiedRecords: 0, copiedBytes: 0, swapped: 0, range: null };
+  }
+  const count = chunkOf.length;
+  const packed: PackedBytes = { data: keyData.subarray(0, keyOffsets.values[count]!), offsets: keyOffsets.values.subarray(0, count + 1) };
+  const keyAt = (record: number): Uint8Array => packed.data.subarray(packed.offsets[record]!, packed.offsets[record + 1]!);
+  // Only records still newest for their key are copied (a first compare: a stale record never is).
+  const order = count > 0 ? host.sortKeys(packed) : new Uint32Array(0);
+  const live = new Uint8Array(count);
+  const mark = host.lookupMark();
+  for (let from = 0; from < count; from += LOOKUP_BATCH_KEYS) {
+    const to = Math.min(count, from + LOOKUP_BATCH_KEYS);
+    const keys: Uint8Array[] = [];
+    for (let i = from; i < to; i++) keys.push(keyAt(order[i]!));
+    host.visitNewestEntries(keys, (index, kind, data, start, end) => {
+      if (kind !== Kind.Pointer) return;
+      const record = order[from + index]!;
+      const valueLength = valueEnds.values[record]! - valueStarts.values[record]!;
+      const recordBytes = recordBytesOf(packed.offsets[record + 1]! - packed.offsets[record]!, valueLength);
+      if (pointsAt(data, start, end, segment, frameOffsets.values[record]!, frameLengths.values[record]!, subIndexes.values[record]!, recordBytes)) live[record] = 1;
+    });
+    // Writes landing between batches are safe: the swap compares again.
+    if (to < count) await yieldTurn();
+  }
+  const keys: Uint8Array[] = [];
+  const values: Uint8Array[] = [];
+  const oldPointers: Uint8Array[] = [];
+  // In key order: the swap then checks the keys again in one ordered pass when it must, and a
+  // cold segment's records lie in the order a range scan reads them.
+  for (let i = 0; i < count; i++) {
+    const record = order[i]!;
+    if (live[record] === 0) continue;
+    const key = keyAt(record);
+    const valueStart = valueStarts.values[record]!;
+    const valueEnd = valueEnds.values[record]!;
+    keys.push(key);
+    // The scan's buffers are this rewrite's own: the append copies the value into its frame.
+    values.push(chunks[chunkOf.values[record]!]!.subarray(valueStart, valueEnd));
+    oldPointers.push(
+      encodePointer({
+        segment,
+        frameOffset: frameOffsets.values[record]!,
+        frameLength: frameLengths.values[record]!,
+        subIndex: subIndexes.values[record]!,
+        recordBytes: recordBytesOf(key.length, valueEnd - valueStart),
+      }),
+    );
   }
   let swapped = 0;
   let copiedBytes = 0;
@@ -134,19 +256,17 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
       await log.sync();
       for (const p of newPointers) copiedBytes += decodePointer(p).recordBytes;
       await host.afterStep?.('copy');
-      swapped = await host.swapPointers(keys.map((key, i) => ({ key, oldPointer: oldPointers[i]!, newPointer: newPointers[i]! })));
+      swapped = await host.swapPointers(
+        keys.map((key, i) => ({ key, oldPointer: oldPointers[i]!, newPointer: newPointers[i]! })),
+        mark,
+      );
     } finally {
       // The swapped pointers are in the memtable now: GC sees them there.
       log.settle(newPointers);
     }
     await host.afterStep?.('swap');
-    let low = keys[0]!;
-    let high = keys[0]!;
-    for (const key of keys) {
-      if (compare(key, low) < 0) low = key;
-      if (compare(key, high) > 0) high = key;
-    }
-    range = [low, high];
+    // The smallest and largest copied keys (copies: a `defer` pass keeps the range, the packed keys need not stay).
+    range = [keys[0]!.slice(), keys[keys.length - 1]!.slice()];
   }
   // An attempt that moved nothing (readers still pin the old versions) waits out a cooldown.
   if (swapped === 0 && host.ledgerEntry(segment) !== undefined) await host.logLedger([{ segment, cooldownUntil: now + cooldownMs }]);

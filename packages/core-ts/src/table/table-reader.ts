@@ -194,6 +194,12 @@ export class TableReader {
     return this.filter.mayContain(userKey);
   }
 
+  /** `mayContain` for a key whose `bloomHash` is `hash` (a batch of lookups hashes each key once). */
+  mayContainHash(hash: number): boolean {
+    this.checkOpen();
+    return this.filter.mayContainHash(hash);
+  }
+
   /**
    * The newest entry for `userKey` with seq ≤ `snapshotSeq` (default: the newest of all), or
    * `undefined`. A tombstone is returned as such (kind DELETE): it hides older tables' versions.
