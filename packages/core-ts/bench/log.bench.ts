@@ -24,7 +24,8 @@
  * the raw writer writes at once (1 MiB, record headers included: one write per call), against the
  * raw 1 MiB writes of the same payload bytes: the same write granularity on both sides. The clock
  * of an fsync-off run stops at its last acknowledgment (a log's close waits for the background
- * fsync of the segment it sealed last). Both pipeline one unit ahead (the raw writer
+ * fsync of the segment it sealed last); then, untimed, every fsync-off round syncs and deletes what it
+ * wrote, so that each starts with no dirty page cache left by the round before. Both pipeline one unit ahead (the raw writer
  * fills one buffer while the other is written; the bench frames one call while the previous one
  * is written). Reported beside it, not judged: appendMany in calls of 1024 entries (for 100-byte
  * entries, 115 KB writes, so the per-write cost counts ~9× more often than in the baseline),
@@ -115,6 +116,20 @@ function median(values: Measurement[]): Measurement {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+/**
+ * The end of an fsync-off round, after its clock stopped: sync what it wrote, close, and delete it,
+ * so that every round starts with no dirty page cache left by the one before. (Without this, a
+ * round's write speed depended on which scenario ran before it: a log round leaves only its last
+ * segment unsynced — its close waits for the background syncs of the segments it sealed — while a
+ * raw round, or a log round that never rotates, leaves all it wrote to the kernel's writeback,
+ * which then throttles the next round's writes.)
+ */
+async function settle(dir: string, sync: () => Promise<void>, close: () => Promise<void>): Promise<void> {
+  await sync();
+  await close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
 // ---- raw baselines ------------------------------------------------------------------------------
 
 /**
@@ -151,7 +166,7 @@ async function rawBulk(payloads: Uint8Array[], count: number, stop: () => void =
   await flush();
   await writing;
   stop();
-  await file.close();
+  await settle(dir, () => file.datasync(), () => file.close());
   return count;
 }
 
@@ -211,7 +226,7 @@ async function logAppends(payloads: Uint8Array[], count: number, stop: () => voi
   }
   await last;
   stop();
-  await log.close();
+  await settle(log.dir, () => log.sync(), () => log.close());
   return count;
 }
 
@@ -245,7 +260,7 @@ async function logAppendMany(
   }
   await previous;
   stop();
-  await log.close();
+  await settle(log.dir, () => log.sync(), () => log.close());
   return count;
 }
 
