@@ -78,6 +78,9 @@ export function visitNewestEntries(
     const levelTables = version.tables(level);
     if (levelTables.length > 0) levels.push([...levelTables]);
   }
+  // The deepest level holds nearly every key a rewrite asks about: its bloom filter would only
+  // say "maybe", and the seeker's forward step answers an absent key as cheaply.
+  const deepest = levels.length - 1;
   const runs: (TableRun | null)[] = levels.map(() => null);
   const nextTable = levels.map(() => 0);
   try {
@@ -124,7 +127,7 @@ export function visitNewestEntries(
         }
         if (i < run.from) continue;
         const seeker = run.seeker;
-        if (!seeker.reader.mayContainHash(hash)) continue;
+        if (l !== deepest && !seeker.reader.mayContainHash(hash)) continue;
         if (seeker.seek(key)) {
           visit(i, seeker.kind as Kind, seeker.data, seeker.valueFrom, seeker.valueTo);
           continue next;

@@ -20,8 +20,8 @@
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import type { PackedBytes } from '@siltdb/bindings';
 import { Kind } from '../keys/internal-key.js';
-import { COLD_LANE, decodePointer, encodePointer, recordBytesOf, SEGMENT_HEADER_BYTES, type ValueLog } from '../vlog/index.js';
-import { POINTER_BYTES, POINTER_VERSION } from '../vlog/pointer.js';
+import { COLD_LANE, recordBytesOf, SEGMENT_HEADER_BYTES, type ValueLog } from '../vlog/index.js';
+import { POINTER_BYTES, POINTER_VERSION, pointerRecordBytes } from '../vlog/pointer.js';
 import type { LedgerChange, LedgerEntry } from '../manifest/index.js';
 
 /**
@@ -116,12 +116,15 @@ class Column {
     this.values = new Uint32Array(capacity);
   }
   push(value: number): void {
-    if (this.length === this.values.length) {
-      const grown = new Uint32Array(2 * this.values.length);
-      grown.set(this.values);
-      this.values = grown;
-    }
+    if (this.length === this.values.length) this.reserve(1);
     this.values[this.length++] = value;
+  }
+  /** Room for `more` values past `length`. */
+  reserve(more: number): void {
+    if (this.length + more <= this.values.length) return;
+    const grown = new Uint32Array(Math.max(2 * this.values.length, this.length + more));
+    grown.set(this.values.subarray(0, this.length));
+    this.values = grown;
   }
 }
 
@@ -172,6 +175,8 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
       const { data, records, frames } = scan;
       const chunk = chunks.length;
       chunks.push(data);
+      const n = records.length / 5;
+      for (const column of [keyOffsets, chunkOf, valueStarts, valueEnds, frameOffsets, frameLengths, subIndexes]) column.reserve(n);
       for (let r = 0; r < records.length; r += 5) {
         const frame = records[r]!;
         const keyStart = records[r + 2]!;
@@ -208,6 +213,8 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
   // Only records still newest for their key are copied (a first compare: a stale record never is).
   const order = count > 0 ? host.sortKeys(packed) : new Uint32Array(0);
   const live = new Uint8Array(count);
+  // A live record's pointer: the bytes its key's newest entry holds, copied when they match.
+  let oldPointerBytes = new Uint8Array(0);
   const mark = host.lookupMark();
   for (let from = 0; from < count; from += LOOKUP_BATCH_KEYS) {
     const to = Math.min(count, from + LOOKUP_BATCH_KEYS);
@@ -218,7 +225,10 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
       const record = order[from + index]!;
       const valueLength = valueEnds.values[record]! - valueStarts.values[record]!;
       const recordBytes = recordBytesOf(packed.offsets[record + 1]! - packed.offsets[record]!, valueLength);
-      if (pointsAt(data, start, end, segment, frameOffsets.values[record]!, frameLengths.values[record]!, subIndexes.values[record]!, recordBytes)) live[record] = 1;
+      if (!pointsAt(data, start, end, segment, frameOffsets.values[record]!, frameLengths.values[record]!, subIndexes.values[record]!, recordBytes)) return;
+      live[record] = 1;
+      if (oldPointerBytes.length === 0) oldPointerBytes = new Uint8Array(count * POINTER_BYTES);
+      for (let j = 0; j < POINTER_BYTES; j++) oldPointerBytes[record * POINTER_BYTES + j] = data[start + j]!;
     });
     // Writes landing between batches are safe: the swap compares again.
     if (to < count) await yieldTurn();
@@ -237,15 +247,7 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
     keys.push(key);
     // The scan's buffers are this rewrite's own: the append copies the value into its frame.
     values.push(chunks[chunkOf.values[record]!]!.subarray(valueStart, valueEnd));
-    oldPointers.push(
-      encodePointer({
-        segment,
-        frameOffset: frameOffsets.values[record]!,
-        frameLength: frameLengths.values[record]!,
-        subIndex: subIndexes.values[record]!,
-        recordBytes: recordBytesOf(key.length, valueEnd - valueStart),
-      }),
-    );
+    oldPointers.push(oldPointerBytes.subarray(record * POINTER_BYTES, (record + 1) * POINTER_BYTES));
   }
   let swapped = 0;
   let copiedBytes = 0;
@@ -254,7 +256,7 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
     const newPointers = log.append(COLD_LANE, keys, values);
     try {
       await log.sync();
-      for (const p of newPointers) copiedBytes += decodePointer(p).recordBytes;
+      for (const p of newPointers) copiedBytes += pointerRecordBytes(p);
       await host.afterStep?.('copy');
       swapped = await host.swapPointers(
         keys.map((key, i) => ({ key, oldPointer: oldPointers[i]!, newPointer: newPointers[i]! })),

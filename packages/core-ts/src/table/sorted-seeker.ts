@@ -67,8 +67,13 @@ export class SortedTableSeeker {
     }
     // The answer is in this block (its last key is ≥ the target), at or after the current entry.
     // Past the next restart point, search the restart points; before it, walk.
-    if (this.pos < 0 || (this.nextRestart < this.restartCount && this.restartUserKeyBelow(this.nextRestart, userKey))) {
-      this.startAtRestart(this.lastRestartBelow(this.pos < 0 ? 0 : this.nextRestart, userKey));
+    if (this.pos < 0) {
+      this.startAtRestart(this.lastRestartBelow(0, userKey));
+    } else if (this.nextRestart < this.restartCount && this.restartUserKeyBelow(this.nextRestart, userKey)) {
+      // Usually the next key is a restart interval or two ahead: step rather than bisect.
+      let r = this.nextRestart;
+      while (r + 1 < this.restartCount && this.restartUserKeyBelow(r + 1, userKey)) r++;
+      this.startAtRestart(r);
     }
     return this.walkTo(userKey);
   }
