@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setImmediate as turn } from 'node:timers/promises';
 import { open } from '../src/index.js';
-import { WritePacer, writeBytes, type PacerHost, type PacingDebt } from '../src/maintenance/pacer.js';
+import { pressureFor, WritePacer, writeBytes, type PacerHost, type PacingDebt } from '../src/maintenance/pacer.js';
 import { noiseHex, rejectsCode, tempDir } from './db-helpers.js';
 
 const MiB = 1024 * 1024;
@@ -84,6 +84,8 @@ describe('write pacer', () => {
 
   test('in the soft band a write sleeps in proportion to its bytes and to the depth', async () => {
     const fake = fakeHost(debtOf(25, 100)); // a quarter into the band
+    let kicks = 0;
+    fake.host.kick = () => void kicks++;
     const pacer = new WritePacer(fake.host, options);
     assert.equal(pacer.level(), 'soft');
     const shallow = tracked(pacer.admit(2 * MiB));
@@ -100,6 +102,7 @@ describe('write pacer', () => {
     assert.ok(Math.abs(fake.sleeps[0]!.ms - 0.75 * 2 * 40) < 1e-9);
     await fake.advance(60);
     await deep.promise;
+    assert.equal(kicks, 2, 'each sleep lets maintenance start a pass');
     const stats = pacer.stats();
     assert.equal(stats.slowdowns, 2);
     assert.equal(stats.stallMs, 80);
@@ -212,6 +215,13 @@ describe('write pacer', () => {
     pacer.invalidate();
     pacer.level();
     assert.equal(weighed, 3);
+  });
+
+  test('the controller comes under pressure below the soft line', () => {
+    assert.deepEqual(pressureFor({ softRatio: Infinity }), {});
+    const { pressureRatio } = pressureFor({ softRatio: 0.2 });
+    // stale ÷ total at the line ↔ stale ÷ live = 0.15
+    assert.ok(Math.abs(pressureRatio! / (1 - pressureRatio!) - 0.15) < 1e-12);
   });
 
   test('writeBytes counts keys and values', () => {

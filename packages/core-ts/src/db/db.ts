@@ -41,7 +41,7 @@ import { BACKGROUND_MIN_STALE_RATIO, MaintenanceController } from '../maintenanc
 import { MaintenanceEvents, type MaintenanceEventType, type MaintenanceListener } from '../maintenance/events.js';
 import { planRewrites } from '../maintenance/planner.js';
 import { StalenessSampler } from '../maintenance/sampler.js';
-import { WritePacer, writeBytes } from '../maintenance/pacer.js';
+import { pressureFor, WritePacer, writeBytes } from '../maintenance/pacer.js';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { MaintenanceStats } from './stats.js';
 import { pointerRecordBytes } from '../vlog/pointer.js';
@@ -246,7 +246,7 @@ export class Db implements IteratorHost {
           },
           backoff: (delayMs, reason, error) => this.events.emit('backoff', { delayMs, reason, error }),
         },
-        { bytesPerSecond: BACKGROUND_MAINTENANCE_BYTES_PER_SECOND },
+        { bytesPerSecond: BACKGROUND_MAINTENANCE_BYTES_PER_SECOND, ...pressureFor(this.options.valueLogPacing) },
       );
       this.maintenanceController = controller;
       const pacing = this.options.valueLogPacing;
@@ -258,6 +258,7 @@ export class Db implements IteratorHost {
             sleep: (ms, signal) => sleepFor(ms, undefined, signal === undefined ? {} : { signal }).catch(() => {}),
             debt: () => controller.pacingDebt(),
             relieve: () => controller.relieve(),
+            kick: () => controller.kick(),
           },
           pacing,
         );

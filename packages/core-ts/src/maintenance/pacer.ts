@@ -53,6 +53,8 @@ export interface PacerHost {
    * it rewrote. Resolves whether it made progress (swapped, retired or deleted anything).
    */
   relieve(): Promise<boolean>;
+  /** Let maintenance consider a pass now (a write about to sleep in the soft band). */
+  kick?(): void;
 }
 
 export interface PacingStats {
@@ -73,6 +75,17 @@ export interface PacingStats {
 export type PacingLevel = 'none' | 'soft' | 'hard';
 
 const MiB = 1024 * 1024;
+
+/**
+ * The controller's pressure line (stale ÷ ledger total, `ControllerOptions.pressureRatio`) for
+ * these pacing lines: passes start under load at three quarters of the soft line, so a slowed
+ * write's sleep goes to a running pass rather than to nothing. Empty with pacing off.
+ */
+export function pressureFor(pacing: { readonly softRatio: number }): { pressureRatio?: number } {
+  if (pacing.softRatio === Infinity) return {};
+  const line = 0.75 * pacing.softRatio;
+  return { pressureRatio: line / (1 + line) };
+}
 
 /** The bytes a write carries, as the pacer weighs them (keys and values). */
 export function writeBytes(ops: readonly { readonly key: Uint8Array; readonly value: Uint8Array }[]): number {
@@ -129,6 +142,8 @@ export class WritePacer {
       const delay = Math.min(this.owedMs, this.options.maxStallMs);
       this.owedMs = 0;
       this.counts.slowdowns++;
+      // The sleep is worth something only while a pass runs.
+      this.host.kick?.();
       await this.host.sleep(delay);
     } else {
       this.counts.stops++;
