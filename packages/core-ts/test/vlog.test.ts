@@ -10,6 +10,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { accel, loadNativeAccelerator, tsAccelerator, type Accelerator } from '@siltdb/bindings';
 import { FaultVfs, NodeVfs } from '../src/vfs/index.js';
 import {
+  COLD_LANE,
   decodePointer,
   encodePointer,
   parseSegmentFileName,
@@ -278,6 +279,76 @@ describe('record reads from segment files', () => {
       assert.deepEqual(second, r.value, 'a caller writing into a value changes no later read');
       assert.notEqual(second.buffer, first.buffer);
     }
+    await log.close();
+  });
+});
+
+/** A FaultVfs on which every write and datasync of a cold-lane segment waits until released. */
+function heldColdLane(inner: FaultVfs) {
+  const held: (() => void)[] = [];
+  const state = { hold: true, heldCalls: 0 };
+  const wait = async (): Promise<void> => {
+    if (!state.hold) return;
+    state.heldCalls++;
+    await new Promise<void>((resolve) => held.push(resolve));
+  };
+  const vfs = new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'open') {
+        return async (path: string, options: Parameters<FaultVfs['open']>[1]) => {
+          const file = await target.open(path, options);
+          if (!/\/255-\d+\.vlog$/.test(path)) return file;
+          return new Proxy(file, {
+            get(f, p) {
+              const value = Reflect.get(f, p) as unknown;
+              if (typeof value !== 'function') return value;
+              const method = (value as (...args: unknown[]) => unknown).bind(f);
+              if (p !== 'write' && p !== 'writev' && p !== 'datasync') return method;
+              return async (...args: unknown[]) => {
+                await wait();
+                return method(...args);
+              };
+            },
+          });
+        };
+      }
+      const value = Reflect.get(target, prop) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  const release = (): void => {
+    state.hold = false;
+    for (const resolve of held.splice(0)) resolve();
+  };
+  return { vfs, state, release };
+}
+
+describe('lane scopes', () => {
+  test('foreground writes and syncs do not wait for the cold lane; the whole log does', async () => {
+    const { vfs, state, release } = heldColdLane(new FaultVfs());
+    const log = await open('/db', { vfs, compress: false });
+    const random = prng(5);
+    const value = (): Uint8Array => new Uint8Array(3000).map(() => Math.floor(random() * 256));
+    const cold = log.append(COLD_LANE, [utf8.encode('rewritten')], [value()]);
+    const key = utf8.encode('user');
+    const userValue = value();
+    const [pointer] = log.append(0, [key], [userValue]);
+    let all = false;
+    const allWritten = log.written().then(() => (all = true));
+    let foreground = false;
+    void log.sync('foreground').then(() => (foreground = true));
+    await settleIo();
+    assert.equal(foreground, true, 'the foreground lane landed and synced while the cold lane is held');
+    await log.written('foreground');
+    assert.ok(log.info(decodePointer(pointer!).segment)!.synced >= decodePointer(pointer!).frameOffset + decodePointer(pointer!).frameLength);
+    await settleIo();
+    assert.ok(state.heldCalls > 0, 'the cold lane is held');
+    assert.equal(all, false, 'written() waits for the cold lane');
+    release();
+    await allWritten;
+    await log.sync();
+    assert.deepEqual(log.read(cold[0]!, utf8.encode('rewritten')).length, 3000);
+    assert.deepEqual(log.read(pointer!, key), userValue);
     await log.close();
   });
 });

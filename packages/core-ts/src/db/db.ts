@@ -382,7 +382,7 @@ export class Db implements IteratorHost {
       this.applyBatch({ firstSeq, ops }, -1);
       if (pointers !== null) valueLog!.settle(pointers);
       // Backpressure: the caller waits until the value log has written what it queued.
-      return separated ? valueLog!.written() : RESOLVED;
+      return separated ? valueLog!.written('foreground') : RESOLVED;
     }
     // The memtable gets the batch only after the WAL acknowledges it: keep our own copy meanwhile.
     const batch: WriteBatch = { firstSeq, ops: copyOps(ops) };
@@ -390,7 +390,7 @@ export class Db implements IteratorHost {
     // `relaxed`: written to the OS, the value log's frames included (which also bounds the frames
     // queued in memory when writes outrun the disk).
     const appended = separated
-      ? Promise.all([wal.append(batch), wal.durability === 'sync' ? valueLog!.sync() : valueLog!.written()]).then(([index]) => index)
+      ? Promise.all([wal.append(batch), wal.durability === 'sync' ? valueLog!.sync('foreground') : valueLog!.written('foreground')]).then(([index]) => index)
       : wal.append(batch);
     this.lastSeq += ops.length;
     const pending: PendingWrite = { batch, index: -1, state: 0, resolve: () => {} };
@@ -415,7 +415,7 @@ export class Db implements IteratorHost {
       const settle = (): void => valueLog!.settle(pointers);
       void result.then(settle, settle);
     }
-    const done = sync && wal.durability === 'relaxed' ? result.then(() => Promise.all([valueLog?.sync(), wal.sync()])).then(() => {}) : result;
+    const done = sync && wal.durability === 'relaxed' ? result.then(() => Promise.all([valueLog?.sync('foreground'), wal.sync()])).then(() => {}) : result;
     this.lastWrite = done.catch(() => {});
     return done;
   }

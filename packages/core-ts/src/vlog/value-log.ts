@@ -193,6 +193,20 @@ interface PlannedFrame {
   encoded: Uint8Array | null;
 }
 
+/**
+ * The lanes `sync` and `written` wait for. `foreground`: not the cold lane, whose rewrite output no
+ * WAL entry points at (swapped pointers have no WAL record; a flush syncs every lane before its
+ * edit), so an acknowledged write never waits for a rewrite's copies. A write still waits for every
+ * foreground lane: replay stops at the first batch whose pointers do not resolve, so an earlier
+ * write's frames in another lane must have landed (or be durable) before a later one is
+ * acknowledged.
+ */
+export type LaneScope = 'all' | 'foreground';
+
+function inScope(lane: Lane, scope: LaneScope): boolean {
+  return scope === 'all' || lane.id !== COLD_LANE;
+}
+
 /** The raw length a record takes in a frame body, which the ledger charges its segment. */
 export function recordBytesOf(keyLength: number, valueLength: number): number {
   return varintLength(keyLength) + keyLength + valueLength;
@@ -624,13 +638,14 @@ export class ValueLog {
   }
 
   /** Make every append issued so far durable (and readable from disk). */
-  async sync(): Promise<void> {
-    await Promise.all([...this.lanes.values()].map((lane) => this.syncLane(lane)));
+  async sync(lanes: LaneScope = 'all'): Promise<void> {
+    await Promise.all([...this.lanes.values()].filter((lane) => inScope(lane, lanes)).map((lane) => this.syncLane(lane)));
   }
 
   /** Wait until every append issued so far has landed (not necessarily durable). */
-  async written(): Promise<void> {
+  async written(lanes: LaneScope = 'all'): Promise<void> {
     for (const lane of this.lanes.values()) {
+      if (!inScope(lane, lanes)) continue;
       await lane.chain;
       if (lane.failure !== null) throw lane.failure;
     }
