@@ -457,7 +457,8 @@ export class LogWriter {
       await this.state.vfs.syncDir(this.state.dir);
       for (const segment of entries) segment.entryDurable = true;
       sealed.sealSynced = true;
-      const successor = this.state.segments[this.state.segments.indexOf(sealed) + 1];
+      const at = this.state.segments.indexOf(sealed);
+      const successor = at < 0 ? undefined : this.state.segments[at + 1];
       if (successor !== undefined) await this.stampPredecessorsSynced(successor);
     })().then(
       () => sealed.retire(),
