@@ -54,18 +54,23 @@ class PositionalFileView implements FileView {
     if (this.#closed) throw new SiltError(ErrorCodes.CLOSED, `file view of ${this.#path} is closed`);
     requireInteger(offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
     requireInteger(length, 'length', 0, Number.MAX_SAFE_INTEGER);
-    if (offset + length > this.length) {
-      throw new SiltError(
-        ErrorCodes.OUT_OF_RANGE,
-        `read of ${length} bytes at ${offset} is past the ${this.length}-byte view of ${this.#path}`,
-      );
-    }
+    this.#checkRange(offset, length);
     if (length > bufferConstants.MAX_LENGTH) {
       throw invalidArgument(`cannot read ${length} bytes into one Buffer (at most ${bufferConstants.MAX_LENGTH})`);
     }
     const out = Buffer.allocUnsafe(length);
     this.#readFully(offset, length, out, 0);
     return out;
+  }
+
+  /** `OUT_OF_RANGE` when the range leaves the view. */
+  #checkRange(offset: number, length: number): void {
+    if (offset + length > this.length) {
+      throw new SiltError(
+        ErrorCodes.OUT_OF_RANGE,
+        `read of ${length} bytes at ${offset} is past the ${this.length}-byte view of ${this.#path}`,
+      );
+    }
   }
 
   readInto(offset: number, length: number, target: Uint8Array, targetOffset = 0): void {
@@ -77,12 +82,7 @@ class PositionalFileView implements FileView {
     if (targetOffset + length > target.length) {
       throw invalidArgument(`${length} bytes at ${targetOffset} do not fit a ${target.length}-byte target`);
     }
-    if (offset + length > this.length) {
-      throw new SiltError(
-        ErrorCodes.OUT_OF_RANGE,
-        `read of ${length} bytes at ${offset} is past the ${this.length}-byte view of ${this.#path}`,
-      );
-    }
+    this.#checkRange(offset, length);
     this.#readFully(offset, length, target, targetOffset);
   }
 
@@ -93,12 +93,7 @@ class PositionalFileView implements FileView {
     if (this.#closed) throw new SiltError(ErrorCodes.CLOSED, `file view of ${this.#path} is closed`);
     requireInteger(offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
     requireInteger(length, 'length', 0, Number.MAX_SAFE_INTEGER);
-    if (offset + length > this.length) {
-      throw new SiltError(
-        ErrorCodes.OUT_OF_RANGE,
-        `read of ${length} bytes at ${offset} is past the ${this.length}-byte view of ${this.#path}`,
-      );
-    }
+    this.#checkRange(offset, length);
     // The value is copied out of the frame, so one scratch buffer per view serves every read of a
     // frame up to MAX_SCRATCH bytes (a view per segment keeps no more than that); longer ones get their own.
     let frame: Buffer;

@@ -99,16 +99,9 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
 }
 
-/// Decode and verify the frame starting at `offset` of `data`. Bytes after the frame are ignored:
-/// a reader may hand in a whole segment and decode frame after frame.
-pub fn decode(data: &[u8], offset: usize) -> Result<DecodedFrame> {
-    // An offset past the data is the caller's mistake; one at the very end is a truncated frame.
-    let Some(frame) = data.get(offset..) else {
-        return Err(Error::invalid_argument(format!(
-            "frame offset {offset} is past the {} available bytes",
-            data.len()
-        )));
-    };
+/// The checks every reader of a frame makes first — long enough for a header, magic, version,
+/// known flags — returning the flags.
+fn check_header(frame: &[u8]) -> Result<u8> {
     if frame.len() < HEADER_LEN {
         return Err(Error::corruption(format!(
             "truncated frame: {} bytes, the header alone needs {HEADER_LEN}",
@@ -130,6 +123,20 @@ pub fn decode(data: &[u8], offset: usize) -> Result<DecodedFrame> {
             "unknown frame flags {flags:#04x}"
         )));
     }
+    Ok(flags)
+}
+
+/// Decode and verify the frame starting at `offset` of `data`. Bytes after the frame are ignored:
+/// a reader may hand in a whole segment and decode frame after frame.
+pub fn decode(data: &[u8], offset: usize) -> Result<DecodedFrame> {
+    // An offset past the data is the caller's mistake; one at the very end is a truncated frame.
+    let Some(frame) = data.get(offset..) else {
+        return Err(Error::invalid_argument(format!(
+            "frame offset {offset} is past the {} available bytes",
+            data.len()
+        )));
+    };
+    let flags = check_header(frame)?;
     let compressed = flags & FLAG_LZ4 != 0;
     let count = usize::from(u16::from_le_bytes([frame[6], frame[7]]));
     if count == 0 {
@@ -228,27 +235,7 @@ pub(crate) fn record_range(
 /// `Ok(false)`, `out` untouched, when the frame is compressed: its body is decompressed whole, so the
 /// caller decodes it. `out`'s bytes are unspecified after an error.
 pub fn copy_record_value(frame: &[u8], index: usize, key: &[u8], out: &mut [u8]) -> Result<bool> {
-    if frame.len() < HEADER_LEN {
-        return Err(Error::corruption(format!(
-            "truncated frame: {} bytes, the header alone needs {HEADER_LEN}",
-            frame.len()
-        )));
-    }
-    if frame[0..4] != MAGIC {
-        return Err(Error::corruption("bad frame magic"));
-    }
-    if frame[4] != VERSION {
-        return Err(Error::corruption(format!(
-            "unknown frame version {}",
-            frame[4]
-        )));
-    }
-    let flags = frame[5];
-    if flags & !FLAG_LZ4 != 0 {
-        return Err(Error::corruption(format!(
-            "unknown frame flags {flags:#04x}"
-        )));
-    }
+    let flags = check_header(frame)?;
     if flags & FLAG_LZ4 != 0 {
         return Ok(false);
     }

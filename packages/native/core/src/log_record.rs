@@ -207,6 +207,19 @@ mod tests {
         out
     }
 
+    /// The payloads laid out with zeroed headers before each, and their spans: a batch to seal.
+    fn unsealed(payloads: &[Vec<u8>]) -> (Vec<u8>, Vec<u32>) {
+        let mut buffer = Vec::new();
+        let mut spans = Vec::new();
+        for payload in payloads {
+            buffer.extend_from_slice(&[0u8; RECORD_HEADER_BYTES]);
+            spans.push(buffer.len() as u32);
+            buffer.extend_from_slice(payload);
+            spans.push(buffer.len() as u32);
+        }
+        (buffer, spans)
+    }
+
     #[test]
     fn fills_every_header_of_a_batch() {
         let mut rng = Rng(0x5EED_1234);
@@ -247,14 +260,7 @@ mod tests {
                         (0..length).map(|_| rng.next() as u8).collect()
                     })
                     .collect();
-                let mut buffer = Vec::new();
-                let mut spans = Vec::new();
-                for payload in &payloads {
-                    buffer.extend_from_slice(&[0u8; RECORD_HEADER_BYTES]);
-                    spans.push(buffer.len() as u32);
-                    buffer.extend_from_slice(payload);
-                    spans.push(buffer.len() as u32);
-                }
+                let (mut buffer, spans) = unsealed(&payloads);
                 seal_records(&mut buffer, &spans).unwrap();
                 assert_eq!(buffer, framed(&payloads), "uniform {uniform}, base {base}");
             }
@@ -274,14 +280,7 @@ mod tests {
                     (0..length).map(|_| rng.next() as u8).collect()
                 })
                 .collect();
-            let mut buffer = Vec::new();
-            let mut spans = Vec::new();
-            for payload in &payloads {
-                buffer.extend_from_slice(&[0u8; RECORD_HEADER_BYTES]);
-                spans.push(buffer.len() as u32);
-                buffer.extend_from_slice(payload);
-                spans.push(buffer.len() as u32);
-            }
+            let (mut buffer, spans) = unsealed(&payloads);
             seal_records(&mut buffer, &spans).unwrap();
             assert_eq!(buffer, framed(&payloads), "rotation {rotation}");
         }
