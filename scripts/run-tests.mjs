@@ -22,9 +22,12 @@ if (files.length === 0) {
   console.error(`no test files under ${join(process.cwd(), 'test')}`);
   process.exit(1);
 }
+// A per-test limit far above any test's run time: a test that hangs fails with a message instead of
+// holding the whole run until CI's own limit.
+const TEST_TIMEOUT_MS = 10 * 60 * 1000;
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', ...process.argv.slice(2), ...files],
+  ['--import', 'tsx', '--test', `--test-timeout=${TEST_TIMEOUT_MS}`, ...process.argv.slice(2), ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
