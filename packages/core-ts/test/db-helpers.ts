@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import type { Db } from '../src/index.js';
 
 export function tempDir(t: TestContext, prefix = 'silt-db-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -77,4 +78,11 @@ export function noiseHex(seed: number, words: number): string {
     out += (x >>> 0).toString(16).padStart(8, '0');
   }
   return out;
+}
+
+/** The database holds exactly `model` (a full iteration) and its ledger agrees with a recount. */
+export function checkModelAndLedger(db: Db, model: Map<string, string>): void {
+  assert.deepEqual(new Map(strings(db.iterator())), model);
+  const report = db.verifyLedger({ readValues: true });
+  assert.ok(report.ok, report.problems.join('; '));
 }

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { open, type Db } from '../src/index.js';
-import { noiseHex, strings, tempDir } from './db-helpers.js';
+import { checkModelAndLedger as checkModel, noiseHex, tempDir } from './db-helpers.js';
 
 const options = { valueThreshold: 16, valueLogSegmentBytes: 4096, memtableBytes: 64 * 1024, disableAutoCompaction: true } as const;
 
@@ -32,12 +32,6 @@ async function halfStale(db: Db): Promise<Map<string, string>> {
   for (let round = 1; round <= 3; round++) for (let i = 0; i < 80; i++) await put(`churn${i}`, valueOf(`churn${round}`, i));
   await db.compact();
   return model;
-}
-
-function checkModel(db: Db, model: Map<string, string>): void {
-  assert.deepEqual(new Map(strings(db.iterator())), model);
-  const report = db.verifyLedger({ readValues: true });
-  assert.ok(report.ok, report.problems.join('; '));
 }
 
 type Between = 'nothing' | 'flush' | 'compact';

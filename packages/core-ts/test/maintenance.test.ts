@@ -11,7 +11,7 @@ import { describe, test } from 'node:test';
 import { open, type Db } from '../src/index.js';
 import { FaultVfs } from '../src/vfs/index.js';
 import { COLD_LANE, parseSegmentFileName, VLOG_DIR } from '../src/vlog/index.js';
-import { noiseHex, rng, s, strings, tempDir } from './db-helpers.js';
+import { checkModelAndLedger as checkModel, noiseHex, rng, s, strings, tempDir } from './db-helpers.js';
 
 const options = { valueThreshold: 16, valueLogSegmentBytes: 4096, memtableBytes: 16 * 1024, disableAutoCompaction: true } as const;
 
@@ -41,12 +41,6 @@ async function mixedHistory(db: Db, rounds = 3): Promise<Map<string, string>> {
   }
   await db.compact();
   return model;
-}
-
-function checkModel(db: Db, model: Map<string, string>): void {
-  assert.deepEqual(new Map(strings(db.iterator())), model);
-  const report = db.verifyLedger({ readValues: true });
-  assert.ok(report.ok, report.problems.join('; '));
 }
 
 function vlogBytes(dir: string): number {

@@ -13,6 +13,7 @@
 import { TRAILER_BYTES } from '../keys/internal-key.js';
 import { compareInternalAt } from './key-search.js';
 import { restartOffset, type StoredBlock } from './stored-block.js';
+import { readVarint, varintValue } from './block-varint.js';
 
 /** Keys shorter than this are copied byte by byte: cheaper than a `subarray` view and `set`. */
 const BYTEWISE_COPY_LIMIT = 48;
@@ -169,21 +170,4 @@ export class BlockCursor {
     this.valueTo = pos + valueLength;
     this.nextOffset = pos + valueLength;
   }
-}
-
-/** The value of the last `readVarint` (a module slot rather than an allocated pair). */
-let varintValue = 0;
-
-/** Read the (already checked) varint at `pos` into `varintValue`; returns the position after it. */
-function readVarint(data: Uint8Array, pos: number): number {
-  let result = 0;
-  let scale = 1;
-  for (;;) {
-    const byte = data[pos++]!;
-    result += (byte & 0x7f) * scale;
-    if (byte < 0x80) break;
-    scale *= 128;
-  }
-  varintValue = result;
-  return pos;
 }

@@ -14,6 +14,7 @@ import { compareBytes, TRAILER_BYTES } from '../keys/internal-key.js';
 import { readU32 } from './bytes.js';
 import type { StoredBlock } from './stored-block.js';
 import type { TableReader } from './table-reader.js';
+import { readVarint, varintValue } from './block-varint.js';
 
 export class SortedTableSeeker {
   /** The current block, -1 before the first seek, `blockCount` once every key is past the table. */
@@ -233,21 +234,4 @@ export class SortedTableSeeker {
     }
     return low;
   }
-}
-
-/** The value of the last `readVarint` (a module slot rather than an allocated pair). */
-let varintValue = 0;
-
-/** Read the (already checked) varint at `pos` into `varintValue`; returns the position after it. */
-function readVarint(data: Uint8Array, pos: number): number {
-  let result = 0;
-  let scale = 1;
-  for (;;) {
-    const byte = data[pos++]!;
-    result += (byte & 0x7f) * scale;
-    if (byte < 0x80) break;
-    scale *= 128;
-  }
-  varintValue = result;
-  return pos;
 }
