@@ -177,6 +177,24 @@ describe('write pacer', () => {
     assert.equal(pacer.stats().stops, 0);
   });
 
+  test('debt under minDebtBytes is never paced, whatever the ratio', async () => {
+    // 900 stale bytes over 100 live: nine times the live data, but under the floor.
+    const fake = fakeHost(debtOf(900, 100));
+    const pacer = new WritePacer(fake.host, { ...options, minDebtBytes: 1000 });
+    assert.equal(pacer.level(), 'none');
+    assert.equal(pacer.paces(10 * MiB), false);
+    await pacer.admit(10 * MiB);
+    assert.equal(fake.reliefs.length, 0);
+    assert.equal(pacer.stats().debtRatio, 9, 'the ratio is still weighed and reported');
+    // At the floor the ratio decides again.
+    fake.setDebt(debtOf(1000, 100));
+    pacer.invalidate();
+    assert.equal(pacer.level(), 'hard');
+    fake.setDebt(debtOf(1000, 4000)); // 0.25: in the soft band
+    pacer.invalidate();
+    assert.equal(pacer.level(), 'soft');
+  });
+
   test('no write waits longer than maxStallMs', async () => {
     const fake = fakeHost(debtOf(90, 100));
     const pacer = new WritePacer(fake.host, { ...options, maxStallMs: 500 });
@@ -251,7 +269,8 @@ describe('write pacing in a database', () => {
 
   test('a write at the hard line stays pending while the pass is held, and goes on once it reclaims', async (t) => {
     const dir = tempDir(t);
-    const db = await open(dir, { ...small, valueLogDebtSoftRatio: 0.5, valueLogDebtHardRatio: 0.5, valueLogDebtMaxStallMs: 3_600_000 });
+    // 4 KiB segments: the pacing floor (two segments) sits under the hard line of ~25 KiB of live data.
+    const db = await open(dir, { ...small, valueLogSegmentBytes: 4096, valueLogDebtSoftRatio: 0.5, valueLogDebtHardRatio: 0.5, valueLogDebtMaxStallMs: 3_600_000 });
     const keys = 300;
     const model = new Map<string, string>();
     for (let i = 0; i < keys; i++) {
@@ -328,6 +347,25 @@ describe('write pacing in a database', () => {
       assert.equal(Buffer.from(db.getSync(`k${i}`)!).toString(), noiseHex(4000 + i, 8));
     }
     snapshot.release();
+    await db.close();
+  });
+
+  test('a small database whose debt is many times its live data but under two segments is never paced', async (t) => {
+    const dir = tempDir(t);
+    // 64 KiB segments: the floor is 128 KiB; 20 keys of ~160 B values are ~4 KiB live.
+    const db = await open(dir, { ...small, valueLogSegmentBytes: 64 * 1024, valueLogDebtSoftRatio: 0.1, valueLogDebtHardRatio: 0.1, valueLogDebtMaxStallMs: 3_600_000 });
+    const keys = 20;
+    let maxRatio = 0;
+    for (let round = 0; round < 25; round++) {
+      for (let i = 0; i < keys; i++) await db.put(`k${i}`, noiseHex(round * 1000 + i + 1, 20));
+      maxRatio = Math.max(maxRatio, db.stats().stalls.valueLog!.debtRatio);
+    }
+    const stats = db.stats();
+    assert.ok(maxRatio > 1, `the debt ratio went far over the hard line: ${maxRatio}`);
+    assert.ok(stats.valueLog!.ledger.stale + stats.valueLog!.ledger.live < 128 * 1024, JSON.stringify(stats.valueLog!.ledger));
+    const paced = stats.stalls.valueLog!;
+    assert.equal(paced.stops + paced.slowdowns, 0, JSON.stringify(paced));
+    for (let i = 0; i < keys; i++) assert.equal(Buffer.from(db.getSync(`k${i}`)!).toString(), noiseHex(24_000 + i + 1, 20));
     await db.close();
   });
 

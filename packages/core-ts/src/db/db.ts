@@ -41,7 +41,7 @@ import { BACKGROUND_MIN_STALE_RATIO, MaintenanceController } from '../maintenanc
 import { MaintenanceEvents, type MaintenanceEventType, type MaintenanceListener } from '../maintenance/events.js';
 import { planRewrites } from '../maintenance/planner.js';
 import { StalenessSampler } from '../maintenance/sampler.js';
-import { pressureFor, WritePacer, writeBytes } from '../maintenance/pacer.js';
+import { PACING_FLOOR_SEGMENTS, pressureFor, WritePacer, writeBytes } from '../maintenance/pacer.js';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { MaintenanceStats } from './stats.js';
 import { pointerRecordBytes } from '../vlog/pointer.js';
@@ -260,7 +260,8 @@ export class Db implements IteratorHost {
             relieve: () => controller.relieve(),
             kick: () => controller.kick(),
           },
-          pacing,
+          // Less than two segments of debt is never paced: a rewrite frees a segment at a time.
+          { ...pacing, minDebtBytes: PACING_FLOOR_SEGMENTS * this.options.valueLogSegmentBytes },
         );
       }
       this.addFlushListener(() => controller.kick());

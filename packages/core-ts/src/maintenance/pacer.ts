@@ -14,6 +14,10 @@
  *   a millisecond are owed and paid together, so small writes are paced as batches are.
  * - **Hard line**: the write waits for maintenance to relieve the debt (a pass, and the flush that
  *   retires what it rewrote), then looks again.
+ * - **A floor in bytes** (`minDebtBytes`): below it nothing is paced, whatever the ratio. In a
+ *   small database one segment's stale bytes are several times the live data (debt ratios of 2–9
+ *   were seen), yet the disk it costs is a segment or two, and a rewrite cannot free less than a
+ *   segment at a time: pacing there would only stall writes for nothing.
  * - **Never a deadlock**: pacing counts only debt maintenance can act on now — with no segment
  *   queued for rewrite and none waiting for its retirement (everything live, readers pinning
  *   retired files, segments in cooldown, the controller backing off), writes are not held; a
@@ -32,6 +36,8 @@ export interface PacerOptions {
   readonly msPerMiB?: number;
   /** Debt is weighed again after this long (ms). Default 100. */
   readonly refreshMs?: number;
+  /** Stale bytes below which nothing is paced, whatever the ratio (a couple of segments). Default 0. */
+  readonly minDebtBytes?: number;
 }
 
 export interface PacingDebt {
@@ -77,6 +83,12 @@ export type PacingLevel = 'none' | 'soft' | 'hard';
 const MiB = 1024 * 1024;
 
 /**
+ * The pacing floor in value-log segments (`PacerOptions.minDebtBytes` = this × the segment size): a
+ * rewrite frees whole segments, so less debt than this is nothing maintenance must hurry for.
+ */
+export const PACING_FLOOR_SEGMENTS = 2;
+
+/**
  * The controller's pressure line (stale ÷ ledger total, `ControllerOptions.pressureRatio`) for
  * these pacing lines: passes start under load at three quarters of the soft line, so a slowed
  * write's sleep goes to a running pass rather than to nothing. Empty with pacing off.
@@ -96,6 +108,7 @@ export function writeBytes(ops: readonly { readonly key: Uint8Array; readonly va
 
 export class WritePacer {
   private debtRatio = 0;
+  /** Whether the debt is at least `minDebtBytes` (and maintenance can act on it). */
   private reclaimable = false;
   private weighedAt = -Infinity;
   /** Soft-band delay owed by writes too small to sleep for on their own (ms). */
@@ -202,6 +215,6 @@ export class WritePacer {
     const debt = this.host.debt();
     const live = Math.max(1, debt.total - debt.stale);
     this.debtRatio = debt.total > 0 ? debt.stale / live : 0;
-    this.reclaimable = debt.reclaimable;
+    this.reclaimable = debt.reclaimable && debt.stale >= (this.options.minDebtBytes ?? 0);
   }
 }
