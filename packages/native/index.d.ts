@@ -120,7 +120,8 @@ export declare function sealLogRecords(buffer: Buffer, spans: Uint32Array): void
 
 /** The records of the whole frames at the start of a run of value-log segment bytes. */
 export interface SegmentScan {
-  data: Buffer
+  /** Absent when every scanned frame is stored uncompressed: the offsets index the input. */
+  data?: Buffer
   records: Uint32Array
   frames: Uint32Array
   end: number

@@ -40,7 +40,11 @@ export interface DecodedFrame {
  * `frames[2f], frames[2f + 1]`: its offset in the segment and its length (a pointer's fields).
  */
 export interface SegmentScan {
-  /** The frames' raw bodies, back to back (decompressed where stored compressed). */
+  /**
+   * The frames' raw bodies, back to back (decompressed where stored compressed) — or, when every
+   * frame scanned is stored uncompressed, the scanned input itself (nothing copied; the offsets
+   * then count from the input's start).
+   */
   readonly data: Uint8Array;
   readonly records: Uint32Array;
   readonly frames: Uint32Array;

@@ -39,7 +39,7 @@ export interface NativeBinding {
     data: Uint8Array,
     offset: number,
   ): { keys: NativePackedBytes; values: NativePackedBytes; byteLength: number; compressed: boolean };
-  scanSegment(data: Uint8Array, baseOffset: number): { data: Buffer; records: Uint32Array; frames: Uint32Array; end: number };
+  scanSegment(data: Uint8Array, baseOffset: number): { data?: Buffer | null; records: Uint32Array; frames: Uint32Array; end: number };
   sortKeys(keys: PackedBytes, trailerBytes: number): Uint32Array;
   mergeRuns(runs: readonly PackedBytes[], trailerBytes: number): { run: Uint32Array; index: Uint32Array };
   encodeBlock(
@@ -198,7 +198,9 @@ export function createNativeAccelerator(binding: NativeBinding): Accelerator {
     },
     scanSegment(data, baseOffset = 0) {
       try {
-        return binding.scanSegment(data, baseOffset);
+        const scan = binding.scanSegment(data, baseOffset);
+        // No data: every frame was stored raw, the records index the input (nothing was copied).
+        return { data: scan.data ?? data, records: scan.records, frames: scan.frames, end: scan.end };
       } catch (error) {
         rethrow(error);
       }

@@ -33,7 +33,7 @@ interface Written {
 }
 
 /** Frames back to back, encoded by `writer`: random, compressible and empty values, 1–40 records. */
-function segmentBytes(writer: Accelerator, seed: number, frameCount: number): Written {
+function segmentBytes(writer: Accelerator, seed: number, frameCount: number, compress = true): Written {
   const next = rng(seed);
   const parts: Buffer[] = [];
   const frames: Written['frames'] = [];
@@ -45,7 +45,7 @@ function segmentBytes(writer: Accelerator, seed: number, frameCount: number): Wr
       const kind = (f + i) % 3;
       return kind === 0 ? randomBytes(next() % 300, seed * 1000 + f * 50 + i) : kind === 1 ? jsonLike(next() % 400, i + 1) : new Uint8Array(0);
     });
-    const frame = writer.encodeFrame(pack(keys), pack(values), { compress: f % 2 === 0 });
+    const frame = writer.encodeFrame(pack(keys), pack(values), { compress: compress && f % 2 === 0 });
     parts.push(frame);
     frames.push({ offset: at, length: frame.length, keys, values });
     at += frame.length;
@@ -84,6 +84,32 @@ for (const [name, scanner] of implementations) {
           const decoded = scanner.decodeFrame(written.bytes, first.offset);
           assert.equal(decoded.byteLength, first.length);
         }
+      }
+    });
+
+    it('lists uncompressed frames in place: the result is a view of the input, nothing copied', () => {
+      for (const [writerName, writer] of implementations) {
+        const raw = segmentBytes(writer, 11, 9, false);
+        const input = raw.bytes.subarray(0);
+        const scan = scanner.scanSegment(input, 64);
+        assert.ok(scan.data.buffer === input.buffer, writerName);
+        assert.equal(scan.data.byteOffset, input.byteOffset);
+        assert.equal(scan.data.length, input.length);
+        assert.equal(scan.end, 64 + input.length);
+        assert.deepEqual(listed(scan), expected(raw, 64), writerName);
+        // A compressed frame among the whole ones: the bodies are copied out, decoded.
+        const compressed = segmentBytes(writer, 12, 1);
+        assert.ok(writer.decodeFrame(compressed.bytes, 0).compressed);
+        const mixed = Buffer.concat([raw.bytes, compressed.bytes]);
+        const copied = scanner.scanSegment(mixed, 64);
+        assert.ok(copied.data.buffer !== mixed.buffer);
+        assert.deepEqual(listed(copied).slice(0, expected(raw, 64).length), expected(raw, 64));
+        assert.equal(copied.end, 64 + mixed.length);
+        // Cut short, the compressed frame is not scanned and does not count.
+        const cut = scanner.scanSegment(mixed.subarray(0, mixed.length - 1), 64);
+        assert.ok(cut.data.buffer === mixed.buffer);
+        assert.deepEqual(listed(cut), expected(raw, 64));
+        assert.equal(cut.end, 64 + raw.bytes.length);
       }
     });
 

@@ -225,7 +225,8 @@ pub fn decode_frame(data: &[u8], offset: f64) -> Result<DecodedFrame> {
 /// The records of the whole frames at the start of a run of value-log segment bytes.
 #[napi(object, object_from_js = false)]
 pub struct SegmentScan {
-    pub data: Buffer,
+    /// Absent when every scanned frame is stored uncompressed: the offsets index the input.
+    pub data: Option<Buffer>,
     pub records: Uint32Array,
     pub frames: Uint32Array,
     pub end: f64,
@@ -238,7 +239,7 @@ pub fn scan_segment(data: &[u8], base_offset: f64) -> Result<SegmentScan> {
     let base_offset = integer("baseOffset", base_offset, u32::MAX.into())?;
     let scan = silt::segment_scan::scan(data, base_offset).map_err(to_js)?;
     Ok(SegmentScan {
-        data: buffer(scan.data),
+        data: (!scan.in_place).then(|| buffer(scan.data)),
         records: Uint32Array::new(scan.records),
         frames: Uint32Array::new(scan.frames),
         end: scan.end as f64,

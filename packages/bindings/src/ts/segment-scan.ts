@@ -35,10 +35,33 @@ class U32List {
   }
 }
 
-/** `data` is validated bytes; `baseOffset` a validated integer in [0, 2^32 − 1]. */
+/**
+ * Whether `data` starts with at least one whole frame and every whole frame from its start is
+ * stored uncompressed, by their headers alone. Headers that do not parse end the walk: the scan
+ * reports them, or stops before them, at the same frame.
+ */
+function allWholeFramesRaw(data: Uint8Array): boolean {
+  let at = 0;
+  let whole = 0;
+  while (data.length - at >= FRAME_HEADER) {
+    const count = data[at + 6]! | (data[at + 7]! << 8);
+    const total = FRAME_HEADER + 4 * count + readU32(data, at + 12);
+    if (count === 0 || total > data.length - at) break;
+    if ((data[at + 5]! & FLAG_LZ4) !== 0) return false;
+    at += total;
+    whole++;
+  }
+  return whole > 0;
+}
+
+/**
+ * `data` is validated bytes; `baseOffset` a validated integer in [0, 2^32 − 1]. When every whole
+ * frame is stored uncompressed nothing is copied: the result's `data` is the input itself.
+ */
 export function scanSegment(data: Uint8Array, baseOffset: number): SegmentScan {
+  const inPlace = allWholeFramesRaw(data);
   // Bodies are mostly stored raw: the input's length is the likely output size.
-  let out = Buffer.allocUnsafe(Math.max(64, data.length));
+  let out = inPlace ? Buffer.alloc(0) : Buffer.allocUnsafe(Math.max(64, data.length));
   let used = 0;
   const records = new U32List();
   const frames = new U32List();
@@ -62,22 +85,30 @@ export function scanSegment(data: Uint8Array, baseOffset: number): SegmentScan {
     const total = bodyAt + storedLength;
     if (frameOffset + total > MAX_U32) throw corrupt(`a frame of ${total} bytes ends past the 4 GiB a pointer can name`);
     if (total > data.length - at) break;
-    if (used > 0 && used + rawLength > MAX_U32) break;
+    if (!inPlace && used > 0 && used + rawLength > MAX_U32) break;
     const crc = crc32cRange(data, o + FRAME_HEADER, o + total, crc32cRange(data, o, o + 16));
     if (crc !== readU32(data, o + 16)) throw corrupt('checksum mismatch');
 
-    if (used + rawLength > out.length) {
-      const grown = Buffer.allocUnsafe(Math.max(used + rawLength, 2 * out.length));
-      grown.set(out.subarray(0, used));
-      out = grown;
+    let bodyStart: number;
+    let reader: VarintReader;
+    if (inPlace) {
+      // The body is the stored bytes: offsets count from the input (a frame ends below 2^32).
+      bodyStart = o + bodyAt;
+      reader = new VarintReader(data, 0, o + total);
+    } else {
+      if (used + rawLength > out.length) {
+        const grown = Buffer.allocUnsafe(Math.max(used + rawLength, 2 * out.length));
+        grown.set(out.subarray(0, used));
+        out = grown;
+      }
+      bodyStart = used;
+      if (compressed) out.set(decompressRawBlock(data, o + bodyAt, o + total, rawLength), bodyStart);
+      else out.set(data.subarray(o + bodyAt, o + total), bodyStart);
+      used += rawLength;
+      reader = new VarintReader(out, 0, used);
     }
-    const bodyStart = used;
-    if (compressed) out.set(decompressRawBlock(data, o + bodyAt, o + total, rawLength), bodyStart);
-    else out.set(data.subarray(o + bodyAt, o + total), bodyStart);
-    used += rawLength;
 
     const frameIndex = frames.length / SCAN_FRAME_FIELDS;
-    const reader = new VarintReader(out, 0, used);
     for (let i = 0; i < count; i++) {
       const start = readU32(data, o + FRAME_HEADER + 4 * i);
       const recordEnd = i + 1 < count ? readU32(data, o + FRAME_HEADER + 4 * (i + 1)) : rawLength;
@@ -100,5 +131,5 @@ export function scanSegment(data: Uint8Array, baseOffset: number): SegmentScan {
     at += total;
     end = baseOffset + at;
   }
-  return { data: out.subarray(0, used), records: records.done(), frames: frames.done(), end };
+  return { data: inPlace ? data : out.subarray(0, used), records: records.done(), frames: frames.done(), end };
 }

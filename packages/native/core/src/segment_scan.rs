@@ -20,8 +20,11 @@ pub const FRAME_FIELDS: usize = 2;
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SegmentScan {
     /// The raw bodies of the scanned frames, back to back (decompressed where they were stored
-    /// compressed): every key and value is a range of it.
+    /// compressed): every key and value is a range of it. Empty when `in_place`.
     pub data: Vec<u8>,
+    /// Every scanned frame is stored uncompressed (and at least one was scanned): nothing was
+    /// copied, the record offsets are offsets into the scanned input itself.
+    pub in_place: bool,
     /// Per record, `RECORD_FIELDS` values: frame index (into `frames`), sub-index in its frame,
     /// key start, value start (= key end), value end — offsets into `data`.
     pub records: Vec<u32>,
@@ -43,9 +46,14 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
 /// within `data` and does not check is `CORRUPTION`, as is a header that does not (magic, version,
 /// flags, record count, lengths) even when its frame runs past `data`: no further read could make
 /// it one.
+///
+/// When every whole frame in `data` is stored uncompressed, nothing is copied: the result is
+/// `in_place` and its offsets index `data` (a rewrite scans 16 MiB of incompressible values, and
+/// copying them into fresh memory cost more than checking them).
 pub fn scan(data: &[u8], base_offset: u64) -> Result<SegmentScan> {
     let mut out = SegmentScan {
         end: base_offset,
+        in_place: all_whole_frames_raw(data),
         ..SegmentScan::default()
     };
     let mut at = 0usize;
@@ -85,7 +93,9 @@ pub fn scan(data: &[u8], base_offset: u64) -> Result<SegmentScan> {
         if total > frame.len() as u64 {
             break;
         }
-        if !out.data.is_empty() && out.data.len() as u64 + u64::from(raw_len) > u64::from(u32::MAX)
+        if !out.in_place
+            && !out.data.is_empty()
+            && out.data.len() as u64 + u64::from(raw_len) > u64::from(u32::MAX)
         {
             break;
         }
@@ -97,15 +107,21 @@ pub fn scan(data: &[u8], base_offset: u64) -> Result<SegmentScan> {
                 "checksum mismatch (stored {expected_crc:#010x}, computed {actual_crc:#010x})"
             )));
         }
-        let body_start = out.data.len();
         let stored = &frame[body_at..total];
-        if compressed {
-            out.data
-                .extend_from_slice(&lz4::decompress_block(stored, raw_len)?);
+        // In place, offsets count from the input (`at + total` ≤ 2^32 − 1: a frame ends within
+        // the 4 GiB a pointer names, checked above).
+        let (body_start, body) = if out.in_place {
+            (at + body_at, stored)
         } else {
-            out.data.extend_from_slice(stored);
-        }
-        let body = &out.data[body_start..];
+            let body_start = out.data.len();
+            if compressed {
+                out.data
+                    .extend_from_slice(&lz4::decompress_block(stored, raw_len)?);
+            } else {
+                out.data.extend_from_slice(stored);
+            }
+            (body_start, &out.data[body_start..])
+        };
         let frame_index = (out.frames.len() / FRAME_FIELDS) as u32;
         for i in 0..count {
             let (key_start, value_start, end) =
@@ -127,6 +143,28 @@ pub fn scan(data: &[u8], base_offset: u64) -> Result<SegmentScan> {
     Ok(out)
 }
 
+/// Whether `data` starts with at least one whole frame and every whole frame from its start is
+/// stored uncompressed, by their headers alone. Headers that do not parse end the walk: the scan
+/// reports them, or stops before them, at the same frame.
+fn all_whole_frames_raw(data: &[u8]) -> bool {
+    let mut at = 0usize;
+    let mut whole = 0usize;
+    while data.len() - at >= HEADER_LEN {
+        let frame = &data[at..];
+        let count = usize::from(u16::from_le_bytes([frame[6], frame[7]]));
+        let total = (HEADER_LEN + 4 * count) as u64 + u64::from(u32_at(frame, 12));
+        if count == 0 || total > (data.len() - at) as u64 {
+            break;
+        }
+        if frame[5] & FLAG_LZ4 != 0 {
+            return false;
+        }
+        at += total as usize;
+        whole += 1;
+    }
+    whole > 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,14 +177,15 @@ mod tests {
         frame::encode(keys.as_packed(), values.as_packed(), compress).unwrap()
     }
 
-    /// Every (frame offset, sub-index, key, value) the scan lists.
-    fn listed(scan: &SegmentScan) -> Vec<(u32, u32, Vec<u8>, Vec<u8>)> {
+    /// Every (frame offset, sub-index, key, value) the scan of `input` lists.
+    fn listed(scan: &SegmentScan, input: &[u8]) -> Vec<(u32, u32, Vec<u8>, Vec<u8>)> {
+        let data = if scan.in_place { input } else { &scan.data[..] };
         scan.records
             .chunks(RECORD_FIELDS)
             .map(|r| {
                 let frame_offset = scan.frames[r[0] as usize * FRAME_FIELDS];
-                let key = scan.data[r[2] as usize..r[3] as usize].to_vec();
-                let value = scan.data[r[3] as usize..r[4] as usize].to_vec();
+                let key = data[r[2] as usize..r[3] as usize].to_vec();
+                let value = data[r[3] as usize..r[4] as usize].to_vec();
                 (frame_offset, r[1], key, value)
             })
             .collect()
@@ -174,7 +213,8 @@ mod tests {
                 (bytes.len() - first) as u32
             ]
         );
-        let records = listed(&scan);
+        assert!(!scan.in_place);
+        let records = listed(&scan, &bytes);
         assert_eq!(records.len(), 4);
         assert_eq!(records[0], (20, 0, b"a".to_vec(), b"1".to_vec()));
         assert_eq!(records[1], (20, 1, b"bb".to_vec(), b"22".to_vec()));
@@ -191,6 +231,36 @@ mod tests {
     }
 
     #[test]
+    fn uncompressed_frames_are_listed_in_place_without_a_copy() {
+        let (bytes, first) = two_frames();
+        let mut raw = bytes[..first].to_vec();
+        raw.extend(frame_of(&[(b"e", b"555"), (b"f", b"")], false));
+        let whole = scan(&raw, 20).unwrap();
+        assert!(whole.in_place && whole.data.is_empty());
+        assert_eq!(whole.end, 20 + raw.len() as u64);
+        let records = listed(&whole, &raw);
+        assert_eq!(records[0], (20, 0, b"a".to_vec(), b"1".to_vec()));
+        assert_eq!(records[1], (20, 1, b"bb".to_vec(), b"22".to_vec()));
+        assert_eq!(
+            records[2],
+            (20 + first as u32, 0, b"e".to_vec(), b"555".to_vec())
+        );
+        assert_eq!(
+            records[3],
+            (20 + first as u32, 1, b"f".to_vec(), Vec::new())
+        );
+        // A compressed frame anywhere among the whole ones: the bodies are copied out, decoded.
+        let mixed = [raw.clone(), bytes[first..].to_vec()].concat();
+        let copied = scan(&mixed, 20).unwrap();
+        assert!(!copied.in_place);
+        assert_eq!(listed(&copied, &mixed)[..4], records[..]);
+        // ... but one cut short is not scanned, so it does not count.
+        let cut = scan(&mixed[..mixed.len() - 1], 20).unwrap();
+        assert!(cut.in_place);
+        assert_eq!(listed(&cut, &mixed), records);
+    }
+
+    #[test]
     fn stops_before_a_frame_that_runs_past_the_data() {
         let (bytes, first) = two_frames();
         for cut in [first, first + 5, first + HEADER_LEN, bytes.len() - 1] {
@@ -200,7 +270,7 @@ mod tests {
         }
         let empty = scan(&bytes[..first - 1], 100).unwrap();
         assert_eq!(empty.end, 100);
-        assert!(empty.records.is_empty() && empty.data.is_empty());
+        assert!(empty.records.is_empty() && empty.data.is_empty() && !empty.in_place);
     }
 
     #[test]
