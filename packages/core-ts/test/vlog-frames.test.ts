@@ -13,7 +13,7 @@ import { describe, test } from 'node:test';
 import { accel, loadNativeAccelerator, packBytes, tsAccelerator, type Accelerator } from '@siltdb/bindings';
 import { FaultVfs, NodeVfs } from '../src/vfs/index.js';
 import { ArenaPool } from '../src/vlog/arena-pool.js';
-import { rawFrameLength, writeRawFrame } from '../src/vlog/raw-frame.js';
+import { layoutRawFrame, rawFrameLength, sealRawFrames } from '../src/vlog/raw-frame.js';
 import { decodePointer, parseSegmentFileName, SEGMENT_HEADER_BYTES, ValueLog, VLOG_DIR, type ValueLogOptions } from '../src/vlog/index.js';
 import { MAX_COMPRESS_BACKOFF } from '../src/vlog/value-log.js';
 import { tempDir } from './helpers/log-fixtures.js';
@@ -48,6 +48,13 @@ function framesOf(bytes: Uint8Array): [number, number, number][] {
   return frames;
 }
 
+/** One whole raw frame of records `[from, to)` at `at` of `out`: laid out, then sealed. */
+function writeRawFrame(out: Uint8Array, at: number, keys: Uint8Array[], values: Uint8Array[], from: number, to: number, accelerator: Accelerator): number {
+  const end = layoutRawFrame(out, at, keys, values, from, to);
+  sealRawFrames(out, [at, end], accelerator);
+  return end;
+}
+
 describe('raw frames', () => {
   for (const [name, accelerator] of accelerators()) {
     test(`laid out in place, they are the bytes of encodeFrame without compression (${name})`, () => {
@@ -76,6 +83,34 @@ describe('raw frames', () => {
       const out = new Uint8Array(rawFrameLength(keys, values, 1, 3));
       writeRawFrame(out, 0, keys, values, 1, 3, accelerator);
       assert.deepEqual(out, new Uint8Array(accelerator.encodeFrame(packBytes(keys.slice(1)), packBytes(values.slice(1)), { compress: false })));
+    });
+
+    test(`frames laid out back to back and sealed by one call are the bytes of encodeFrame (${name})`, () => {
+      const keys = Array.from({ length: 40 }, (_, i) => utf8.encode(`key-${i}`.repeat(1 + (i % 3))));
+      const values = Array.from({ length: 40 }, (_, i) => randomBytes((i * 977) % 5000));
+      // Frames of 1, 2, 3 … records, laid out first, then sealed together, at an odd offset.
+      const bounds: [number, number][] = [];
+      for (let from = 0, n = 1; from < keys.length; from += n, n++) bounds.push([from, Math.min(keys.length, from + n)]);
+      const total = bounds.reduce((sum, [from, to]) => sum + rawFrameLength(keys, values, from, to), 0);
+      const out = new Uint8Array(total + 10).fill(0xee);
+      const spans: number[] = [];
+      let at = 3;
+      for (const [from, to] of bounds) {
+        const end = layoutRawFrame(out, at, keys, values, from, to);
+        spans.push(at, end);
+        at = end;
+      }
+      sealRawFrames(out, spans, accelerator);
+      for (let k = 0; k < bounds.length; k++) {
+        const [from, to] = bounds[k]!;
+        const expected = accelerator.encodeFrame(packBytes(keys.slice(from, to)), packBytes(values.slice(from, to)), { compress: false });
+        assert.deepEqual(out.subarray(spans[2 * k]!, spans[2 * k + 1]!), new Uint8Array(expected), `frame ${k}`);
+      }
+      assert.deepEqual([...out.subarray(0, 3), ...out.subarray(at)], new Array(10).fill(0xee));
+      // A laid-out frame without its seal does not check.
+      const lone = new Uint8Array(rawFrameLength(keys, values, 0, 2));
+      layoutRawFrame(lone, 0, keys, values, 0, 2);
+      assert.throws(() => accelerator.decodeFrame(lone, 0), { code: 'CORRUPTION' });
     });
   }
 });
@@ -123,6 +158,22 @@ for (const fsName of ['node:fs', 'FaultVfs'] as const) {
       await again.close();
     });
 
+    test('an append of several MiB goes out in several writes and segments, and reads back before and after it lands and after a reopen', async (t) => {
+      const { vfs, dir } = setup(t);
+      const log = await open(dir, { vfs, segmentBytes: 1024 * 1024, compress: false });
+      const keys = Array.from({ length: 300 }, (_, i) => utf8.encode(`big-${i}`));
+      const values = Array.from({ length: 300 }, (_, i) => new Uint8Array(randomBytes(8 * 1024 + i)));
+      const pointers = log.append(0, keys, values);
+      const segments = new Set(pointers.map((p) => decodePointer(p).segment));
+      assert.ok(segments.size >= 2, 'the append spans segments');
+      for (const i of [0, 150, 299]) assert.deepEqual(log.read(pointers[i]!, keys[i]), values[i], `record ${i} while queued`);
+      await log.written();
+      for (let i = 0; i < keys.length; i++) assert.deepEqual(log.read(pointers[i]!, keys[i]), values[i], `record ${i} landed`);
+      await log.close();
+      const again = await open(dir, { vfs, frameCacheBytes: 0 });
+      for (let i = 0; i < keys.length; i++) assert.deepEqual(again.read(pointers[i]!, keys[i]), values[i], `record ${i} reopened`);
+      await again.close();
+    });
   });
 }
 

@@ -34,16 +34,29 @@ export function encodePointer(pointer: ValuePointer): Uint8Array {
 }
 
 export function writePointer(out: Uint8Array, at: number, p: ValuePointer): void {
+  writePointerFields(out, at, p.segment, p.frameOffset, p.frameLength, p.subIndex, p.recordBytes);
+}
+
+/** `writePointer` from the fields themselves (an append writes one per record: no object each). */
+export function writePointerFields(
+  out: Uint8Array,
+  at: number,
+  segment: number,
+  frameOffset: number,
+  frameLength: number,
+  subIndex: number,
+  recordBytes: number,
+): void {
   // Byte stores, not a DataView: a view per pointer was ~1 s of a 200k-key churn (flushes,
   // compactions and rewrites encode and decode a pointer per separated value).
   out[at] = POINTER_VERSION;
-  putU32(out, at + 1, p.segment >>> 0);
-  putU32(out, at + 5, Math.floor(p.segment / 2 ** 32));
-  putU32(out, at + 9, p.frameOffset);
-  putU32(out, at + 13, p.frameLength);
-  out[at + 17] = p.subIndex & 0xff;
-  out[at + 18] = (p.subIndex >>> 8) & 0xff;
-  putU32(out, at + 19, p.recordBytes);
+  putU32(out, at + 1, segment >>> 0);
+  putU32(out, at + 5, Math.floor(segment / 2 ** 32));
+  putU32(out, at + 9, frameOffset);
+  putU32(out, at + 13, frameLength);
+  out[at + 17] = subIndex & 0xff;
+  out[at + 18] = (subIndex >>> 8) & 0xff;
+  putU32(out, at + 19, recordBytes);
 }
 
 function putU32(out: Uint8Array, at: number, value: number): void {
