@@ -118,9 +118,10 @@ export class LogWriter {
 
   /**
    * Frame one encoded entry at `state.nextIndex` and advance it. Returns the batch that carries it.
-   * The caller ends each append call with `endCall()`.
+   * The caller ends each append call with `endCall()`. `callBytes`: about how many bytes the call
+   * frames from this entry on, so that a batch it starts is sized for them.
    */
-  add(payload: Uint8Array): WriteBatch {
+  add(payload: Uint8Array, callBytes = 0): WriteBatch {
     const length = payload.length;
     const recordBytes = RECORD_HEADER_BYTES + length;
     const state = this.state;
@@ -142,7 +143,7 @@ export class LogWriter {
         // a long call is framed (the other modes gather batches, or sync each call as a whole).
         if (this.config.durability === 'none') this.kick(true);
       }
-      batch = this.startBatch(segment, index, recordBytes);
+      batch = this.startBatch(segment, index, recordBytes, callBytes);
     }
     const at = batch.length;
     if (at + recordBytes > batch.buffer.length) batch.reserve(recordBytes);
@@ -178,7 +179,11 @@ export class LogWriter {
     const segmentBytes = this.config.segmentBytes;
     for (let i = 0; i < count; ) {
       // One record the general way (a new batch, a new segment, a grown buffer as needed)…
-      const batch = this.add(payloads[i++]!);
+      // A batch it starts is sized for the rest of the call, reckoned as records of this one's
+      // size: a log's first large call would otherwise grow its batch by doubling from small,
+      // copying it (and faulting in a fresh buffer) at every step.
+      const first = payloads[i++]!;
+      const batch = this.add(first, (count - i + 1) * (RECORD_HEADER_BYTES + first.length));
       if (batches[batches.length - 1] !== batch) batches.push(batch);
       // …then every following record that fits as things are.
       const segment = batch.segment;
@@ -293,13 +298,14 @@ export class LogWriter {
     if (this.lastWritten === segment) this.lastWritten = null;
   }
 
-  private startBatch(segment: Segment, index: number, recordBytes: number): WriteBatch {
+  /** `expectedBytes`: about how many bytes of records are about to be framed into it. */
+  private startBatch(segment: Segment, index: number, recordBytes: number, expectedBytes: number): WriteBatch {
     const createsFile = segment.count === 0 && !segment.onDisk;
     const position = createsFile ? 0 : segment.end;
     const header = createsFile ? INDEX_STAMP_BYTES : 0;
-    // Sized from the previous batch: a busy log fills batches up to maxBatchBytes, and growing a
-    // buffer by doubling from small would copy every batch several times over.
-    const capacity = Math.max(header + recordBytes, Math.min(this.config.maxBatchBytes, this.batchBytesHint));
+    // Sized from the previous batch (or the call): a busy log fills batches up to maxBatchBytes,
+    // and growing a buffer by doubling from small would copy every batch several times over.
+    const capacity = Math.max(header + recordBytes, Math.min(this.config.maxBatchBytes, Math.max(this.batchBytesHint, header + expectedBytes)));
     const batch = new WriteBatch(segment, position, index, this.pool.take(capacity), this.pool);
     if (createsFile) {
       // In `none` mode the predecessor (if any) is sealed without waiting for its sync: say so.
