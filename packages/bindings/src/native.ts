@@ -129,10 +129,11 @@ function adaptFileView(view: NativeFileView): FileView {
       if (!(key instanceof Uint8Array)) throw invalidArgument('key must be a Uint8Array');
       if (!(target instanceof Uint8Array)) throw invalidArgument('target must be a Uint8Array');
       if (!Number.isInteger(index) || index < 0 || index > 0xffff) throw invalidArgument(`index must be an integer in [0, 65535], got ${String(index)}`);
-      const keyBuffer = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
-      const buffer = Buffer.isBuffer(target) ? target : Buffer.from(target.buffer, target.byteOffset, target.byteLength);
       try {
-        return view.readRecordValue(offset, length, index, keyBuffer, buffer);
+        // The module reads any Uint8Array's bytes in place (N-API's buffer info covers every
+        // ArrayBufferView), so a point read passes its key and value target without a Buffer
+        // wrapper each (an object per call on the hottest path).
+        return view.readRecordValue(offset, length, index, key as Buffer, target as Buffer);
       } catch (error) {
         rethrow(error);
       }

@@ -81,6 +81,14 @@ describe(`value-log record reads through file views (${accel.kind} against the T
           assert.equal(view.readRecordValue(frame.offset, frame.length, i, Buffer.from(key), backing.subarray(4, 4 + value.length)), true);
           assert.deepEqual(new Uint8Array(backing.subarray(4, 4 + value.length)), value);
           assert.deepEqual([...backing.subarray(0, 4), ...backing.subarray(4 + value.length)], Array(8).fill(0));
+          // Plain Uint8Array views at offsets of larger buffers, key and target (no Buffer anywhere:
+          // the native adapter hands them to the module as they are).
+          const keyArena = new Uint8Array(key.length + 3);
+          keyArena.set(key, 3);
+          const arena = new Uint8Array(value.length + 8);
+          assert.equal(view.readRecordValue(frame.offset, frame.length, i, keyArena.subarray(3), arena.subarray(4, 4 + value.length)), true);
+          assert.deepEqual(arena.subarray(4, 4 + value.length), value);
+          assert.deepEqual([...arena.subarray(0, 4), ...arena.subarray(4 + value.length)], Array(8).fill(0));
         });
       }
     }
