@@ -41,6 +41,7 @@ import { BACKGROUND_MIN_STALE_RATIO, MaintenanceController } from '../maintenanc
 import { MaintenanceEvents, type MaintenanceEventType, type MaintenanceListener } from '../maintenance/events.js';
 import { planRewrites } from '../maintenance/planner.js';
 import { StalenessSampler } from '../maintenance/sampler.js';
+import { weighDebt } from '../maintenance/debt.js';
 import { PACING_FLOOR_SEGMENTS, pressureFor, WritePacer, writeBytes } from '../maintenance/pacer.js';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { MaintenanceStats } from './stats.js';
@@ -225,16 +226,12 @@ export class Db implements IteratorHost {
             const queue = planRewrites(this.versions.ledger, this.valueLog!.segmentInfos(), Date.now(), { minStaleRatio: BACKGROUND_MIN_STALE_RATIO, sampledStaleRatio: sampled }).filter(
               (candidate) => !this.retiring.has(candidate.segment) && !this.pendingRetire.has(candidate.segment),
             );
-            let stale = 0;
-            let total = 0;
-            for (const entry of this.versions.ledger.values()) {
-              // A retired segment is all garbage: its file goes (or went) whatever its ledger says.
-              if (entry.retiredAt > 0) {
-                if (this.valueLog!.info(entry.segment) === undefined) continue;
-                stale += entry.total;
-              } else stale += Math.max(entry.stale, (sampled(entry.segment) ?? 0) * entry.total);
-              total += entry.total;
-            }
+            const { stale, total } = weighDebt({
+              entries: this.versions.ledger.values(),
+              present: (segment) => this.valueLog!.info(segment) !== undefined,
+              sampled,
+              awaitingRetire: (segment) => this.pendingRetire.has(segment),
+            });
             // Segments waiting for a compaction or for their retire edit: a quiet pass flushes for both.
             const waiting = new Set([...this.retiring.keys(), ...this.pendingRetire.keys()]).size;
             return { queuedSegments: queue.length, retiringSegments: waiting, stale, total };

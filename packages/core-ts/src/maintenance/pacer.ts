@@ -5,8 +5,9 @@
  * Like RocksDB's soft and hard pending-compaction-bytes limits, the pacer slows writes when the
  * reclaimable debt passes a soft line and holds them at a hard line until a pass reclaims:
  *
- * - **Debt** is the controller's: stale bytes as max(ledger, sampled estimate) per segment, plus
- *   rewritten segments whose files are still on disk, over the live bytes (total − stale). It is
+ * - **Debt** is the controller's (`debt.ts`): stale bytes as max(ledger, sampled estimate) per
+ *   segment, plus rewritten segments whose files are still on disk (whole from their swap, with
+ *   the uncharged copies of their live share), over the live bytes (total − stale). It is
  *   re-read at most every `refreshMs` (weighing it samples segments), and at once after a pass.
  * - **Soft band** (`softRatio` ≤ debt ÷ live < `hardRatio`): each write sleeps in proportion to
  *   its bytes and to how far into the band the debt is — `msPerMiB` per MiB at the hard line, none
