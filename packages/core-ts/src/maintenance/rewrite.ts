@@ -219,6 +219,8 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
   const keyAt = (record: number): Uint8Array => packed.data.subarray(packed.offsets[record]!, packed.offsets[record + 1]!);
   // Only records still newest for their key are copied (a first compare: a stale record never is).
   const order = count > 0 ? host.sortKeys(packed) : new Uint32Array(0);
+  // Both by position in key order (the order the lookups answer and the copy reads): written and
+  // read front to back, not scattered by scan position.
   const live = new Uint8Array(count);
   // A live record's pointer: the bytes its key's newest entry holds, copied when they match.
   let oldPointerBytes = new Uint8Array(0);
@@ -233,9 +235,10 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
       const valueLength = valueEnds.values[record]! - valueStarts.values[record]!;
       const recordBytes = recordBytesOf(packed.offsets[record + 1]! - packed.offsets[record]!, valueLength);
       if (!pointsAt(data, start, end, segment, frameOffsets.values[record]!, frameLengths.values[record]!, subIndexes.values[record]!, recordBytes)) return;
-      live[record] = 1;
+      const at = from + index;
+      live[at] = 1;
       if (oldPointerBytes.length === 0) oldPointerBytes = new Uint8Array(count * POINTER_BYTES);
-      for (let j = 0; j < POINTER_BYTES; j++) oldPointerBytes[record * POINTER_BYTES + j] = data[start + j]!;
+      for (let j = 0; j < POINTER_BYTES; j++) oldPointerBytes[at * POINTER_BYTES + j] = data[start + j]!;
     });
     // Writes landing between batches are safe: the swap compares again.
     if (to < count) await yieldTurn();
@@ -247,14 +250,15 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
   // cold segment's records lie in the order a range scan reads them.
   for (let i = 0; i < count; i++) {
     const record = order[i]!;
-    if (live[record] === 0) continue;
+    if (live[i] === 0) continue;
     const key = keyAt(record);
     const valueStart = valueStarts.values[record]!;
     const valueEnd = valueEnds.values[record]!;
     keys.push(key);
-    // The scan's buffers are this rewrite's own: the append copies the value into its frame.
+    // The scanned chunks are this rewrite's own reads (or views of an in-memory segment's sealed,
+    // unchanging bytes): the append copies the value into its frame.
     values.push(chunks[chunkOf.values[record]!]!.subarray(valueStart, valueEnd));
-    oldPointers.push(oldPointerBytes.subarray(record * POINTER_BYTES, (record + 1) * POINTER_BYTES));
+    oldPointers.push(oldPointerBytes.subarray(i * POINTER_BYTES, (i + 1) * POINTER_BYTES));
   }
   let swapped = 0;
   let copiedBytes = 0;
