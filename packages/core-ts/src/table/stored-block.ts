@@ -23,6 +23,8 @@ const COMPRESSION_NONE = 0;
 const COMPRESSION_LZ4 = 1;
 /** Per cached block beyond its payload: the object, its fields and the typed-array header. */
 const BLOCK_OVERHEAD_BYTES = 80;
+/** Values up to this length are copied into an `EntrySink` byte by byte (see `appendEntry`). */
+const SMALL_VALUE_BYTES = 64;
 
 export interface StoredBlock {
   /** The (decompressed) payload: entries in `[0, entriesEnd)`, then the restart array and its count. */
@@ -248,7 +250,11 @@ function appendEntry(sink: EntrySink, key: Uint8Array, keyLength: number, data: 
   }
   const keyData = sink.keyData;
   for (let i = 0; i < keyLength; i++) keyData[keyAt + i] = key[i]!;
-  if (valueLength > 0) sink.valueData.set(data.subarray(valueFrom, valueFrom + valueLength), valueAt);
+  const valueData = sink.valueData;
+  // A short value (a value-log pointer is ~20 bytes) is copied byte by byte: `set` needs a
+  // `subarray` view per entry, and allocating it cost more than the whole copy.
+  if (valueLength <= SMALL_VALUE_BYTES) for (let i = 0; i < valueLength; i++) valueData[valueAt + i] = data[valueFrom + i]!;
+  else valueData.set(data.subarray(valueFrom, valueFrom + valueLength), valueAt);
   sink.keyOffsets[at + 1] = keyAt + keyLength;
   sink.valueOffsets[at + 1] = valueAt + valueLength;
   sink.tags[at] = tag;
