@@ -83,6 +83,22 @@ for (const compress of [false, true]) {
   });
 }
 
+test('a range denser than the table average grows its arrays and keeps every key and value', async (t) => {
+  const dir = tempDir(t, 'silt-read-range-');
+  // Short entries first, long ones after: a range over the short ones holds far more entries and
+  // key bytes than its share of the file suggests.
+  const entries = tableEntries(3000).map((e, i) => (i < 2400 || e.kind === Kind.Delete ? { ...e, value: e.value.subarray(0, i % 3) } : { ...e, value: new Uint8Array(900).fill(i & 0xff) }));
+  const path = join(dir, 'dense.sst');
+  await build(path, entries, false);
+  const reader = TableReader.open(path, { fileNumber: 1 });
+  try {
+    assertEntries(reader.readEntriesBetween(null, userKeyOf(2399)), entries.slice(0, 2400));
+    assertEntries(reader.readEntriesBetween(userKeyOf(100), userKeyOf(2500)), entries.slice(101, 2501));
+  } finally {
+    reader.close();
+  }
+});
+
 test('a byte flipped in a block in the middle of a multi-block read is CORRUPTION', async (t) => {
   const dir = tempDir(t, 'silt-read-range-');
   const entries = tableEntries(600);

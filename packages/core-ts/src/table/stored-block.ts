@@ -138,7 +138,7 @@ export function appendBlockEntries(
 }
 
 /** Scratch for the walk: the key being rebuilt, in place over the previous one. */
-let walkKey = new Uint8Array(64);
+let walkKey: Uint8Array = new Uint8Array(64);
 
 function checkPayload(
   data: Uint8Array,
@@ -161,7 +161,12 @@ function checkPayload(
     }
     previousRestart = at;
   }
-  let key = walkKey;
+  // The key being rebuilt is `key[keyBase, keyBase + keyLength)`. Without a sink it is rebuilt in
+  // place over the previous one in `walkKey`; with a sink, straight into the sink's key bytes after
+  // the previous entry's (which a block's later entries share their prefix with), so each key byte
+  // is copied once.
+  let key = sink === null ? walkKey : sink.keyData;
+  let keyBase = 0;
   let keyLength = 0;
   let count = 0;
   let nextRestart = 1;
@@ -211,45 +216,57 @@ function checkPayload(
     if (pos + unshared + valueLength > entriesEnd) throw corruption(`data block ${where} entry ${count} runs past the entries`);
     if (tag > MAX_KIND) throw corruption(`data block ${where} entry ${count} has unknown kind ${tag}`);
     if (tag === Kind.Delete && valueLength !== 0) throw corruption(`data block ${where} entry ${count} is a tombstone with a value`);
-    if (count > 0 && compareWithPrevious(key, keyLength, data, pos, shared, length) <= 0) {
+    if (count > 0 && compareWithPrevious(key, keyBase, keyLength, data, pos, shared, length) <= 0) {
       throw corruption(`data block ${where} keys are out of order`);
     }
-    if (key.length < length) {
-      const grown = new Uint8Array(Math.max(length, 2 * key.length));
-      for (let i = 0; i < shared; i++) grown[i] = key[i]!;
-      key = grown;
+    if (sink === null) {
+      if (key.length < length) {
+        const grown = new Uint8Array(Math.max(length, 2 * key.length));
+        for (let i = 0; i < shared; i++) grown[i] = key[i]!;
+        key = grown;
+      }
+    } else {
+      reserveEntry(sink, length, valueLength, where);
+      key = sink.keyData;
+      const at = sink.keyOffsets[sink.count]!;
+      for (let i = 0; i < shared; i++) key[at + i] = key[keyBase + i]!;
+      keyBase = at;
     }
-    for (let i = 0; i < unshared; i++) key[shared + i] = data[pos + i]!;
+    for (let i = 0; i < unshared; i++) key[keyBase + shared + i] = data[pos + i]!;
     keyLength = length;
     pos += unshared;
-    if (sink !== null) appendEntry(sink, key, keyLength, data, pos, valueLength, tag, where);
+    if (sink !== null) appendEntry(sink, keyLength, data, pos, valueLength, tag);
     pos += valueLength;
-    if (count === 0 && previousIndexKey !== null && compareInternalAt(key, 0, keyLength, previousIndexKey) <= 0) {
+    if (count === 0 && previousIndexKey !== null && compareInternalAt(key, keyBase, keyBase + keyLength, previousIndexKey) <= 0) {
       throw corruption(`data block ${where} starts at or before the end of the previous block`);
     }
     count++;
   }
   if (nextRestart < restartCount) throw corruption(`data block ${where} restart ${nextRestart} is not at an entry`);
-  walkKey = key;
-  if (compareBytes(key, 0, keyLength, indexKey, 0, indexKey.length) !== 0) {
+  if (sink === null) walkKey = key;
+  if (compareBytes(key, keyBase, keyBase + keyLength, indexKey, 0, indexKey.length) !== 0) {
     throw corruption(`data block ${where} does not end with its index key`);
   }
   return { data, entriesEnd, restartCount, count, charge: data.byteLength + BLOCK_OVERHEAD_BYTES };
 }
 
-function appendEntry(sink: EntrySink, key: Uint8Array, keyLength: number, data: Uint8Array, valueFrom: number, valueLength: number, tag: number, where: string): void {
+/** Make room in `sink` for one more entry of `keyLength` + `valueLength` bytes. */
+function reserveEntry(sink: EntrySink, keyLength: number, valueLength: number, where: string): void {
   const at = sink.count;
   if (sink.growable === true && (at >= sink.tags.length || sink.keyOffsets[at]! + keyLength > sink.keyData.length || sink.valueOffsets[at]! + valueLength > sink.valueData.length)) {
     growSink(sink, keyLength, valueLength);
   }
   if (at >= sink.tags.length) throw corruption(`data block ${where} holds more entries than the table's properties record`);
-  const keyAt = sink.keyOffsets[at]!;
-  const valueAt = sink.valueOffsets[at]!;
-  if (keyAt + keyLength > sink.keyData.length || valueAt + valueLength > sink.valueData.length) {
+  if (sink.keyOffsets[at]! + keyLength > sink.keyData.length || sink.valueOffsets[at]! + valueLength > sink.valueData.length) {
     throw corruption(`data block ${where} holds more bytes than the table's properties record`);
   }
-  const keyData = sink.keyData;
-  for (let i = 0; i < keyLength; i++) keyData[keyAt + i] = key[i]!;
+}
+
+/** Complete the entry whose key `reserveEntry` made room for and the walk wrote into the sink. */
+function appendEntry(sink: EntrySink, keyLength: number, data: Uint8Array, valueFrom: number, valueLength: number, tag: number): void {
+  const at = sink.count;
+  const keyAt = sink.keyOffsets[at]!;
+  const valueAt = sink.valueOffsets[at]!;
   const valueData = sink.valueData;
   // A short value (a value-log pointer is ~20 bytes) is copied byte by byte: `set` needs a
   // `subarray` view per entry, and allocating it cost more than the whole copy.
@@ -262,23 +279,23 @@ function appendEntry(sink: EntrySink, key: Uint8Array, keyLength: number, data: 
 }
 
 /**
- * Internal-key order of the entry being read against the previous key `previous[0, previousLength)`,
- * before the entry overwrites it: the entry's key is `previous[0, shared)` followed by
- * `data[pos, pos + length − shared)`.
+ * Internal-key order of the entry being read against the previous key
+ * `previous[base, base + previousLength)`, before the entry is written: the entry's key is
+ * `previous[base, base + shared)` followed by `data[pos, pos + length − shared)`.
  */
-function compareWithPrevious(previous: Uint8Array, previousLength: number, data: Uint8Array, pos: number, shared: number, length: number): number {
+function compareWithPrevious(previous: Uint8Array, base: number, previousLength: number, data: Uint8Array, pos: number, shared: number, length: number): number {
   const previousUser = previousLength - TRAILER_BYTES;
   const user = length - TRAILER_BYTES;
   const common = user < previousUser ? user : previousUser;
   // The first `shared` bytes are the previous key's own.
   for (let j = shared; j < common; j++) {
-    const d = data[pos + j - shared]! - previous[j]!;
+    const d = data[pos + j - shared]! - previous[base + j]!;
     if (d !== 0) return d;
   }
   if (user !== previousUser) return user - previousUser;
   for (let t = 0; t < TRAILER_BYTES; t++) {
     const j = user + t;
-    const d = (j < shared ? previous[j]! : data[pos + j - shared]!) - previous[previousUser + t]!;
+    const d = (j < shared ? previous[base + j]! : data[pos + j - shared]!) - previous[base + previousUser + t]!;
     if (d !== 0) return d;
   }
   return 0;
