@@ -294,8 +294,12 @@ describe('write pacing in a database', () => {
       for (let i = 0; i < keys; i++) {
         const value = noiseHex(round * 1000 + i, 8);
         const stops = db.stats().stalls.valueLog!.stops;
-        const write = tracked(db.put(`k${i}`, value));
-        model.set(`k${i}`, value);
+        // Every fourth write also adds a key that is never overwritten, so every segment keeps live
+        // records: its stale bytes can only be reclaimed by a rewrite's copy, never by GC alone.
+        const ops: { type: 'put'; key: string; value: string }[] = [{ type: 'put', key: `k${i}`, value }];
+        if (i % 4 === 0) ops.push({ type: 'put', key: `a${round}-${i}`, value: noiseHex(round * 1000 + i + 500, 8) });
+        const write = tracked(db.batch(ops));
+        for (const op of ops) model.set(op.key, op.value);
         // Held at the hard line with the pass it waits for stopped at the gate (a relief that only
         // flushes, with nothing to rewrite, lets the write go on: then the next write tries).
         const holding = (): boolean => db.stats().stalls.valueLog!.stops > stops && held > 0;
