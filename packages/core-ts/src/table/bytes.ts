@@ -1,7 +1,8 @@
 /**
  * Little-endian integers and LEB128 varints for the table layer's own structures (footer, block
- * handles, properties). The accelerator keeps its byte helpers private, and these few lines are
- * cheaper to own than to export across packages.
+ * handles, properties), also used for the value log's pointers and raw frames. The accelerator
+ * keeps its byte helpers private, and these few lines are cheaper to own than to export across
+ * packages.
  */
 import { ErrorCodes, SiltError } from '../errors.js';
 

@@ -8,6 +8,7 @@
  * segment for this record, so live + stale bytes add up exactly without reading the frame.
  */
 import { ErrorCodes, siltError } from '../errors.js';
+import { writeU32 } from '../table/bytes.js';
 
 export const POINTER_BYTES = 23;
 export const POINTER_VERSION = 1;
@@ -50,20 +51,13 @@ export function writePointerFields(
   // Byte stores, not a DataView: a view per pointer was ~1 s of a 200k-key churn (flushes,
   // compactions and rewrites encode and decode a pointer per separated value).
   out[at] = POINTER_VERSION;
-  putU32(out, at + 1, segment >>> 0);
-  putU32(out, at + 5, Math.floor(segment / 2 ** 32));
-  putU32(out, at + 9, frameOffset);
-  putU32(out, at + 13, frameLength);
+  writeU32(out, at + 1, segment >>> 0);
+  writeU32(out, at + 5, Math.floor(segment / 2 ** 32));
+  writeU32(out, at + 9, frameOffset);
+  writeU32(out, at + 13, frameLength);
   out[at + 17] = subIndex & 0xff;
   out[at + 18] = (subIndex >>> 8) & 0xff;
-  putU32(out, at + 19, recordBytes);
-}
-
-function putU32(out: Uint8Array, at: number, value: number): void {
-  out[at] = value & 0xff;
-  out[at + 1] = (value >>> 8) & 0xff;
-  out[at + 2] = (value >>> 16) & 0xff;
-  out[at + 3] = (value >>> 24) & 0xff;
+  writeU32(out, at + 19, recordBytes);
 }
 
 function getU32(bytes: Uint8Array, at: number): number {

@@ -12,6 +12,7 @@
  * moves them to `at` and stores the checksum at `at + 16`.
  */
 import type { Accelerator } from '@siltdb/bindings';
+import { writeU32 } from '../table/bytes.js';
 
 const HEADER_BYTES = 20;
 
@@ -32,13 +33,6 @@ export function rawFrameLength(keys: readonly Uint8Array[], values: readonly Uin
   return length;
 }
 
-function putU32(out: Uint8Array, at: number, value: number): void {
-  out[at] = value & 0xff;
-  out[at + 1] = (value >>> 8) & 0xff;
-  out[at + 2] = (value >>> 16) & 0xff;
-  out[at + 3] = (value >>> 24) & 0xff;
-}
-
 /**
  * Lay out the uncompressed frame of records `[from, to)` (1 … 65535 of them, body < 4 GiB: the
  * caller's frame limits) at `at` of `out`, which has room for `rawFrameLength(…)` bytes there, all
@@ -56,7 +50,7 @@ export function layoutRawFrame(
   const bodyStart = at + HEADER_BYTES + 4 * count;
   let p = bodyStart;
   for (let i = from; i < to; i++) {
-    putU32(out, at + HEADER_BYTES + 4 * (i - from), p - bodyStart);
+    writeU32(out, at + HEADER_BYTES + 4 * (i - from), p - bodyStart);
     const key = keys[i]!;
     let n = key.length;
     while (n >= 0x80) {
@@ -81,8 +75,8 @@ export function layoutRawFrame(
   out[h + 5] = 0;
   out[h + 6] = count & 0xff;
   out[h + 7] = count >>> 8;
-  putU32(out, h + 8, raw);
-  putU32(out, h + 12, raw);
+  writeU32(out, h + 8, raw);
+  writeU32(out, h + 12, raw);
   return p;
 }
 
@@ -104,6 +98,6 @@ export function sealRawFrames(out: Uint8Array, spans: readonly number[], acceler
   for (let k = 0; k < frames; k++) {
     const at = spans[2 * k]!;
     out.copyWithin(at, at + 4, at + 20);
-    putU32(out, at + 16, crcs[2 * k]!);
+    writeU32(out, at + 16, crcs[2 * k]!);
   }
 }
