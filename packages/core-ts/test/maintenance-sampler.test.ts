@@ -127,6 +127,36 @@ describe('staleness sampler', () => {
     assert.throws(() => sampler.sample(h, missing), (error: { code?: string }) => error.code === 'CORRUPTION');
     await log.close();
   });
+
+  test('refreshSoon samples on the next turn of the event loop, not in the call; calls meanwhile share one refresh; cancelRefresh drops it', async (t) => {
+    const { log, pointers } = await filledLog(tempDir(t, 'silt-sampler-'), 1000);
+    const h = host(log, pointers, () => true);
+    const sampler = new StalenessSampler({ recordsPerSegment: 8, budgetMs: 1e9 });
+    const infos = log.segmentInfos();
+    const sealed = infos.filter((info) => info.sealed);
+    assert.ok(sealed.length >= 2, `${sealed.length} sealed segments`);
+    let refreshes = 0;
+    const refresh = (): void => {
+      refreshes++;
+      sampler.refresh(h, infos, 1000);
+    };
+    sampler.refreshSoon(refresh);
+    sampler.refreshSoon(refresh);
+    assert.equal(h.lookups, 0, 'nothing is sampled inside the call');
+    assert.equal(sampler.staleRatio(sealed[0]!.segment), undefined);
+    assert.equal(sampler.refreshPending, true);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(refreshes, 1, 'the two calls shared one refresh');
+    assert.equal(sampler.refreshPending, false);
+    for (const info of sealed) assert.equal(sampler.staleRatio(info.segment), 0);
+
+    sampler.refreshSoon(refresh);
+    sampler.cancelRefresh();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(refreshes, 1, 'a cancelled refresh does not run');
+    assert.equal(sampler.refreshPending, false);
+    await log.close();
+  });
 });
 
 describe('planner with sampled staleness', () => {

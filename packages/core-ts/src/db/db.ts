@@ -159,6 +159,8 @@ export class Db implements IteratorHost {
   private readonly retiring = new Map<number, readonly [Uint8Array, Uint8Array]>();
   /** Sampled stale shares of sealed segments: what the ledger cannot see yet (planner input only). */
   private readonly staleness = new StalenessSampler();
+  /** Set while the write pacer weighs the debt inside a write call: sampling waits for the next turn. */
+  private deferSampling = false;
   /** Rewritten segments waiting for their retire edit: segment → seq (maintain.ts, "Early retirement"). */
   private readonly pendingRetire = new Map<number, number>();
   /** Every entry with a seq up to this is in tables (advanced by flushes). */
@@ -253,7 +255,14 @@ export class Db implements IteratorHost {
             now: () => performance.now(),
             // An aborted sleep (the pass came first) just ends.
             sleep: (ms, signal) => sleepFor(ms, undefined, signal === undefined ? {} : { signal }).catch(() => {}),
-            debt: () => controller.pacingDebt(),
+            debt: () => {
+              this.deferSampling = true;
+              try {
+                return controller.pacingDebt();
+              } finally {
+                this.deferSampling = false;
+              }
+            },
             relieve: () => controller.relieve(),
             kick: () => controller.kick(),
           },
@@ -995,7 +1004,12 @@ export class Db implements IteratorHost {
    */
   private sampleStaleness(): (segment: number) => number | undefined {
     const valueLog = this.valueLog;
-    if (valueLog !== null && !this.options.readOnly) {
+    if (this.deferSampling) {
+      // On a write's path: the current estimates now, the refresh on the next turn.
+      this.staleness.refreshSoon(() => {
+        if (!this.isClosed) this.sampleStaleness();
+      });
+    } else if (valueLog !== null && !this.options.readOnly) {
       const ledger = this.versions.ledger;
       this.staleness.refresh(
         { valueLog, newestPointer: (key) => this.newestPointer(key), writeCount: () => this.counts.puts + this.counts.dels + this.counts.batches },
@@ -1263,6 +1277,7 @@ export class Db implements IteratorHost {
   close(): Promise<void> {
     if (this.closing !== null) return this.closing;
     this.isClosed = true;
+    this.staleness.cancelRefresh();
     this.closing = (async () => {
       let failure: unknown = null;
       // Stalls end at close (the scheduler stops): writes waiting behind one go through first.

@@ -18,6 +18,8 @@
  *   records are followed over time, each estimate an unbiased sample of the segment as it is then.
  * - Sampling writes nothing anywhere: the ledger stays exact, the estimate only orders and admits
  *   rewrite candidates.
+ * - Callers on a write's path (the write pacer weighs the debt there) take the current estimates and
+ *   `refreshSoon`: the refresh runs on the next turn of the event loop, not inside the write call.
  */
 import type { SegmentScan } from '@siltdb/bindings';
 import { encodePointer, recordBytesOf, type SegmentInfo, type ValueLog } from '../vlog/index.js';
@@ -87,6 +89,8 @@ export class StalenessSampler {
   private records = 0;
   private ms = 0;
   private failures = 0;
+  /** A refresh `refreshSoon` scheduled and that has not run yet. */
+  private deferred: NodeJS.Immediate | null = null;
 
   constructor(options: SamplerOptions = {}) {
     this.recordsPerSegment = Math.max(1, Math.floor(options.recordsPerSegment ?? 48));
@@ -137,6 +141,31 @@ export class StalenessSampler {
       }
       if (performance.now() - started >= this.budgetMs) break;
     }
+  }
+
+  /**
+   * Run `refresh` (the caller's closure over its current segments) on the next turn of the event
+   * loop; calls made before it runs share it. The estimates in the meantime are the current ones.
+   */
+  refreshSoon(refresh: () => void): void {
+    if (this.deferred !== null) return;
+    this.deferred = setImmediate(() => {
+      this.deferred = null;
+      refresh();
+    });
+    // A pending refresh alone must not keep a process alive.
+    this.deferred.unref();
+  }
+
+  /** Whether a `refreshSoon` refresh is waiting to run. */
+  get refreshPending(): boolean {
+    return this.deferred !== null;
+  }
+
+  /** Drop a refresh `refreshSoon` scheduled (the database is closing). */
+  cancelRefresh(): void {
+    if (this.deferred !== null) clearImmediate(this.deferred);
+    this.deferred = null;
   }
 
   /** Sample one sealed segment now and keep the estimate (undefined when it has no frame). */
