@@ -116,17 +116,35 @@ describe('raw frames', () => {
 });
 
 describe('arena pool', () => {
-  test('reuses given buffers that are large enough, keeps a bounded number', () => {
-    const pool = new ArenaPool(2, 1 << 20);
+  test('reuses given buffers that are large enough, keeps a bounded number of bytes', () => {
+    const pool = new ArenaPool(256 * 1024, 1 << 20);
     const a = pool.take(100_000);
     assert.ok(a.length >= 100_000);
     pool.give(a);
+    assert.equal(pool.heldBytes, a.length);
     assert.equal(pool.take(50_000), a, 'a free buffer that fits is reused');
+    assert.equal(pool.heldBytes, 0);
     const big = pool.take(2 << 20);
     pool.give(big);
-    assert.equal(pool.held, 0, 'buffers above the limit are not kept');
-    for (let i = 0; i < 4; i++) pool.give(pool.take(10) === a ? a : Buffer.alloc(70_000));
-    assert.ok(pool.held <= 2);
+    assert.equal(pool.held, 0, 'buffers above the size limit are not kept');
+    for (let i = 0; i < 6; i++) pool.give(Buffer.alloc(70_000));
+    assert.equal(pool.held, 3, 'buffers are kept while they fit the byte budget');
+    assert.ok(pool.heldBytes <= 256 * 1024);
+  });
+
+  test('takes the smallest free buffer that fits', () => {
+    const pool = new ArenaPool(16 << 20, 8 << 20);
+    const large = pool.take(5 << 20);
+    const small = pool.take(1 << 20);
+    const medium = pool.take(3 << 20);
+    assert.deepEqual([large.length, small.length, medium.length], [8 << 20, 1 << 20, 4 << 20]);
+    pool.give(large);
+    pool.give(small);
+    pool.give(medium);
+    assert.equal(pool.take(900_000), small, 'a small append does not claim a large buffer');
+    assert.equal(pool.take(2 << 20), medium);
+    assert.equal(pool.take(1 << 20), large, 'the large one still serves when nothing smaller fits');
+    assert.equal(pool.held, 0);
   });
 });
 
