@@ -255,6 +255,77 @@ describe('segment seals', () => {
   });
 });
 
+/** A FaultVfs on which every write to the value-log segment file named `name` waits until released. */
+function heldSegmentWrites(inner: FaultVfs, name: string) {
+  const held: (() => void)[] = [];
+  const state = { heldWrites: 0, otherSegmentWrites: 0, hold: true };
+  const vfs = new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'open') {
+        return async (path: string, options: Parameters<FaultVfs['open']>[1]) => {
+          const file = await target.open(path, options);
+          if (!path.endsWith('.vlog')) return file;
+          return new Proxy(file, {
+            get(f, p) {
+              if (p === 'write' || p === 'writev') {
+                const write = (Reflect.get(f, p) as (...args: unknown[]) => Promise<void>).bind(f);
+                return async (...args: unknown[]) => {
+                  if (!path.endsWith(name)) state.otherSegmentWrites++;
+                  else if (state.hold) {
+                    state.heldWrites++;
+                    await new Promise<void>((resolve) => held.push(resolve));
+                  }
+                  return write(...args);
+                };
+              }
+              const value = Reflect.get(f, p) as unknown;
+              return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(f) : value;
+            },
+          });
+        };
+      }
+      const value = Reflect.get(target, prop) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  const release = (): void => {
+    state.hold = false;
+    for (const resolve of held.splice(0)) resolve();
+  };
+  return { vfs, state, release };
+}
+
+describe('segment rotation', () => {
+  test('a lane creates and writes its next segment while the previous one’s writes are in flight; they land in order', async () => {
+    const { vfs, state, release } = heldSegmentWrites(new FaultVfs(), segmentFileName(0, 1));
+    const log = await open('/db', { vfs, segmentBytes: 8192, compress: false });
+    const random = prng(11);
+    const written: { key: Uint8Array; value: Uint8Array; pointer: Uint8Array }[] = [];
+    for (let i = 0; log.segmentInfos().length < 3; i++) {
+      const key = utf8.encode(`key-${i}`);
+      const value = new Uint8Array(1500).map(() => Math.floor(random() * 256));
+      written.push({ key, value, pointer: log.append(0, [key], [value])[0]! });
+    }
+    let landed = false;
+    const landing = log.written().then(() => (landed = true));
+    await settleIo();
+    assert.ok(state.heldWrites > 0, 'the first segment’s writes are held');
+    assert.ok(state.otherSegmentWrites >= 2, `the later segments were written meanwhile (${state.otherSegmentWrites} writes)`);
+    assert.equal(landed, false, 'written() waits for the held writes: appends land in the lane’s order');
+    const second = decodePointer(written.at(-1)!.pointer).segment;
+    assert.equal(log.info(second)!.length, 0, 'a later segment counts as written only after the earlier ones');
+    for (const w of written) assert.deepEqual(log.read(w.pointer, w.key), w.value, 'queued frames are readable');
+    release();
+    await landing;
+    await log.sync();
+    for (const info of log.segmentInfos()) assert.equal(info.synced, info.length, `segment ${info.segment}`);
+    await log.close();
+    const again = await open('/db', { vfs, segmentBytes: 8192 });
+    for (const w of written) assert.deepEqual(again.read(w.pointer, w.key), w.value);
+    await again.close();
+  });
+});
+
 describe('record reads from segment files', () => {
   test('each read returns memory of its own holding exactly the value, large or small, one record of a frame or several', async (t) => {
     const dir = tempDir(t, 'silt-vlog-');

@@ -105,6 +105,11 @@ class Segment {
   /** Frames reserved but not yet written, by offset. */
   readonly pending = new Map<number, Uint8Array>();
   file: VfsFile | null = null;
+  /**
+   * The file being created for a segment a lane just started: frames bound for it are issued as
+   * soon as it is open, without waiting for the previous segment's writes (see `rotate`).
+   */
+  opening: Promise<VfsFile> | null = null;
   /** Whether the header was checked (sealed segments are opened without reading them). */
   headerChecked = false;
   syncing: Promise<void> | null = null;
@@ -556,7 +561,7 @@ export class ValueLog {
 
   /**
    * Write the frames gathered in `run` (one `writev`), and empty it. The write is issued at once
-   * when the segment's file is open (else by the lane once it is); it lands — becomes readable from
+   * when the segment's file is open (else as soon as it is, or by the lane); it lands — becomes readable from
    * the file, counts toward `written()` — in the lane's order either way. Writes issued together
    * may reach the file in any order: each has its own range, and a crash keeps at most a prefix of
    * whole frames (open truncates after the last whole, checksummed one).
@@ -575,7 +580,11 @@ export class ValueLog {
     run.bytes = 0;
     const chunks = contiguous(frames);
     const write = (file: VfsFile): Promise<void> => (chunks.length === 1 ? file.write(chunks[0]!, first) : file.writev(chunks, first));
-    const issued = segment.file !== null && lane.failure === null ? write(segment.file) : null;
+    let issued: Promise<void> | null = null;
+    if (lane.failure === null) {
+      if (segment.file !== null) issued = write(segment.file);
+      else if (segment.opening !== null) issued = segment.opening.then(write);
+    }
     // Its failure is the lane's, reported by the step below.
     issued?.catch(() => {});
     this.enqueue(lane, async () => {
@@ -622,10 +631,22 @@ export class ValueLog {
     segment.placed = [];
     this.placedDirectories.push(segment);
     if (this.placedDirectories.length > MAX_PLACED_DIRECTORIES) this.placedDirectories.shift()!.placed = null;
+    // The file is created now, not once the previous segment's writes landed: the header and the
+    // first frames go to it concurrently with those writes (waiting made every rotation cost an
+    // open, a header write and the first append's writes one after another, ~3 ms per 16 MiB of
+    // 16 KiB values). They still land — become readable, count toward `written()` — in the lane's
+    // order. A crash may keep bytes of the new segment while the old one's tail is lost: open
+    // keeps each unsealed segment's whole, checksummed frames, and WAL replay stops at the first
+    // batch whose pointers do not resolve, so the new segment's frames are only unreferenced bytes.
+    // The directory entry is made durable before the first sync of the segment's bytes.
+    const opening = this.vfs.open(path, { mode: 'exclusive' }).then((file) => (segment.file = file));
+    segment.opening = opening;
+    const headerWritten = opening.then((file) => file.write(header, 0));
+    // Their failures are the lane's, reported by the step below (and by the frames' steps).
+    headerWritten.catch(() => {});
     this.enqueue(lane, async () => {
-      // The directory entry is made durable before the first sync of the segment's bytes.
-      segment.file = await this.vfs.open(path, { mode: 'exclusive' });
-      await segment.file.write(header, 0);
+      await headerWritten;
+      segment.opening = null;
       segment.source.appended(header, 0);
       segment.length = SEGMENT_HEADER_BYTES;
       segment.pending.delete(0);
