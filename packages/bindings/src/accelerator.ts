@@ -200,6 +200,17 @@ export interface Accelerator {
   encodeBlock(entries: BlockEntries, options?: BlockEncodeOptions): Buffer;
   /** Verify and decode a whole table block. */
   decodeBlock(data: Uint8Array): BlockEntries;
+  /**
+   * A table's point lookup in one data block: in the block's `payload` (FORMAT.md §3, checksum
+   * trailer removed and decompressed: entries, restart array, restart count), the first entry at or
+   * after the internal key `target` (user key ‖ 8-byte trailer) in internal-key order. When that
+   * entry holds `target`'s user key, writes its value's start and end in `payload` (u32
+   * little-endian at bytes 0 and 4), its tag (byte 8) and its key's trailer (bytes 12..20) into
+   * `result` (at least 20 bytes) and returns true; returns false otherwise. One call per block a
+   * point read visits. `INVALID_ARGUMENT` for a target shorter than a trailer or a short `result`,
+   * `CORRUPTION` for a payload that does not parse (every varint, length and offset is checked).
+   */
+  blockPointGet(payload: Uint8Array, target: Uint8Array, result: Uint8Array): boolean;
 
   /** Open a read-only view of a file. */
   openFileView(path: string, options?: FileViewOptions): FileView;

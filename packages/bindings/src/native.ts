@@ -50,6 +50,7 @@ export interface NativeBinding {
     compress: boolean,
   ): Buffer;
   decodeBlock(data: Uint8Array): { keys: NativePackedBytes; values: NativePackedBytes; tags: Buffer };
+  blockPointGet(payload: Uint8Array, target: Uint8Array, result: Uint8Array): boolean;
   readonly FileView: { open(path: string, expectedLength?: number | null): NativeFileView };
   blake3(data: Uint8Array, outLength: number): Buffer;
   ltHashMix(lanes: Uint8Array, keys: PackedBytes, values: PackedBytes, subtract: boolean): Buffer;
@@ -239,6 +240,13 @@ export function createNativeAccelerator(binding: NativeBinding): Accelerator {
     decodeBlock(data) {
       try {
         return binding.decodeBlock(data);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    blockPointGet(payload, target, result) {
+      try {
+        return binding.blockPointGet(payload, target, result);
       } catch (error) {
         rethrow(error);
       }

@@ -132,6 +132,29 @@ pub fn crc32c_many(items: PackedInput) -> Result<Uint32Array> {
     Ok(Uint32Array::new(silt::crc32c::crc32c_many(items.packed()?)))
 }
 
+/// A table's point lookup in one block payload (one call per block a read visits): the first entry
+/// at or after the internal key `target` when it holds `target`'s user key. Writes its value's
+/// start and end (u32 little-endian at 0 and 4), its tag (byte 8) and its key's 8-byte trailer
+/// (bytes 12..20) into `result` and returns true; false when there is no such entry.
+#[napi(js_name = "blockPointGet", catch_unwind)]
+pub fn block_point_get(payload: &[u8], target: &[u8], mut result: BufferSlice<'_>) -> Result<bool> {
+    if result.len() < 20 {
+        return Err(invalid(format!(
+            "the result of a block point lookup needs 20 bytes, got {}",
+            result.len()
+        )));
+    }
+    let Some(hit) = silt::block_seek::point_get(payload, target).map_err(to_js)? else {
+        return Ok(false);
+    };
+    // The payload's restart offsets are u32, so every offset in it fits one.
+    result[0..4].copy_from_slice(&(hit.value_start as u32).to_le_bytes());
+    result[4..8].copy_from_slice(&(hit.value_end as u32).to_le_bytes());
+    result[8] = hit.tag;
+    result[12..20].copy_from_slice(&hit.trailer);
+    Ok(true)
+}
+
 /// Fill in the header of each indexed-log record of a batch in front of its payload (length,
 /// inverted length, CRC32C; docs/FORMAT.md §4), in place: `spans` holds (start, end) pairs.
 #[napi(js_name = "sealLogRecords", catch_unwind)]

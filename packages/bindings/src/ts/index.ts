@@ -5,6 +5,7 @@
 import type { Accelerator, BlockEntries, FileView, MergeResult, PackedBytes } from '../accelerator.js';
 import { blake3 } from './blake3.js';
 import { DEFAULT_RESTART_INTERVAL, MAX_RESTART_INTERVAL, decodeBlock, encodeBlock } from './block.js';
+import { blockPointGet } from './block-seek.js';
 import { crc32c, crc32cMany } from './crc32c.js';
 import { invalidArgument } from './fail.js';
 import { openFileView } from './file-view.js';
@@ -116,6 +117,10 @@ export const tsAccelerator: Accelerator = {
 
   decodeBlock(data: Uint8Array): BlockEntries {
     return decodeBlock(requireBytes(data, 'data'));
+  },
+
+  blockPointGet(payload: Uint8Array, target: Uint8Array, result: Uint8Array): boolean {
+    return blockPointGet(requireBytes(payload, 'payload'), requireBytes(target, 'target'), requireBytes(result, 'result'));
   },
 
   openFileView(path: string, options?): FileView {

@@ -8,6 +8,7 @@
 #![deny(unsafe_code)]
 
 pub mod block;
+pub mod block_seek;
 pub mod crc32c;
 pub mod error;
 pub mod file_view;
