@@ -52,6 +52,12 @@ export declare function crc32cMany(items: PackedInput): Uint32Array
 /** Verify and decode a whole table block. */
 export declare function decodeBlock(data: Uint8Array): DecodedBlock
 
+/**
+ * Check and decode a run of a table's stored data blocks (`spans`: offset, length pairs in
+ * `run`; `indexKeys`: the index key before the run, then each block's), appending every entry.
+ */
+export declare function decodeDataBlocks(run: Uint8Array, spans: Uint32Array, indexKeys: PackedInput, hasPrevious: boolean): DecodedBlock
+
 export interface DecodedBlock {
   keys: PackedOutput
   values: PackedOutput

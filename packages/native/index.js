@@ -840,6 +840,7 @@ module.exports.blake3 = nativeBinding.blake3
 module.exports.crc32c = nativeBinding.crc32c
 module.exports.crc32cMany = nativeBinding.crc32cMany
 module.exports.decodeBlock = nativeBinding.decodeBlock
+module.exports.decodeDataBlocks = nativeBinding.decodeDataBlocks
 module.exports.decodeFrame = nativeBinding.decodeFrame
 module.exports.encodeBlock = nativeBinding.encodeBlock
 module.exports.encodeFrame = nativeBinding.encodeFrame

@@ -201,6 +201,15 @@ export interface Accelerator {
   /** Verify and decode a whole table block. */
   decodeBlock(data: Uint8Array): BlockEntries;
   /**
+   * Check and decode a run of a table's consecutive stored data blocks (compaction's range reads):
+   * block `i` is `run[spans[2i], spans[2i] + spans[2i + 1])`; `indexKeys` holds the index key of the
+   * block before the run (ignored unless `hasPrevious`), then each block's own. Every check of
+   * FORMAT §5.2 is made (checksum, restarts, varints, bounds, kinds, tombstone values, internal-key
+   * order within and across blocks, last key = index key); any failure is `CORRUPTION`. Returns the
+   * entries of all the blocks in order, keys expanded.
+   */
+  decodeDataBlocks(run: Uint8Array, spans: Uint32Array, indexKeys: PackedBytes, hasPrevious: boolean): BlockEntries;
+  /**
    * A table's point lookup in one data block: in the block's `payload` (FORMAT.md §3, checksum
    * trailer removed and decompressed: entries, restart array, restart count), the first entry at or
    * after the internal key `target` (user key ‖ 8-byte trailer) in internal-key order. When that

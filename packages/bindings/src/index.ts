@@ -54,6 +54,7 @@ export const accel: Accelerator = {
   mergeRuns: (runs, options) => chosen().mergeRuns(runs, options),
   encodeBlock: (entries, options) => chosen().encodeBlock(entries, options),
   decodeBlock: (data) => chosen().decodeBlock(data),
+  decodeDataBlocks: (run, spans, indexKeys, hasPrevious) => chosen().decodeDataBlocks(run, spans, indexKeys, hasPrevious),
   blockPointGet: (payload, target, result) => chosen().blockPointGet(payload, target, result),
   openFileView: (path, options) => chosen().openFileView(path, options),
   blake3: (data, outLength) => chosen().blake3(data, outLength),

@@ -50,6 +50,12 @@ export interface NativeBinding {
     compress: boolean,
   ): Buffer;
   decodeBlock(data: Uint8Array): { keys: NativePackedBytes; values: NativePackedBytes; tags: Buffer };
+  decodeDataBlocks(
+    run: Uint8Array,
+    spans: Uint32Array,
+    indexKeys: PackedBytes,
+    hasPrevious: boolean,
+  ): { keys: NativePackedBytes; values: NativePackedBytes; tags: Buffer };
   blockPointGet(payload: Uint8Array, target: Uint8Array, result: Uint8Array): boolean;
   readonly FileView: { open(path: string, expectedLength?: number | null): NativeFileView };
   blake3(data: Uint8Array, outLength: number): Buffer;
@@ -240,6 +246,13 @@ export function createNativeAccelerator(binding: NativeBinding): Accelerator {
     decodeBlock(data) {
       try {
         return binding.decodeBlock(data);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    decodeDataBlocks(run, spans, indexKeys, hasPrevious) {
+      try {
+        return binding.decodeDataBlocks(run, spans, indexKeys, hasPrevious);
       } catch (error) {
         rethrow(error);
       }

@@ -336,6 +336,25 @@ pub fn decode_block(data: &[u8]) -> Result<DecodedBlock> {
     })
 }
 
+/// Check and decode a run of a table's stored data blocks (`spans`: offset, length pairs in
+/// `run`; `indexKeys`: the index key before the run, then each block's), appending every entry.
+#[napi(catch_unwind)]
+pub fn decode_data_blocks(
+    run: &[u8],
+    spans: &[u32],
+    index_keys: PackedInput,
+    has_previous: bool,
+) -> Result<DecodedBlock> {
+    let block =
+        silt::data_blocks::decode_data_blocks(run, spans, index_keys.packed()?, has_previous)
+            .map_err(to_js)?;
+    Ok(DecodedBlock {
+        keys: block.keys.into(),
+        values: block.values.into(),
+        tags: buffer(block.tags),
+    })
+}
+
 /// A read-only view of a file: bulk reads copy from a memory mapping, point reads are positional; reads return copies.
 #[napi]
 pub struct FileView {

@@ -6,7 +6,9 @@ import type { Accelerator, BlockEntries, FileView, MergeResult, PackedBytes } fr
 import { blake3 } from './blake3.js';
 import { DEFAULT_RESTART_INTERVAL, MAX_RESTART_INTERVAL, decodeBlock, encodeBlock } from './block.js';
 import { blockPointGet } from './block-seek.js';
+import { types } from 'node:util';
 import { crc32c, crc32cMany } from './crc32c.js';
+import { decodeDataBlocks } from './data-blocks.js';
 import { invalidArgument } from './fail.js';
 import { openFileView } from './file-view.js';
 import { FRAME_MAX_RECORDS, decodeFrame, encodeFrame } from './frame.js';
@@ -117,6 +119,14 @@ export const tsAccelerator: Accelerator = {
 
   decodeBlock(data: Uint8Array): BlockEntries {
     return decodeBlock(requireBytes(data, 'data'));
+  },
+
+  decodeDataBlocks(run: Uint8Array, spans: Uint32Array, indexKeys: PackedBytes, hasPrevious: boolean): BlockEntries {
+    requireBytes(run, 'run');
+    if (!types.isUint32Array(spans)) throw invalidArgument('spans must be a Uint32Array');
+    requirePacked(indexKeys, 'indexKeys');
+    if (typeof hasPrevious !== 'boolean') throw invalidArgument('hasPrevious must be a boolean');
+    return decodeDataBlocks(run, spans, indexKeys, hasPrevious);
   },
 
   blockPointGet(payload: Uint8Array, target: Uint8Array, result: Uint8Array): boolean {

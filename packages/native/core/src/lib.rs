@@ -10,6 +10,7 @@
 pub mod block;
 pub mod block_seek;
 pub mod crc32c;
+pub mod data_blocks;
 pub mod error;
 pub mod file_view;
 pub mod frame;
