@@ -53,7 +53,7 @@ pub fn decode_data_blocks(
     index_keys: Packed<'_>,
     has_previous: bool,
 ) -> Result<DecodedBlock> {
-    if spans.len() % 2 != 0 {
+    if !spans.len().is_multiple_of(2) {
         return Err(Error::invalid_argument(
             "block spans must come in (offset, length) pairs",
         ));
@@ -389,7 +389,9 @@ mod tests {
     fn engine_rules_behind_a_valid_checksum() {
         // Keys out of order, an unknown kind, a tombstone with a value, a key shorter than a trailer.
         let asc = vec![ikey("b", 2), ikey("a", 1)];
-        let cases: Vec<(Vec<Vec<u8>>, Vec<u8>, Vec<Vec<u8>>)> = vec![
+        // (keys, tags, values) of one block each.
+        type Case = (Vec<Vec<u8>>, Vec<u8>, Vec<Vec<u8>>);
+        let cases: Vec<Case> = vec![
             (asc.clone(), vec![1, 1], vec![vec![1], vec![2]]),
             (vec![ikey("a", 1)], vec![3], vec![vec![1]]),
             (vec![ikey("a", 1)], vec![0], vec![vec![1]]),
