@@ -126,6 +126,16 @@ export declare function sealLogRecords(buffer: Buffer, spans: Uint32Array): void
 
 /** The records of the whole frames at the start of a run of value-log segment bytes. */
 export interface SegmentScan {
+/**
+ * `sealLogRecords` for a batch whose records are given by their starts (record `k` at
+ * `starts[k] - shift` in `buffer`, the last ending at `end`), computed on a libuv threadpool
+ * thread: the log hands a large batch over as soon as it is framed, and its main thread goes on
+ * framing the next one while the checksums are computed. The caller must not touch `buffer` or
+ * `starts` until the promise settles. Malformed starts reject with `InvalidArg` (turned into
+ * `INVALID_ARGUMENT` by the bindings) and leave `buffer` untouched.
+ */
+export declare function sealLogBatch(buffer: Uint8Array, starts: Uint32Array, shift: number, end: number): Promise<unknown>
+
   /** Absent when every scanned frame is stored uncompressed: the offsets index the input. */
   data?: Buffer
   records: Uint32Array

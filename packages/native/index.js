@@ -850,4 +850,5 @@ module.exports.lz4Decompress = nativeBinding.lz4Decompress
 module.exports.mergeRuns = nativeBinding.mergeRuns
 module.exports.scanSegment = nativeBinding.scanSegment
 module.exports.sealLogRecords = nativeBinding.sealLogRecords
+module.exports.sealLogBatch = nativeBinding.sealLogBatch
 module.exports.sortKeys = nativeBinding.sortKeys

@@ -160,6 +160,15 @@ export interface Accelerator {
    * bytes before it that no other record uses, and end within `buffer`.
    */
   sealLogRecords(buffer: Uint8Array, spans: Uint32Array): void;
+  /**
+   * `sealLogRecords` for a whole batch, its records given by where each starts: record `k`'s header
+   * is at `starts[k] - shift` in `buffer`, and its payload runs to the next record's start (the
+   * last one's to `end`). The native accelerator computes it on a libuv threadpool thread, so the
+   * caller must leave `buffer` and `starts` alone until the promise settles; the TypeScript one
+   * computes it before returning. Rejects with `INVALID_ARGUMENT` (with `buffer` untouched) unless
+   * the records come in order, each at least 12 bytes long, and end within `buffer`.
+   */
+  sealLogBatch(buffer: Uint8Array, starts: Uint32Array, shift: number, end: number): Promise<void>;
 
   /** LZ4 block with a 4-byte little-endian size prefix (lz4-napi `compressSync` format). */
   lz4Compress(data: Uint8Array): Buffer;

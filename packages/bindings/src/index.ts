@@ -45,6 +45,7 @@ export const accel: Accelerator = {
   crc32c: (data, seed) => chosen().crc32c(data, seed),
   crc32cMany: (items) => chosen().crc32cMany(items),
   sealLogRecords: (buffer, spans) => chosen().sealLogRecords(buffer, spans),
+  sealLogBatch: (buffer, starts, shift, end) => chosen().sealLogBatch(buffer, starts, shift, end),
   lz4Compress: (data) => chosen().lz4Compress(data),
   lz4Decompress: (data) => chosen().lz4Decompress(data),
   encodeFrame: (keys, values, options) => chosen().encodeFrame(keys, values, options),

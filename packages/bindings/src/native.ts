@@ -32,6 +32,7 @@ export interface NativeBinding {
   crc32c(data: Uint8Array, seed: number): number;
   crc32cMany(items: PackedBytes): Uint32Array;
   sealLogRecords(buffer: Uint8Array, spans: Uint32Array): void;
+  sealLogBatch(buffer: Uint8Array, starts: Uint32Array, shift: number, end: number): Promise<void>;
   lz4Compress(data: Uint8Array): Buffer;
   lz4Decompress(data: Uint8Array): Buffer;
   encodeFrame(keys: PackedBytes, values: PackedBytes, compress: boolean): Buffer;
@@ -173,6 +174,14 @@ export function createNativeAccelerator(binding: NativeBinding): Accelerator {
         binding.sealLogRecords(buffer, spans);
       } catch (error) {
         rethrow(error);
+      }
+    },
+    sealLogBatch(buffer, starts, shift, end) {
+      try {
+        return binding.sealLogBatch(buffer, starts, shift, end).catch(rethrow);
+      } catch (error) {
+        // (A bad argument is thrown by the call itself; the caller gets it as a rejection.)
+        return Promise.reject(error).catch(rethrow);
       }
     },
     lz4Compress(data) {

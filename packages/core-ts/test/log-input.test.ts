@@ -130,6 +130,46 @@ describe('IndexedLog bad input', () => {
     await reopened.close();
   });
 
+  test('bytesCodec appendMany checks entries as it frames them: a bad one anywhere rolls the whole call back', async () => {
+    const vfs = new FaultVfs();
+    // Batches of at most 64 bytes (4 records of 4 bytes), segments of at most 200 bytes.
+    const log = await IndexedLog.open('/db', bytesCodec, { vfs, durability: 'none', maxEntryBytes: 8, maxBatchBytes: 64, segmentBytes: 200 });
+    const bytes = (i: number, length = 4): Uint8Array => new Uint8Array(length).fill(i);
+    const expected: Uint8Array[] = [];
+    const good = (from: number, count: number): Uint8Array[] => Array.from({ length: count }, (_, k) => bytes(from + k));
+    const segmentFiles = async (): Promise<number> => (await vfs.readdir('/db')).filter((name) => name.endsWith('.seg')).length;
+    // A fresh log: the call's first record opens the first segment.
+    await rejectsWithCode(log.appendMany([bytes(1), 'x' as never]), 'INVALID_ARGUMENT');
+    assert.equal(log.nextIndex, 0);
+    const first = good(10, 2);
+    // Same tick: the bad call goes into the batch the first call opened, after its two records.
+    const appended = log.appendMany(first);
+    await rejectsWithCode(log.appendMany([bytes(20), bytes(21, 9)]), 'INVALID_ARGUMENT');
+    // A bad entry past the batch (the call would move on to another one): checked ahead.
+    await rejectsWithCode(log.appendMany([...good(30, 6), null as never]), 'INVALID_ARGUMENT');
+    assert.deepEqual(await appended, [0, 1]);
+    expected.push(...first);
+    assert.equal(log.nextIndex, 2);
+    // A call that opens a fresh batch (the last one was written) and fails in it.
+    await rejectsWithCode(log.appendMany([bytes(40), bytes(41), 7 as never]), 'INVALID_ARGUMENT');
+    assert.equal(log.nextIndex, 2);
+    // Fill the segment, then a call whose first record opens the next segment fails further on.
+    const filler = good(50, 8);
+    assert.deepEqual(await log.appendMany(filler), [2, 3, 4, 5, 6, 7, 8, 9]);
+    expected.push(...filler);
+    const segments = await segmentFiles();
+    await rejectsWithCode(log.appendMany([...good(60, 3), bytes(63, 9)]), 'INVALID_ARGUMENT');
+    assert.equal(log.nextIndex, 10);
+    const tail = good(70, 5);
+    assert.deepEqual(await log.appendMany(tail), [10, 11, 12, 13, 14]);
+    expected.push(...tail);
+    assert.ok((await segmentFiles()) > segments, 'the log moved on to a new segment');
+    await log.close();
+    const reopened = await IndexedLog.open('/db', bytesCodec, { vfs });
+    assert.deepEqual((await reopened.readAll()).map((entry) => [...entry]), expected.map((entry) => [...entry]));
+    await reopened.close();
+  });
+
   test('bad open arguments and options are INVALID_ARGUMENT', async () => {
     const vfs = new FaultVfs();
     await rejectsWithCode(IndexedLog.open('', utf8Codec, { vfs }), 'INVALID_ARGUMENT');

@@ -461,13 +461,19 @@ describe('IndexedLog record offsets of recent batches', () => {
 
 describe('IndexedLog checksums of a batch written in parts', () => {
   for (const durability of ['group', 'none'] as const) {
-    test(`${durability}: a large call checksums its records before returning; later appends to the same batch are checksummed at its seal`, async (t) => {
+    test(`${durability}: a large call's batch is sealed and checksummed in the background as the call returns; small appends are checksummed in place at their batch's seal`, async (t) => {
       const dir = join(tempDir(t), 'log');
-      const sealed: number[] = [];
-      const original = accel.sealLogRecords;
+      // Each accelerator call: in the background (sealLogBatch) or in place, and for how many records.
+      const sealed: string[] = [];
+      const inPlace = accel.sealLogRecords;
+      const background = accel.sealLogBatch;
       t.mock.method(accel, 'sealLogRecords', (buffer: Uint8Array, spans: Uint32Array) => {
-        sealed.push(spans.length / 2);
-        original(buffer, spans);
+        sealed.push(`in place ${spans.length / 2}`);
+        inPlace(buffer, spans);
+      });
+      t.mock.method(accel, 'sealLogBatch', (buffer: Uint8Array, starts: Uint32Array, shift: number, end: number) => {
+        sealed.push(`background ${starts.length}`);
+        return background(buffer, starts, shift, end);
       });
       const log = await IndexedLog.open(dir, utf8Codec, { vfs: new NodeVfs(), durability, segmentBytes: 300 * 1024 });
       const written: string[] = [];
@@ -477,10 +483,10 @@ describe('IndexedLog checksums of a batch written in parts', () => {
         written.push(...values);
         calls.push(log.appendMany(values));
       };
-      // All in one tick, so everything lands in the batch the first call opened (until it fills):
-      // 80 KB (checksummed at once), small appends, 90 KB (its records checksummed at once, from
-      // where the first call's stopped), a small call (left to the seal), then calls that fill
-      // the batch and cross into a second segment.
+      // All in one tick: 80 KB (its batch sealed and checksummed in the background when the call
+      // returns), small appends that start the next batch, 90 KB added to it (sealed with the
+      // singles when the call returns), a small call (a new batch, left to its seal), then calls
+      // that fill it and cross into a second segment.
       many(80, 1000);
       for (let i = 0; i < 5; i++) {
         written.push(`single-${i}`);
@@ -491,8 +497,12 @@ describe('IndexedLog checksums of a batch written in parts', () => {
       many(200, 1000);
       many(100, 1500);
       await Promise.all(calls);
-      assert.equal(sealed[0], 80, 'the first call checksummed its own records before returning');
-      assert.equal(sealed[1], 95, 'the second large call checksummed the singles and its records');
+      // A call of a few bytes in a later tick: a batch of its own, checksummed in place.
+      many(3, 10);
+      await Promise.all(calls);
+      assert.equal(sealed[0], 'background 80', 'the first call had its own records checksummed in the background');
+      assert.equal(sealed[1], 'background 95', 'the second large call had the singles and its records checksummed');
+      assert.ok(sealed.some((call) => call.startsWith('in place')), `a small batch is checksummed in place: ${sealed.join(', ')}`);
       assert.deepEqual(await log.readAll(), written);
       await log.close();
       t.mock.restoreAll();

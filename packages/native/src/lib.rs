@@ -162,6 +162,55 @@ pub fn seal_log_records(mut buffer: BufferSlice<'_>, spans: &[u32]) -> Result<()
     silt::log_record::seal_records(&mut buffer, spans).map_err(to_js)
 }
 
+/// `sealLogRecords` for a batch whose records are given by their starts (record `k` at
+/// `starts[k] - shift` in `buffer`, the last ending at `end`), computed on a libuv threadpool
+/// thread: the log hands a large batch over as soon as it is framed, and its main thread goes on
+/// framing the next one while the checksums are computed. The caller must not touch `buffer` or
+/// `starts` until the promise settles. Malformed starts reject with `InvalidArg` (turned into
+/// `INVALID_ARGUMENT` by the bindings) and leave `buffer` untouched.
+#[napi(js_name = "sealLogBatch", catch_unwind)]
+pub fn seal_log_batch(
+    buffer: napi::bindgen_prelude::Uint8Array,
+    starts: Uint32Array,
+    shift: f64,
+    end: f64,
+) -> Result<napi::bindgen_prelude::AsyncTask<SealLogBatch>> {
+    let shift = integer("shift", shift, u32::MAX.into())? as u32;
+    let end = integer("end", end, u32::MAX.into())? as usize;
+    Ok(napi::bindgen_prelude::AsyncTask::new(SealLogBatch {
+        buffer,
+        starts,
+        shift,
+        end,
+    }))
+}
+
+/// The job of one `sealLogBatch` call (its typed arrays stay referenced until it settles).
+pub struct SealLogBatch {
+    buffer: napi::bindgen_prelude::Uint8Array,
+    starts: Uint32Array,
+    shift: u32,
+    end: usize,
+}
+
+impl napi::Task for SealLogBatch {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> napi::Result<()> {
+        let (shift, end) = (self.shift, self.end);
+        // SAFETY: the caller leaves `buffer` alone until the promise settles (the contract of
+        // `sealLogBatch`), so nothing else reads or writes these bytes meanwhile.
+        let buffer = unsafe { self.buffer.as_mut() };
+        silt::log_record::seal_records_at(buffer, &self.starts, shift, end)
+            .map_err(|error| napi::Error::new(napi::Status::InvalidArg, error.to_string()))
+    }
+
+    fn resolve(&mut self, _env: Env, _output: ()) -> napi::Result<()> {
+        Ok(())
+    }
+}
+
 /// The longest BLAKE3 output one `blake3` call returns (16 MiB), as in the TypeScript twin.
 const MAX_BLAKE3_OUTPUT: f64 = (1u32 << 24) as f64;
 

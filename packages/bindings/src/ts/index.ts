@@ -12,7 +12,7 @@ import { decodeDataBlocks } from './data-blocks.js';
 import { invalidArgument } from './fail.js';
 import { openFileView } from './file-view.js';
 import { FRAME_MAX_RECORDS, decodeFrame, encodeFrame } from './frame.js';
-import { sealLogRecords } from './log-record.js';
+import { sealLogRecords, sealLogRecordsAt } from './log-record.js';
 import { scanSegment } from './segment-scan.js';
 import { LT_HASH_BYTES, ltHashMix } from './lthash.js';
 import { lz4Compress, lz4Decompress } from './lz4.js';
@@ -48,6 +48,15 @@ export const tsAccelerator: Accelerator = {
 
   sealLogRecords(buffer: Uint8Array, spans: Uint32Array): void {
     sealLogRecords(buffer, spans);
+  },
+
+  sealLogBatch(buffer: Uint8Array, starts: Uint32Array, shift: number, end: number): Promise<void> {
+    try {
+      sealLogRecordsAt(buffer, starts, shift, end);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   },
 
   lz4Compress(data: Uint8Array): Buffer {

@@ -32,6 +32,32 @@ export function sealLogRecords(buffer: Uint8Array, spans: Uint32Array): void {
   }
 }
 
+/**
+ * `sealLogRecords` for records given by where each starts: record `k`'s header is at
+ * `starts[k] - shift` in `buffer` and its payload runs to the next record's start, the last one's
+ * to `end`. `INVALID_ARGUMENT`, with `buffer` untouched, unless the records come in order, each at
+ * least a header long, and end within `buffer`.
+ */
+export function sealLogRecordsAt(buffer: Uint8Array, starts: Uint32Array, shift: number, end: number): void {
+  if (!types.isUint32Array(starts)) throw invalidArgument('starts must be a Uint32Array');
+  for (const [name, value] of [['shift', shift], ['end', end]] as const) {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw invalidArgument(`${name} must be an integer from 0 to ${0xffffffff}, got ${value}`);
+  }
+  const spans = new Uint32Array(2 * starts.length);
+  for (let k = 0; k < starts.length; k++) {
+    const at = starts[k]! - shift;
+    const next = k + 1 < starts.length ? starts[k + 1]! - shift : end;
+    if (at < 0 || next < at + RECORD_HEADER_BYTES) {
+      throw invalidArgument(
+        `record ${k} starts at ${starts[k]} (buffer offset ${shift}) and must be followed, at least ${RECORD_HEADER_BYTES} bytes later, by the next record or the end (${end})`,
+      );
+    }
+    spans[2 * k] = at + RECORD_HEADER_BYTES;
+    spans[2 * k + 1] = next;
+  }
+  sealLogRecords(buffer, spans);
+}
+
 function checkSpans(bufferLength: number, spans: Uint32Array): void {
   if (spans.length % 2 !== 0) throw invalidArgument(`spans must hold (start, end) pairs, got ${spans.length} numbers`);
   // The first header may start at 0; each later one at the end of the payload before it.

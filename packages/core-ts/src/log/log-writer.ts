@@ -33,16 +33,10 @@ import { CHAINED_SEAL_VERSION, encodeIndexStamp, INDEX_STAMP_BYTES, LOG_FORMAT_V
 import type { LogState } from './log-state.js';
 import { RECORD_HEADER_BYTES } from './record.js';
 import { Segment } from './segment.js';
-import { BufferPool, WriteBatch } from './write-batch.js';
+import { BACKGROUND_CHECKSUM_BYTES, BufferPool, WriteBatch } from './write-batch.js';
 import type { VfsFile } from '../vfs/types.js';
 
 export type Durability = 'sync' | 'group' | 'none';
-
-/**
- * `group` and `none` mode: an append call that leaves at least this many bytes of unchecksummed
- * records in the open batch checksums them before it returns (see `endCall`).
- */
-const EAGER_CHECKSUM_BYTES = 64 * 1024;
 
 /**
  * `TypedArray.prototype.set`, called as `copyInto.call(buffer, payload, at)`: node 20's optimizing
@@ -60,6 +54,44 @@ const MAX_PENDING_SEALS = 4;
 
 /** Batch buffers a log keeps for reuse once written. */
 const SPARE_BATCH_BUFFERS = 8;
+
+/** What an `addMany` call found, to roll it back by (`LogWriter.undoCall`). */
+class CallUndo {
+  readonly openLength: number;
+  readonly openCount: number;
+  readonly segments: number;
+  readonly segmentCount: number;
+  readonly segmentEnd: number;
+  readonly nextIndex: number;
+  /** The entries after those framed so far were checked ahead: the call can no longer fail. */
+  restChecked = false;
+
+  constructor(
+    readonly open: WriteBatch | null,
+    state: LogState,
+  ) {
+    this.openLength = open?.length ?? 0;
+    this.openCount = open?.count ?? 0;
+    this.segments = state.segments.length;
+    const active = state.active;
+    this.segmentCount = active?.count ?? 0;
+    this.segmentEnd = active?.end ?? 0;
+    this.nextIndex = state.nextIndex;
+  }
+
+  /**
+   * Check the entries from `from` on, before the call frames past the point where it could be
+   * rolled back: the first bad one (the caller rolls back and rejects), or null.
+   */
+  checkRest(payloads: readonly Uint8Array[], from: number, entryLimit: number): { readonly entry: unknown } | null {
+    for (let i = from; i < payloads.length; i++) {
+      const payload = payloads[i];
+      if (!(payload instanceof Uint8Array) || payload.length > entryLimit) return { entry: payload };
+    }
+    this.restChecked = true;
+    return null;
+  }
+}
 
 export interface WriterConfig {
   readonly durability: Durability;
@@ -98,12 +130,6 @@ export class LogWriter {
   /** `none` mode: the background seals not settled yet, oldest first. */
   private pendingSeals: Promise<void>[] = [];
   private readonly pool: BufferPool;
-  /**
-   * Where each payload of the open batch starts and ends in its buffer (two u32 per record), for
-   * the batch's checksums at sealing. Only the open batch is ever framed into, so one array serves
-   * every batch in turn.
-   */
-  private spans: Uint32Array = new Uint32Array(1024);
 
   constructor(
     private readonly state: LogState,
@@ -147,19 +173,13 @@ export class LogWriter {
     }
     const at = batch.length;
     if (at + recordBytes > batch.buffer.length) batch.reserve(recordBytes);
-    // The header is left for the batch's seal (one accelerator call per batch, from the spans
-    // recorded here).
+    // The header is left for the batch's seal (one accelerator call per batch, from the record
+    // starts stored here).
     const payloadAt = at + RECORD_HEADER_BYTES;
-    const end = payloadAt + length;
     copyInto.call(batch.buffer, payload, payloadAt);
     segment.offsets!.push(batch.position + at);
-    const count = batch.count;
-    let spans = this.spans;
-    if (spans.length < 2 * count + 2) spans = this.growSpans(2 * count + 2);
-    spans[2 * count] = payloadAt;
-    spans[2 * count + 1] = end;
-    batch.length = end;
-    batch.count = count + 1;
+    batch.length = payloadAt + length;
+    batch.count++;
     segment.end += recordBytes;
     segment.count++;
     state.nextIndex = index + 1;
@@ -177,19 +197,51 @@ export class LogWriter {
    * element at a time — `napi_get_element` ~75–95 ns, plus `napi_get_typedarray_info` ~25 ns
    * without the data pointer and ~50 ns with it — so even with the elements passed as spread
    * arguments (~3 ns each) a payload costs ~50–57 ns before its copy (node 20, same run).
+   *
+   * The entries are checked as they are framed — a Uint8Array of at most `entryLimit` bytes; any
+   * other goes to `reject`, which throws — with one look at each entry, where a separate pass
+   * before framing cost ~8 ns per 100-byte entry (it touches every entry's object once more). A
+   * call that meets a bad entry is rolled back before `reject` throws, so it changes nothing. That
+   * is possible because all its records are then in the one batch its first record went into:
+   * before the call moves on to a further batch (which may seal and write the one before), and
+   * when its first record opens a new segment, the rest of its entries are checked ahead.
    */
-  addMany(payloads: readonly Uint8Array[]): WriteBatch[] {
+  addMany(payloads: readonly Uint8Array[], entryLimit: number, reject: (entry: unknown) => never): WriteBatch[] {
     const batches: WriteBatch[] = [];
     const count = payloads.length;
     const maxBatchBytes = this.config.maxBatchBytes;
     const segmentBytes = this.config.segmentBytes;
+    const state = this.state;
+    const undo = new CallUndo(this.open, state);
+    // The batch the call's first record went into: all the call's records are there until the
+    // rest is checked ahead.
+    let firstBatch: WriteBatch | null = null;
     for (let i = 0; i < count; ) {
+      if (firstBatch !== null && !undo.restChecked) {
+        const bad = undo.checkRest(payloads, i, entryLimit);
+        if (bad !== null) {
+          this.undoCall(undo, firstBatch);
+          reject(bad.entry);
+        }
+      }
       // One record the general way (a new batch, a new segment, a grown buffer as needed)…
       // A batch it starts is sized for the rest of the call, reckoned as records of this one's
       // size: a log's first large call would otherwise grow its batch by doubling from small,
       // copying it (and faulting in a fresh buffer) at every step.
       const first = payloads[i++]!;
+      // (Only the call's first entry can be unchecked here, with nothing framed yet.)
+      if (!(first instanceof Uint8Array) || first.length > entryLimit) reject(first);
       const batch = this.add(first, (count - i + 1) * (RECORD_HEADER_BYTES + first.length));
+      if (firstBatch === null) {
+        firstBatch = batch;
+        if (state.segments.length !== undo.segments) {
+          const bad = undo.checkRest(payloads, i, entryLimit);
+          if (bad !== null) {
+            this.dropOpenedSegment(undo, batch);
+            reject(bad.entry);
+          }
+        }
+      }
       if (batches[batches.length - 1] !== batch) batches.push(batch);
       // …then every following record that fits as things are.
       const segment = batch.segment;
@@ -199,9 +251,8 @@ export class LogWriter {
       let framed = batch.count;
       const before = framed;
       // Records need at least a header each: room for as many as could still fit (or as the call
-      // has left), spans and offsets grown once.
+      // has left), the offsets grown once.
       const most = Math.min(count - i, Math.floor((room - at) / RECORD_HEADER_BYTES));
-      const spans = this.spans.length >= 2 * (framed + most) ? this.spans : this.growSpans(2 * (framed + most));
       const offsetList = segment.offsets!;
       const offsets = offsetList.room(most);
       let offsetAt = offsetList.length;
@@ -211,14 +262,16 @@ export class LogWriter {
       const limit = Math.min(room, segmentBytes - shift);
       while (i < count) {
         const payload = payloads[i]!;
+        if (!(payload instanceof Uint8Array) || payload.length > entryLimit) {
+          this.undoCall(undo, batch);
+          reject(payload);
+        }
         const length = payload.length;
         const payloadAt = at + RECORD_HEADER_BYTES;
         if (payloadAt + length > limit) break;
         copyInto.call(buffer, payload, payloadAt);
         offsets[offsetAt++] = shift + at;
-        spans[2 * framed] = payloadAt;
         at = payloadAt + length;
-        spans[2 * framed + 1] = at;
         framed++;
         i++;
       }
@@ -233,30 +286,54 @@ export class LogWriter {
     return batches;
   }
 
-  /** The payload spans of the open batch outgrew `spans`: a larger array, the old spans copied. */
-  private growSpans(needed: number): Uint32Array {
-    let size = this.spans.length * 2;
-    while (size < needed) size *= 2;
-    const grown = new Uint32Array(size);
-    grown.set(this.spans);
-    this.spans = grown;
-    return grown;
+  /**
+   * An `addMany` call whose first record (alone, in `batch`) opened a new segment meets a bad
+   * entry: drop the record, the batch and the segment, none of which anything has seen.
+   */
+  dropOpenedSegment(undo: CallUndo, batch: WriteBatch): void {
+    if (this.open === batch) this.open = null;
+    batch.recycle();
+    const segments = this.state.segments;
+    if (segments[segments.length - 1] === batch.segment && segments.length > undo.segments) segments.pop();
+    this.state.nextIndex = undo.nextIndex;
+  }
+
+  /**
+   * Roll back an `addMany` call whose records are all in `batch` (see there): the batch and the
+   * segment as they were before it, or the batch dropped if the call opened it.
+   */
+  private undoCall(undo: CallUndo, batch: WriteBatch): void {
+    if (batch === undo.open) {
+      batch.length = undo.openLength;
+      batch.count = undo.openCount;
+    } else {
+      // Opened by this call in the segment it found (a new segment had the rest checked ahead):
+      // it holds nothing else, and nothing has seen it.
+      if (this.open === batch) this.open = null;
+      batch.recycle();
+    }
+    const segment = batch.segment;
+    segment.offsets!.truncate(undo.segmentCount);
+    segment.count = undo.segmentCount;
+    segment.end = undo.segmentEnd;
+    this.state.nextIndex = undo.nextIndex;
   }
 
   /**
    * The end of one append call: in `sync` mode its batch is complete; in the others, a call that
-   * framed many bytes has them checksummed now; start the pump.
+   * framed many bytes has its batch sealed now (later calls start another); start the pump.
    */
   endCall(): void {
     const open = this.open;
     if (open !== null) {
       if (this.config.durability === 'sync') this.seal(open);
-      // The checksums of a large call's records are computed before the call returns, not when
-      // the pump takes the batch: the pump takes it right after the previous write completes, so
-      // checksumming there would leave the file idle meanwhile, while here it overlaps that write
-      // (for 1 MiB calls of 4 KiB entries, ~70 µs in a ~550 µs write). Small calls leave theirs to
-      // the batch's seal, one accelerator call for many of them.
-      else if (open.unsealedBytes(this.spans) >= EAGER_CHECKSUM_BYTES) open.checksum(this.spans);
+      // A large call's records are checksummed as soon as the call is framed, not when the pump
+      // takes the batch: the pump takes it right after the previous write completes, so the
+      // checksums would then delay the next write, while started here they overlap the write in
+      // flight, and with the native accelerator they run on the threadpool while the caller
+      // frames its next call (for 100-byte entries ~10–15 ns per record off the main thread).
+      // Small calls leave theirs to the batch's seal, one accelerator call for many of them.
+      else if (open.unsealedBytes() >= BACKGROUND_CHECKSUM_BYTES) this.seal(open);
     }
     this.kick();
   }
@@ -328,7 +405,7 @@ export class LogWriter {
   /** Close a batch to more records, checksum the rest of them, and queue it for the pump. */
   private seal(batch: WriteBatch): void {
     if (this.open === batch) this.open = null;
-    batch.checksum(this.spans);
+    batch.checksum();
     this.batchBytesHint = Math.max(batch.length, Math.floor(this.batchBytesHint / 2));
     this.queued.push(batch);
   }
@@ -404,6 +481,7 @@ export class LogWriter {
         }
         const file = segment.fileWritable ? segment.file! : await this.openForWriting(segment, durable);
         const run = batches.slice(first, end);
+        for (const batch of run) if (batch.sealing !== null) await batch.sealing;
         await file.writev(
           run.map((batch) => batch.bytes),
           run[0]!.position,

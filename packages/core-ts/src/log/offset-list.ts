@@ -43,6 +43,11 @@ export class OffsetList {
     return this.offsets[position]!;
   }
 
+  /** Offsets [from, to) as a view of the backing array (it keeps its values if the list grows). */
+  view(from: number, to: number): Uint32Array {
+    return this.offsets.subarray(from, to);
+  }
+
   /** Keep the first `length` offsets. */
   truncate(length: number): void {
     this.length = Math.min(this.length, length);

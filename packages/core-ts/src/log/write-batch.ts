@@ -4,13 +4,26 @@
  * small pool, so a busy log recycles the same few buffers instead of allocating per batch.
  *
  * Payloads are copied into the buffer as they are appended, behind 12 bytes left for their headers;
- * the writer records where each payload starts and ends (its "spans"), and `checksum()` writes the
- * headers (length, inverted length, checksum) of the records framed since its last call in one
- * accelerator call from those spans: once when the batch is sealed, and also at the end of an
- * append call that framed many bytes. No byte of a batch reaches a file unsealed.
+ * the writer records where each record starts (the segment's offset list, which the log keeps
+ * anyway), and `checksum()` writes the headers (length, inverted length, checksum) of the records
+ * framed since its last call in one accelerator call from those starts, when the batch is sealed.
+ * Many bytes at once are checksummed off the main thread (`sealLogBatch`, on the libuv threadpool
+ * with the native accelerator): the pump awaits `sealing` before it writes the batch, and the
+ * buffer goes back to the pool only once that job has settled. No byte of a batch reaches a file
+ * unsealed.
  */
 import { accel } from '@siltdb/bindings';
+import { RECORD_HEADER_BYTES } from './record-layout.js';
 import type { Segment } from './segment.js';
+
+/**
+ * Unchecksummed records of at least this many bytes are checksummed off the main thread; fewer are
+ * checksummed in place (the hand-over costs a few microseconds, more than a small batch's CRC).
+ */
+export const BACKGROUND_CHECKSUM_BYTES = 64 * 1024;
+
+/** Scratch payload spans for checksumming a few records in place (grown on demand). */
+let scratchSpans = new Uint32Array(256);
 
 /** Batches start this small, so a single fsync'd append does not pay for a large buffer. */
 const MIN_BATCH_CAPACITY = 4096;
@@ -70,6 +83,8 @@ export class WriteBatch {
   checksummed = 0;
   /** Where the first record starts in `buffer` (after the segment's stamp when the batch creates the file). */
   recordsFrom = 0;
+  /** The background checksum job of the batch's records, until it settles (see `checksum`). */
+  sealing: Promise<void> | null = null;
   readonly createdAt = Date.now();
   readonly done: Promise<void>;
   resolve!: () => void;
@@ -105,30 +120,62 @@ export class WriteBatch {
   }
 
   /**
-   * Write the headers of the records framed since the last call, in one accelerator call.
-   * `spans[2k]` and `spans[2k + 1]` are where the payload of record `k` starts and ends in `buffer`.
+   * Write the headers of the records framed since the last call, in one accelerator call, from
+   * their starts in the segment's offset list. Many bytes go to a background job (`sealing`), after
+   * which the batch must take no more records (the caller seals it); a few are done in place.
    */
-  checksum(spans: Uint32Array): void {
+  checksum(): void {
     const from = this.checksummed;
     const to = this.count;
     if (from === to) return;
-    accel.sealLogRecords(this.buffer, spans.subarray(2 * from, 2 * to));
+    const first = this.firstIndex - this.segment.start;
+    // (The offsets of these records stay as they are while the job runs: a list that grows moves
+    // to a new array, and the job keeps the old one; a cut or a rollback waits for the writes.)
+    const starts = this.segment.offsets!.view(first + from, first + to);
+    if (this.length - (starts[0]! - this.position) >= BACKGROUND_CHECKSUM_BYTES) {
+      const job = accel.sealLogBatch(this.buffer, starts, this.position, this.length);
+      // The pump awaits the job and reports its failure; this keeps an abandoned batch's failure
+      // from being an unhandled rejection.
+      job.catch(() => {});
+      this.sealing = job;
+    } else {
+      accel.sealLogRecords(this.buffer, payloadSpans(starts, this.position, this.length));
+    }
     this.checksummed = to;
   }
 
-  /** Bytes of records whose headers are not written yet (`spans` as for `checksum`). */
-  unsealedBytes(spans: Uint32Array): number {
+  /** Bytes of records whose headers are not written yet. */
+  unsealedBytes(): number {
     const from = this.checksummed;
     if (from === this.count) return 0;
-    return this.length - (from === 0 ? this.recordsFrom : spans[2 * from - 1]!);
+    return this.length - (this.segment.offsets!.at(this.firstIndex - this.segment.start + from) - this.position);
   }
 
-  /** Return the buffer to the pool once the batch is written (or abandoned). */
+  /** Return the buffer to the pool once the batch is written (or abandoned), and its checksum job is done. */
   recycle(): void {
-    this.pool.give(this.buffer);
+    const buffer = this.buffer;
+    const pool = this.pool;
+    if (this.sealing === null) pool.give(buffer);
+    else void this.sealing.then(() => pool.give(buffer), () => pool.give(buffer));
     this.buffer = EMPTY;
     this.length = 0;
   }
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * The payload spans (start, end in the buffer) of records that start at `starts` (file offsets of
+ * a buffer that begins at file offset `shift`), the last one ending at `end`: for checksumming a
+ * few records in place. The result is a scratch array, valid until the next call.
+ */
+function payloadSpans(starts: Uint32Array, shift: number, end: number): Uint32Array {
+  const count = starts.length;
+  if (scratchSpans.length < 2 * count) scratchSpans = new Uint32Array(Math.max(2 * count, 2 * scratchSpans.length));
+  const spans = scratchSpans;
+  for (let k = 0; k < count; k++) {
+    spans[2 * k] = starts[k]! - shift + RECORD_HEADER_BYTES;
+    spans[2 * k + 1] = k + 1 < count ? starts[k + 1]! - shift : end;
+  }
+  return spans.subarray(0, 2 * count);
+}

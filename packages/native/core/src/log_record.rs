@@ -33,6 +33,34 @@ pub fn seal_records(buffer: &mut [u8], spans: &[u32]) -> Result<()> {
     Ok(())
 }
 
+/// `seal_records` for records given by where each one starts: record `k`'s header is at
+/// `starts[k] - shift` in `buffer` and its payload runs to where the next record starts, the last
+/// one's to `end`. (The log keeps its records' file offsets, and a batch's buffer is the file from
+/// offset `shift` on, so it hands those over as they are instead of recording every payload's
+/// span.) `InvalidArgument`, with `buffer` untouched, unless the records come in order, each at
+/// least a header long, and end within `buffer`.
+pub fn seal_records_at(buffer: &mut [u8], starts: &[u32], shift: u32, end: usize) -> Result<()> {
+    let mut spans = Vec::with_capacity(2 * starts.len());
+    for (k, &start) in starts.iter().enumerate() {
+        let next = match starts.get(k + 1) {
+            Some(&next) => next.checked_sub(shift).map(|next| next as usize),
+            None => Some(end),
+        };
+        match (start.checked_sub(shift), next) {
+            (Some(at), Some(next)) if next >= at as usize + RECORD_HEADER_BYTES && next <= u32::MAX as usize => {
+                spans.push(at + RECORD_HEADER_BYTES as u32);
+                spans.push(next as u32);
+            }
+            _ => {
+                return Err(Error::invalid_argument(format!(
+                    "record {k} starts at {start} (buffer offset {shift}) and must be followed, at least {RECORD_HEADER_BYTES} bytes later, by the next record or the end ({end})"
+                )))
+            }
+        }
+    }
+    seal_records(buffer, &spans)
+}
+
 /// The header of the record whose payload is `buffer[span[0]..span[1]]`, in the room before it.
 fn write_header(buffer: &mut [u8], span: &[u32], checksum: u32) {
     let start = span[0] as usize;
@@ -283,6 +311,43 @@ mod tests {
             let (mut buffer, spans) = unsealed(&payloads);
             seal_records(&mut buffer, &spans).unwrap();
             assert_eq!(buffer, framed(&payloads), "rotation {rotation}");
+        }
+    }
+
+    #[test]
+    fn records_given_by_their_starts_match_the_spans() {
+        let mut rng = Rng(0x57A2_75A7);
+        for _ in 0..50 {
+            let payloads: Vec<Vec<u8>> = (0..rng.below(40))
+                .map(|_| (0..rng.below(300)).map(|_| rng.next() as u8).collect())
+                .collect();
+            let (mut buffer, spans) = unsealed(&payloads);
+            let shift = rng.below(1 << 20) as u32;
+            let starts: Vec<u32> = spans
+                .chunks_exact(2)
+                .map(|span| span[0] - RECORD_HEADER_BYTES as u32 + shift)
+                .collect();
+            let end = buffer.len();
+            seal_records_at(&mut buffer, &starts, shift, end).unwrap();
+            assert_eq!(buffer, framed(&payloads));
+        }
+    }
+
+    #[test]
+    fn malformed_starts_change_nothing() {
+        let original: Vec<u8> = (0..64).collect();
+        let cases: [(&[u32], u32, usize); 5] = [
+            (&[5], 10, 40),    // starts before the buffer
+            (&[0, 11], 0, 40), // the first record is shorter than a header
+            (&[0], 0, 65),     // ends past the buffer
+            (&[0, 20], 0, 25), // the last record is shorter than a header
+            (&[20, 0], 0, 40), // out of order
+        ];
+        for (starts, shift, end) in cases {
+            let mut buffer = original.clone();
+            let error = seal_records_at(&mut buffer, starts, shift, end).unwrap_err();
+            assert_eq!(error.code(), "INVALID_ARGUMENT", "{starts:?}");
+            assert_eq!(buffer, original, "{starts:?}");
         }
     }
 
