@@ -23,7 +23,7 @@
  * The fsync-off target is judged on `appendMany`, the batched API, in calls whose records fill what
  * the raw writer writes at once (1 MiB, record headers included: one write per call), against the
  * raw 1 MiB writes of the same payload bytes: the same write granularity on both sides. The clock
- * of an fsync-off run stops at its last acknowledgment (a log's close waits for the background
+ * of an fsync-off run starts once its file or log is open (see `timed`) and stops at its last acknowledgment (a log's close waits for the background
  * fsync of the segment it sealed last); then, untimed, every fsync-off round syncs and deletes what it
  * wrote, so that each starts with no dirty page cache left by the round before. Both pipeline one unit ahead (the raw writer
  * fills one buffer while the other is written; the bench frames one call while the previous one
@@ -97,19 +97,30 @@ interface Measurement {
 }
 
 /**
- * Time `run`, which returns the entries it wrote: until it returns, or until it calls `stop` (the
- * fsync-off scenarios stop the clock once their last write is acknowledged, before closing: a
- * log's close waits for the background fsync of the segment it sealed last, which is not part of
- * appending, and the raw writer's close syncs nothing).
+ * Time `run`, which returns the entries it wrote: from its call, or from when it calls `begin`,
+ * until it returns, or until it calls `stop`. The fsync-off scenarios start the clock once their
+ * file or log is open (opening a log makes its directory durable, takes its lock and recovers it —
+ * about a millisecond, ten on a busy disk — which is not appending, as the raw writer's open is
+ * not writing) and stop it once their last write is acknowledged, before closing (a log's close
+ * waits for the background fsync of the segment it sealed last, which is not part of appending,
+ * and the raw writer's close syncs nothing).
  */
-async function timed(run: (stop: () => void) => Promise<number>): Promise<Measurement> {
-  const start = performance.now();
+type Clock = { readonly begin: () => void; readonly stop: () => void };
+async function timed(run: (clock: Clock) => Promise<number>): Promise<Measurement> {
+  let start = performance.now();
   let end: number | null = null;
-  const entries = await run(() => {
-    end ??= performance.now();
+  const entries = await run({
+    begin: () => {
+      start = performance.now();
+    },
+    stop: () => {
+      end ??= performance.now();
+    },
   });
   return { entries, seconds: ((end ?? performance.now()) - start) / 1000 };
 }
+
+const untimed: Clock = { begin: () => {}, stop: () => {} };
 
 function median(values: Measurement[]): Measurement {
   const sorted = [...values].sort((a, b) => a.entries / a.seconds - b.entries / b.seconds);
@@ -140,10 +151,11 @@ async function settle(dir: string, sync: () => Promise<void>, close: () => Promi
  */
 const copyInto = Uint8Array.prototype.set;
 
-async function rawBulk(payloads: Uint8Array[], count: number, stop: () => void = () => {}): Promise<number> {
+async function rawBulk(payloads: Uint8Array[], count: number, clock: Clock = untimed): Promise<number> {
   const dir = freshDir();
   mkdirSync(dir);
   const file = await vfs.open(join(dir, 'raw'), { mode: 'exclusive' });
+  clock.begin();
   // Double-buffered: one buffer fills while the other is being written, as the log's batches do.
   const buffers = [Buffer.allocUnsafeSlow(MiB), Buffer.allocUnsafeSlow(MiB)];
   let current = 0;
@@ -165,7 +177,7 @@ async function rawBulk(payloads: Uint8Array[], count: number, stop: () => void =
   }
   await flush();
   await writing;
-  stop();
+  clock.stop();
   await settle(dir, () => file.datasync(), () => file.close());
   return count;
 }
@@ -212,8 +224,9 @@ async function openLog(durability: Durability, segmentBytes?: number): Promise<I
  * fsync off, one append call per entry. The appender issues windows of PIPELINE_BYTES and waits
  * for the window before the last one, so one window is written while the next is framed.
  */
-async function logAppends(payloads: Uint8Array[], count: number, stop: () => void = () => {}): Promise<number> {
+async function logAppends(payloads: Uint8Array[], count: number, clock: Clock = untimed): Promise<number> {
   const log = await openLog('none');
+  clock.begin();
   const window = Math.max(64, Math.floor(PIPELINE_BYTES / payloads[0]!.length));
   let last: Promise<number> = Promise.resolve(0);
   let previousWindow: Promise<number> = Promise.resolve(0);
@@ -225,7 +238,7 @@ async function logAppends(payloads: Uint8Array[], count: number, stop: () => voi
     }
   }
   await last;
-  stop();
+  clock.stop();
   await settle(log.dir, () => log.sync(), () => log.close());
   return count;
 }
@@ -240,10 +253,11 @@ async function logAppendMany(
   payloads: Uint8Array[],
   count: number,
   entriesPerCall: number,
-  stop: () => void = () => {},
+  clock: Clock = untimed,
   segmentBytes?: number,
 ): Promise<number> {
   const log = await openLog('none', segmentBytes);
+  clock.begin();
   const batch: Uint8Array[] = [];
   let filled = 0;
   let previous: Promise<number[]> = Promise.resolve([]);
@@ -259,7 +273,7 @@ async function logAppendMany(
     }
   }
   await previous;
-  stop();
+  clock.stop();
   await settle(log.dir, () => log.sync(), () => log.close());
   return count;
 }
@@ -329,7 +343,7 @@ async function rounds(run: () => Promise<number>): Promise<Measurement> {
 }
 
 /** ROUNDS rounds of each scenario, interleaved (a, b, c, a, b, c, …); the median of each. */
-async function interleavedRounds(runs: readonly ((stop: () => void) => Promise<number>)[]): Promise<Measurement[]> {
+async function interleavedRounds(runs: readonly ((clock: Clock) => Promise<number>)[]): Promise<Measurement[]> {
   const results: Measurement[][] = runs.map(() => []);
   for (let r = 0; r < ROUNDS; r++) {
     for (let i = 0; i < runs.length; i++) results[i]!.push(await timed(runs[i]!));
@@ -358,11 +372,11 @@ try {
     await logAppendMany(payloads, warmCount, perMiB);
 
     const [bulkM, appendsM, manyM, manyMiBM, oneSegmentM] = await interleavedRounds([
-      (stop) => rawBulk(payloads, count, stop),
-      (stop) => logAppends(payloads, count, stop),
-      (stop) => logAppendMany(payloads, count, BATCH, stop),
-      (stop) => logAppendMany(payloads, count, perMiB, stop),
-      (stop) => logAppendMany(payloads, count, perMiB, stop, ONE_SEGMENT_BYTES),
+      (clock) => rawBulk(payloads, count, clock),
+      (clock) => logAppends(payloads, count, clock),
+      (clock) => logAppendMany(payloads, count, BATCH, clock),
+      (clock) => logAppendMany(payloads, count, perMiB, clock),
+      (clock) => logAppendMany(payloads, count, perMiB, clock, ONE_SEGMENT_BYTES),
     ]);
     const bulk = row(size, 'raw, 1 MiB writes', 'raw', bulkM!);
     const perEntryCount = Math.min(count, size === 100 ? 100_000 : 20_000);

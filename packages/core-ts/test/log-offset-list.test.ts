@@ -61,4 +61,18 @@ describe('OffsetList', () => {
     for (let i = 0; i < 1000; i++) assert.equal(list.at(i), i * 7);
     assert.equal(list.at(1000), 123_456);
   });
+
+  test('a growth given the expected final size goes towards it at once (at most 16-fold) and keeps every offset', () => {
+    const list = new OffsetList();
+    for (let i = 0; i < 100; i++) list.push(i * 3);
+    assert.equal(list.room(0).length, 128);
+    // Doubling alone would give 2048 (the first power-of-two multiple of 128 with room for 1100).
+    const grown = list.room(1000, 1_000_000);
+    assert.equal(grown.length, 16 * 2048, 'capped at 16 times the doubling it replaces');
+    const again = list.room(10_000, 50_000);
+    assert.equal(again, grown, 'no growth while there is room');
+    const exact = new OffsetList([1, 2], 16).room(40, 100);
+    assert.equal(exact.length, 100, 'the estimate when it is within reach');
+    for (let i = 0; i < 100; i++) assert.equal(list.at(i), i * 3);
+  });
 });

@@ -254,7 +254,9 @@ export class LogWriter {
       // has left), the offsets grown once.
       const most = Math.min(count - i, Math.floor((room - at) / RECORD_HEADER_BYTES));
       const offsetList = segment.offsets!;
-      const offsets = offsetList.room(most);
+      // (The segment's final count, reckoned from its records' average size so far.)
+      const expected = segment.count + Math.ceil((segmentBytes - segment.end) / ((segment.end - INDEX_STAMP_BYTES) / segment.count));
+      const offsets = offsetList.room(most, expected);
       let offsetAt = offsetList.length;
       // The batch's buffer is the file from `position` on (its stamp included, when it creates the
       // file): file offset = buffer offset + shift.

@@ -29,8 +29,8 @@ export class OffsetList {
    * [length, length + extra) and then calls `advance` with how many it stored; the array stays
    * valid until the next call that may grow it (`room`, `push`).
    */
-  room(extra: number): Uint32Array {
-    if (this.length + extra > this.offsets.length) this.grow(this.length + extra);
+  room(extra: number, expected = 0): Uint32Array {
+    if (this.length + extra > this.offsets.length) this.grow(this.length + extra, expected);
     return this.offsets;
   }
 
@@ -53,9 +53,15 @@ export class OffsetList {
     this.length = Math.min(this.length, length);
   }
 
-  private grow(needed: number): void {
+  /**
+   * `expected`: about how many offsets the list will hold in the end. A log's first segment starts
+   * with no size to go by, and growing it from 16 to hundreds of thousands by doubling copied (and
+   * faulted in) each array in turn; given an estimate, it grows at most 16-fold at once towards it.
+   */
+  private grow(needed: number, expected = 0): void {
     let size = this.offsets.length * 2;
     while (size < needed) size *= 2;
+    if (expected > size) size = Math.min(expected, 16 * size);
     const grown = new Uint32Array(size);
     grown.set(this.offsets.subarray(0, this.length));
     this.offsets = grown;
