@@ -2,6 +2,7 @@
 //! LZ4-compressed when that saves at least 12.5 %.
 
 use crate::crc32c::crc32c;
+use crate::crc32c_copy::copy_crc32c;
 use crate::error::{Error, Result};
 use crate::lz4;
 use crate::packed::{Packed, PackedBuf};
@@ -273,10 +274,11 @@ pub fn copy_record_value(frame: &[u8], index: usize, key: &[u8], out: &mut [u8])
             out.len()
         )));
     }
-    out.copy_from_slice(&body[value_start..end]);
+    // The value is checksummed as it is copied, from the words stored into `out`: what is handed
+    // out is what was checked, even if the file's bytes changed under a mapping meanwhile.
     let mut crc = crc32c(&frame[..CRC_AT], 0);
     crc = crc32c(&frame[HEADER_LEN..body_at + value_start], crc);
-    crc = crc32c(out, crc);
+    crc = copy_crc32c(&body[value_start..end], out, crc);
     crc = crc32c(&frame[body_at + end..], crc);
     let expected_crc = u32_at(frame, CRC_AT);
     if crc != expected_crc {

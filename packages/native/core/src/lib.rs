@@ -3,13 +3,15 @@
 //! formats are specified in `docs/FORMAT.md`; the pure-TypeScript twin in `@siltdb/bindings` must
 //! produce identical bytes, so every encoder here is deterministic down to the last bit.
 
-// Only the memory map in `file_view` and the SSE4.2 CRC32C lanes in `log_record` (behind a run-time
-// feature check) need `unsafe`; everything else stays checkable by the compiler.
+// Only the memory map in `file_view` and the SSE4.2 CRC32C lanes in `log_record` and
+// `crc32c_copy` (behind a run-time feature check) need `unsafe`; everything else stays checkable
+// by the compiler.
 #![deny(unsafe_code)]
 
 pub mod block;
 pub mod block_seek;
 pub mod crc32c;
+pub mod crc32c_copy;
 pub mod data_blocks;
 pub mod error;
 pub mod file_view;
