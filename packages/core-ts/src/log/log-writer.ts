@@ -262,14 +262,17 @@ export class LogWriter {
       // file): file offset = buffer offset + shift.
       const shift = batch.position;
       const limit = Math.min(room, segmentBytes - shift);
+      // (In a local: an imported binding is loaded, and checked for initialisation, on every use.)
+      const headerBytes = RECORD_HEADER_BYTES;
       while (i < count) {
         const payload = payloads[i]!;
-        if (!(payload instanceof Uint8Array) || payload.length > entryLimit) {
+        // (The length is read once, after the type check, so that it is loaded once.)
+        const length = payload instanceof Uint8Array ? payload.length : -1;
+        if (length < 0 || length > entryLimit) {
           this.undoCall(undo, batch);
           reject(payload);
         }
-        const length = payload.length;
-        const payloadAt = at + RECORD_HEADER_BYTES;
+        const payloadAt = at + headerBytes;
         if (payloadAt + length > limit) break;
         copyInto.call(buffer, payload, payloadAt);
         offsets[offsetAt++] = shift + at;
