@@ -529,6 +529,42 @@ describe('IndexedLog checksums of a batch written in parts', () => {
   }
 });
 
+describe('sealLogBatch (the background checksums of a batch)', () => {
+  test('writes the same headers as the TypeScript twin and as sealLogRecords; malformed starts reject and change nothing', async () => {
+    // Records of 0..300 bytes behind a 20-byte stamp, the buffer starting at file offset 4096.
+    const shift = 4096;
+    const lengths = Array.from({ length: 200 }, (_, k) => (k * 37) % 301);
+    const size = 20 + lengths.reduce((sum, length) => sum + 12 + length, 0);
+    const unsealed = new Uint8Array(size).map((_, k) => (k * 131 + 7) & 0xff);
+    const starts = new Uint32Array(lengths.length);
+    const spans = new Uint32Array(2 * lengths.length);
+    let at = 20;
+    lengths.forEach((length, k) => {
+      starts[k] = shift + at;
+      spans[2 * k] = at + 12;
+      spans[2 * k + 1] = at + 12 + length;
+      at += 12 + length;
+    });
+    const viaSpans = unsealed.slice();
+    tsAccelerator.sealLogRecords(viaSpans, spans);
+    for (const accelerator of [accel, tsAccelerator]) {
+      const sealed = unsealed.slice();
+      await accelerator.sealLogBatch(sealed, starts, shift, size);
+      assert.deepEqual(sealed, viaSpans);
+      for (const [badStarts, badShift, badEnd] of [
+        [new Uint32Array([shift + 20, shift + 25]), shift, size], // a record shorter than its header
+        [new Uint32Array([shift + 40, shift + 20]), shift, size], // out of order
+        [new Uint32Array([shift + 20]), shift, size + 1], // past the end of the buffer
+        [new Uint32Array([20]), shift, size], // before the buffer
+      ] as const) {
+        const untouched = unsealed.slice();
+        await assert.rejects(accelerator.sealLogBatch(untouched, badStarts, badShift, badEnd), (error: unknown) => (error as { code?: string }).code === 'INVALID_ARGUMENT');
+        assert.deepEqual(untouched, unsealed);
+      }
+    }
+  });
+});
+
 describe('IndexedLog appendMany arrays', () => {
   test('the array may be refilled as soon as appendMany returns, even when the call is queued', async () => {
     const vfs = new FaultVfs();
