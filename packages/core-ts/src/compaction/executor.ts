@@ -293,8 +293,10 @@ export async function runCompaction(job: CompactionJob, env: CompactionEnv): Pro
   let droppedTombstones = 0;
   const isBottommost = env.isBottommost;
   const target = job.targetFileBytes;
-  // The kept versions of the current user key: positions in the merged order.
+  // The kept versions of the current user key: positions in the merged order, `kept[0, keptCount)`
+  // (a count, not `length = 0`: truncating an array is a runtime call, once per user key).
   const kept: number[] = [];
+  let keptCount = 0;
 
   // Value-log bytes the open output table's pointers reference, per segment.
   let charges = new Map<number, number>();
@@ -342,7 +344,7 @@ export async function runCompaction(job: CompactionJob, env: CompactionEnv): Pro
 
   /** Write the kept versions of one user key (between user keys is the only place a table is cut). */
   const emitKey = (): Promise<void> | undefined => {
-    let count = kept.length;
+    let count = keptCount;
     if (isBottommost !== undefined) {
       const oldest = kept[count - 1]!;
       if (runs[runOf[oldest]!]!.tags[indexOf[oldest]!] === Kind.Delete) {
@@ -377,10 +379,10 @@ export async function runCompaction(job: CompactionJob, env: CompactionEnv): Pro
       const userEnd = keyOffsets[r]![i + 1]! - TRAILER_BYTES;
       const sameKey = prevRun >= 0 && compareBytes(keyData[prevRun]!, prevFrom, prevUserEnd, data, from, userEnd) === 0;
       if (!sameKey) {
-        if (kept.length > 0) {
+        if (keptCount > 0) {
           const wait = emitKey();
           if (wait !== undefined) await wait;
-          kept.length = 0;
+          keptCount = 0;
         }
         lastStripe = -1;
         prevRun = r;
@@ -389,7 +391,7 @@ export async function runCompaction(job: CompactionJob, env: CompactionEnv): Pro
       }
       const stripe = snapshots.length === 0 ? 0 : stripeOf(snapshots, readTrailer(data, userEnd));
       if (stripe !== lastStripe) {
-        kept.push(j);
+        kept[keptCount++] = j;
         lastStripe = stripe;
       } else {
         droppedShadowed++;
@@ -399,10 +401,10 @@ export async function runCompaction(job: CompactionJob, env: CompactionEnv): Pro
         checkAbort(signal);
       }
     }
-    if (kept.length > 0) {
+    if (keptCount > 0) {
       const wait = emitKey();
       if (wait !== undefined) await wait;
-      kept.length = 0;
+      keptCount = 0;
     }
     processedBefore += total;
     progress.entriesProcessed = processedBefore;

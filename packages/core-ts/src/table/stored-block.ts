@@ -23,8 +23,6 @@ const COMPRESSION_NONE = 0;
 const COMPRESSION_LZ4 = 1;
 /** Per cached block beyond its payload: the object, its fields and the typed-array header. */
 const BLOCK_OVERHEAD_BYTES = 80;
-/** Values up to this length are copied into an `EntrySink` byte by byte (see `appendEntry`). */
-const SMALL_VALUE_BYTES = 64;
 
 export interface StoredBlock {
   /** The (decompressed) payload: entries in `[0, entriesEnd)`, then the restart array and its count. */
@@ -54,7 +52,7 @@ export function loadStoredBlock(
   accelerator: Accelerator,
   where: string,
 ): StoredBlock {
-  return checkPayload(unsealDataBlock(stored, accelerator, where), indexKey, previousIndexKey, where, null);
+  return checkPayload(unsealDataBlock(stored, accelerator, where), indexKey, previousIndexKey, where);
 }
 
 /** The payload of a stored block (checksum verified, decompressed), as a plain Uint8Array. */
@@ -73,70 +71,6 @@ function unsealDataBlock(stored: Uint8Array, accelerator: Accelerator, where: st
   return payload.constructor === Uint8Array ? payload : new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
 }
 
-/**
- * Where `appendBlockEntries` writes: packed arrays sized up front (a table's properties record its
- * entry count and raw key and value bytes), filled block after block. Running out of room means
- * the properties disagree with the blocks: corruption.
- */
-export interface EntrySink {
-  keyData: Uint8Array;
-  keyOffsets: Uint32Array;
-  valueData: Uint8Array;
-  valueOffsets: Uint32Array;
-  tags: Uint8Array;
-  /** Entries written so far. */
-  count: number;
-  /**
-   * Whether running out of room doubles the arrays instead of failing. A read of some blocks only
-   * (not a whole table) has no exact sizes up front, only an estimate.
-   */
-  readonly growable?: boolean;
-}
-
-/** Grow `sink` so one more entry of `keyLength` + `valueLength` bytes fits. */
-function growSink(sink: EntrySink, keyLength: number, valueLength: number): void {
-  const at = sink.count;
-  if (at >= sink.tags.length) {
-    const entries = Math.max(16, 2 * sink.tags.length);
-    const tags = new Uint8Array(entries);
-    tags.set(sink.tags.subarray(0, at));
-    sink.tags = tags;
-    const keyOffsets = new Uint32Array(entries + 1);
-    keyOffsets.set(sink.keyOffsets.subarray(0, at + 1));
-    sink.keyOffsets = keyOffsets;
-    const valueOffsets = new Uint32Array(entries + 1);
-    valueOffsets.set(sink.valueOffsets.subarray(0, at + 1));
-    sink.valueOffsets = valueOffsets;
-  }
-  const keyNeed = sink.keyOffsets[at]! + keyLength;
-  if (keyNeed > sink.keyData.length) {
-    const keyData = new Uint8Array(Math.max(keyNeed, 2 * sink.keyData.length));
-    keyData.set(sink.keyData.subarray(0, sink.keyOffsets[at]!));
-    sink.keyData = keyData;
-  }
-  const valueNeed = sink.valueOffsets[at]! + valueLength;
-  if (valueNeed > sink.valueData.length) {
-    const valueData = new Uint8Array(Math.max(valueNeed, 2 * sink.valueData.length));
-    valueData.set(sink.valueData.subarray(0, sink.valueOffsets[at]!));
-    sink.valueData = valueData;
-  }
-}
-
-/**
- * Check the stored block as `loadStoredBlock` does and append its entries — keys expanded — to
- * `sink`. Compaction reads whole tables this way: one pass, no per-block output arrays.
- */
-export function appendBlockEntries(
-  stored: Uint8Array,
-  indexKey: Uint8Array,
-  previousIndexKey: Uint8Array | null,
-  accelerator: Accelerator,
-  where: string,
-  sink: EntrySink,
-): void {
-  checkPayload(unsealDataBlock(stored, accelerator, where), indexKey, previousIndexKey, where, sink);
-}
-
 /** Scratch for the walk: the key being rebuilt, in place over the previous one. */
 let walkKey: Uint8Array = new Uint8Array(64);
 
@@ -145,7 +79,6 @@ function checkPayload(
   indexKey: Uint8Array,
   previousIndexKey: Uint8Array | null,
   where: string,
-  sink: EntrySink | null,
 ): StoredBlock {
   const size = data.length;
   if (size < 4) throw corruption(`data block ${where} payload is shorter than its restart count`);
@@ -161,12 +94,9 @@ function checkPayload(
     }
     previousRestart = at;
   }
-  // The key being rebuilt is `key[keyBase, keyBase + keyLength)`. Without a sink it is rebuilt in
-  // place over the previous one in `walkKey`; with a sink, straight into the sink's key bytes after
-  // the previous entry's (which a block's later entries share their prefix with), so each key byte
-  // is copied once.
-  let key = sink === null ? walkKey : sink.keyData;
-  let keyBase = 0;
+  // The key being rebuilt, in place over the previous one, is `key[keyBase, keyBase + keyLength)`.
+  let key = walkKey;
+  const keyBase = 0;
   let keyLength = 0;
   let count = 0;
   let nextRestart = 1;
@@ -219,23 +149,14 @@ function checkPayload(
     if (count > 0 && compareWithPrevious(key, keyBase, keyLength, data, pos, shared, length) <= 0) {
       throw corruption(`data block ${where} keys are out of order`);
     }
-    if (sink === null) {
-      if (key.length < length) {
-        const grown = new Uint8Array(Math.max(length, 2 * key.length));
-        for (let i = 0; i < shared; i++) grown[i] = key[i]!;
-        key = grown;
-      }
-    } else {
-      reserveEntry(sink, length, valueLength, where);
-      key = sink.keyData;
-      const at = sink.keyOffsets[sink.count]!;
-      for (let i = 0; i < shared; i++) key[at + i] = key[keyBase + i]!;
-      keyBase = at;
+    if (key.length < length) {
+      const grown = new Uint8Array(Math.max(length, 2 * key.length));
+      for (let i = 0; i < shared; i++) grown[i] = key[i]!;
+      key = grown;
     }
     for (let i = 0; i < unshared; i++) key[keyBase + shared + i] = data[pos + i]!;
     keyLength = length;
     pos += unshared;
-    if (sink !== null) appendEntry(sink, keyLength, data, pos, valueLength, tag);
     pos += valueLength;
     if (count === 0 && previousIndexKey !== null && compareInternalAt(key, keyBase, keyBase + keyLength, previousIndexKey) <= 0) {
       throw corruption(`data block ${where} starts at or before the end of the previous block`);
@@ -243,39 +164,11 @@ function checkPayload(
     count++;
   }
   if (nextRestart < restartCount) throw corruption(`data block ${where} restart ${nextRestart} is not at an entry`);
-  if (sink === null) walkKey = key;
+  walkKey = key;
   if (compareBytes(key, keyBase, keyBase + keyLength, indexKey, 0, indexKey.length) !== 0) {
     throw corruption(`data block ${where} does not end with its index key`);
   }
   return { data, entriesEnd, restartCount, count, charge: data.byteLength + BLOCK_OVERHEAD_BYTES };
-}
-
-/** Make room in `sink` for one more entry of `keyLength` + `valueLength` bytes. */
-function reserveEntry(sink: EntrySink, keyLength: number, valueLength: number, where: string): void {
-  const at = sink.count;
-  if (sink.growable === true && (at >= sink.tags.length || sink.keyOffsets[at]! + keyLength > sink.keyData.length || sink.valueOffsets[at]! + valueLength > sink.valueData.length)) {
-    growSink(sink, keyLength, valueLength);
-  }
-  if (at >= sink.tags.length) throw corruption(`data block ${where} holds more entries than the table's properties record`);
-  if (sink.keyOffsets[at]! + keyLength > sink.keyData.length || sink.valueOffsets[at]! + valueLength > sink.valueData.length) {
-    throw corruption(`data block ${where} holds more bytes than the table's properties record`);
-  }
-}
-
-/** Complete the entry whose key `reserveEntry` made room for and the walk wrote into the sink. */
-function appendEntry(sink: EntrySink, keyLength: number, data: Uint8Array, valueFrom: number, valueLength: number, tag: number): void {
-  const at = sink.count;
-  const keyAt = sink.keyOffsets[at]!;
-  const valueAt = sink.valueOffsets[at]!;
-  const valueData = sink.valueData;
-  // A short value (a value-log pointer is ~20 bytes) is copied byte by byte: `set` needs a
-  // `subarray` view per entry, and allocating it cost more than the whole copy.
-  if (valueLength <= SMALL_VALUE_BYTES) for (let i = 0; i < valueLength; i++) valueData[valueAt + i] = data[valueFrom + i]!;
-  else valueData.set(data.subarray(valueFrom, valueFrom + valueLength), valueAt);
-  sink.keyOffsets[at + 1] = keyAt + keyLength;
-  sink.valueOffsets[at + 1] = valueAt + valueLength;
-  sink.tags[at] = tag;
-  sink.count = at + 1;
 }
 
 /**

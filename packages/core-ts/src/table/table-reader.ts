@@ -12,7 +12,8 @@ import { compareBytes, Kind, MAX_SEQ, readTrailer, TRAILER_BYTES, writeTrailer }
 import type { BlockCache } from './block-cache.js';
 import { copyValue, plainBytes, readU32 } from './bytes.js';
 import { BloomFilter, bloomHash } from './bloom.js';
-import { appendBlockEntries, loadStoredBlock, type EntrySink, type StoredBlock } from './stored-block.js';
+import { appendDecoded, type EntrySink } from './entry-sink.js';
+import { loadStoredBlock, type StoredBlock } from './stored-block.js';
 import {
   BLOCK_TRAILER_BYTES,
   corruption,
@@ -58,6 +59,11 @@ const pointHit = new Uint8Array(20);
 
 /** Compaction reads a table's data region in runs of consecutive blocks about this large. */
 const READ_ALL_CHUNK_BYTES = 1 << 20;
+/**
+ * A range read of up to this many bytes of blocks is read and decoded in one piece, its result
+ * used as decoded (no copy into a sink); compaction's partitions (4 MiB of input by default) fit.
+ */
+const RANGE_ONE_READ_BYTES = 8 << 20;
 
 /** Smallest possible FORMAT §3 block: an empty payload (`00 00 00 00`) and its trailer. */
 const MIN_BLOCK_BYTES = 4 + BLOCK_TRAILER_BYTES;
@@ -285,7 +291,9 @@ export class TableReader {
    * The entries whose user key is in `(after, upTo]` (`null`: unbounded), as one packed batch in
    * internal-key order — compaction's read of one key-range partition. Only the blocks that can
    * hold such keys are read (checked as `readAllEntries` checks them, bypassing the block cache);
-   * entries of those blocks outside the range are left out.
+   * entries of those blocks outside the range are left out. Up to RANGE_ONE_READ_BYTES of blocks
+   * are read and decoded in one piece, and the result is a view of the decoded arrays (its offsets
+   * need not start at 0).
    */
   readEntriesBetween(after: Uint8Array | null, upTo: Uint8Array | null): BlockEntries {
     this.checkOpen();
@@ -295,6 +303,9 @@ export class TableReader {
     const first = after === null ? 0 : this.firstBlockAfter(after);
     const end = upTo === null ? this.blockCount : Math.min(this.blockCount, this.firstBlockAfter(upTo) + 1);
     if (first >= end) return emptyEntries();
+    if (this.blockEnd(end - 1) - this.blockOffsets[first]! <= RANGE_ONE_READ_BYTES) {
+      return withinUserKeys(this.decodeRun(first, end), after, upTo);
+    }
     const share = (this.blockEnd(end - 1) - this.blockOffsets[first]!) / Math.max(1, this.dataEnd);
     const { entryCount, rawKeyBytes, rawValueBytes } = this.properties;
     // Sized from the table's averages; the sink grows if the range is denser than that.
@@ -310,7 +321,16 @@ export class TableReader {
       growable: true,
     };
     this.appendBlocks(first, end, sink);
-    return trimToUserKeys(sink, after, upTo);
+    const n = sink.count;
+    return withinUserKeys(
+      {
+        keys: { data: sink.keyData, offsets: sink.keyOffsets.subarray(0, n + 1) },
+        values: { data: sink.valueData, offsets: sink.valueOffsets.subarray(0, n + 1) },
+        tags: sink.tags.subarray(0, n),
+      },
+      after,
+      upTo,
+    );
   }
 
   /** The first block whose last user key is > `userKey`, or `blockCount`. */
@@ -326,31 +346,59 @@ export class TableReader {
     return low;
   }
 
-  /** Check data blocks `first…end − 1` and append their entries to `sink`. */
+  /**
+   * Check data blocks `first…end − 1` and append their entries to `sink`: consecutive blocks are
+   * read in runs of about READ_ALL_CHUNK_BYTES (few reads, little garbage), and each run is checked
+   * and decoded by one accelerator call.
+   */
   private appendBlocks(first: number, end: number, sink: EntrySink): void {
-    const { data, offsets } = this.indexKeys;
-    // Consecutive blocks are read in runs of about READ_ALL_CHUNK_BYTES: few reads, little garbage.
     let b = first;
     while (b < end) {
-      const runStart = this.blockOffsets[b]!;
       let runEnd = b;
       let runLength = 0;
       while (runEnd < end && (runEnd === b || runLength + this.blockLengths[runEnd]! <= READ_ALL_CHUNK_BYTES)) {
         runLength += this.blockLengths[runEnd]!;
         runEnd++;
       }
-      const run = this.view.read(runStart, runLength);
-      for (; b < runEnd; b++) {
-        const at = this.blockOffsets[b]! - runStart;
-        appendBlockEntries(
-          run.subarray(at, at + this.blockLengths[b]!),
-          data.subarray(offsets[b]!, offsets[b + 1]!),
-          b === 0 ? null : data.subarray(offsets[b - 1]!, offsets[b]!),
-          this.accelerator,
-          `${b} of ${this.path}`,
-          sink,
-        );
+      appendDecoded(sink, this.decodeRun(b, runEnd), `blocks ${b}…${runEnd - 1} of ${this.path}`);
+      b = runEnd;
+    }
+  }
+
+  /** Read data blocks `first…end − 1` in one piece; check and decode them in one accelerator call. */
+  private decodeRun(first: number, end: number): BlockEntries {
+    const runStart = this.blockOffsets[first]!;
+    const run = this.view.read(runStart, this.blockEnd(end - 1) - runStart);
+    const spans = new Uint32Array(2 * (end - first));
+    for (let b = first; b < end; b++) {
+      spans[2 * (b - first)] = this.blockOffsets[b]! - runStart;
+      spans[2 * (b - first) + 1] = this.blockLengths[b]!;
+    }
+    // The index keys of the block before the run and of the run's blocks are consecutive items of
+    // the packed index; before block 0 stands an empty placeholder.
+    const { data, offsets } = this.indexKeys;
+    let indexKeys: PackedBytes;
+    if (first > 0) indexKeys = { data, offsets: offsets.subarray(first - 1, end + 1) };
+    else {
+      const withPlaceholder = new Uint32Array(end + 2);
+      withPlaceholder.set(offsets.subarray(0, end + 1), 1);
+      indexKeys = { data, offsets: withPlaceholder };
+    }
+    try {
+      const { keys, values, tags } = this.accelerator.decodeDataBlocks(run, spans, indexKeys, first > 0);
+      // Plain Uint8Arrays, not the native module's Buffers: compaction takes a view of every key
+      // and value, and `Buffer#subarray` builds each one through Node's Buffer species (several
+      // times the cost of a Uint8Array view).
+      return {
+        keys: { data: plainBytes(keys.data), offsets: keys.offsets },
+        values: { data: plainBytes(values.data), offsets: values.offsets },
+        tags: plainBytes(tags),
+      };
+    } catch (error) {
+      if (error instanceof SiltError && error.code === ErrorCodes.CORRUPTION) {
+        throw corruption(`blocks ${first}…${end - 1} of ${this.path}: ${error.message}`);
       }
+      throw error;
     }
   }
 
@@ -411,41 +459,31 @@ function emptyEntries(): BlockEntries {
   return { keys: { data: new Uint8Array(0), offsets: new Uint32Array(1) }, values: { data: new Uint8Array(0), offsets: new Uint32Array(1) }, tags: new Uint8Array(0) };
 }
 
-/** The first of `count` entries of `sink` whose user key is > `userKey`. */
-function firstEntryAfter(sink: EntrySink, count: number, userKey: Uint8Array): number {
-  const { keyData, keyOffsets } = sink;
+/** The first of `count` entries of `keys` whose user key is > `userKey`. */
+function firstEntryAfter(keys: PackedBytes, count: number, userKey: Uint8Array): number {
+  const { data, offsets } = keys;
   let low = 0;
   let high = count;
   while (low < high) {
     const mid = (low + high) >>> 1;
-    if (compareBytes(keyData, keyOffsets[mid]!, keyOffsets[mid + 1]! - TRAILER_BYTES, userKey, 0, userKey.length) <= 0) low = mid + 1;
+    if (compareBytes(data, offsets[mid]!, offsets[mid + 1]! - TRAILER_BYTES, userKey, 0, userKey.length) <= 0) low = mid + 1;
     else high = mid;
   }
   return low;
 }
 
-/** The entries of `sink` with user keys in `(after, upTo]`, in arrays of their own size starting at offset 0. */
-function trimToUserKeys(sink: EntrySink, after: Uint8Array | null, upTo: Uint8Array | null): BlockEntries {
-  const count = sink.count;
-  const from = after === null ? 0 : firstEntryAfter(sink, count, after);
-  const to = upTo === null ? count : firstEntryAfter(sink, count, upTo);
+/** The entries with user keys in `(after, upTo]`: views of `entries`, nothing copied. */
+function withinUserKeys(entries: BlockEntries, after: Uint8Array | null, upTo: Uint8Array | null): BlockEntries {
+  const count = entries.tags.length;
+  const from = after === null ? 0 : firstEntryAfter(entries.keys, count, after);
+  const to = upTo === null ? count : firstEntryAfter(entries.keys, count, upTo);
   if (from >= to) return emptyEntries();
-  const n = to - from;
-  if (from === 0) {
-    // Offsets already start at 0: views of the sink, no copy.
-    return {
-      keys: { data: sink.keyData.subarray(0, sink.keyOffsets[to]!), offsets: sink.keyOffsets.subarray(0, to + 1) },
-      values: { data: sink.valueData.subarray(0, sink.valueOffsets[to]!), offsets: sink.valueOffsets.subarray(0, to + 1) },
-      tags: sink.tags.subarray(0, to),
-    };
-  }
-  const slice = (bytes: Uint8Array, offsets: Uint32Array): PackedBytes => {
-    const base = offsets[from]!;
-    const out = new Uint32Array(n + 1);
-    for (let i = 0; i <= n; i++) out[i] = offsets[from + i]! - base;
-    return { data: bytes.slice(base, offsets[to]!), offsets: out };
+  if (from === 0 && to === count) return entries;
+  return {
+    keys: { data: entries.keys.data, offsets: entries.keys.offsets.subarray(from, to + 1) },
+    values: { data: entries.values.data, offsets: entries.values.offsets.subarray(from, to + 1) },
+    tags: entries.tags.subarray(from, to),
   };
-  return { keys: slice(sink.keyData, sink.keyOffsets), values: slice(sink.valueData, sink.valueOffsets), tags: sink.tags.slice(from, to) };
 }
 
 /** Bytes `[from, from + 4)` of `data`, within `end`, as a big-endian u32, 0-padded past `end`. */
