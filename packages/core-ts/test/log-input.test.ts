@@ -5,6 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bytesCodec, FaultVfs, IndexedLog, SiltError, utf8Codec, type Codec } from '../src/log.js';
+import { writeFirstIndexFile } from '../src/log/first-index-file.js';
 import { entries, openLog, rejectsWithCode } from './helpers/log-fixtures.js';
 
 async function logWithTen(): Promise<{ vfs: FaultVfs; log: IndexedLog<string> }> {
@@ -168,6 +169,20 @@ describe('IndexedLog bad input', () => {
     const reopened = await IndexedLog.open('/db', bytesCodec, { vfs });
     assert.deepEqual((await reopened.readAll()).map((entry) => [...entry]), expected.map((entry) => [...entry]));
     await reopened.close();
+  });
+
+  test('appendMany indexes past 2^30 (no longer small integers) are returned exactly', async () => {
+    const vfs = new FaultVfs();
+    await vfs.mkdir('/db', { recursive: true, durable: true });
+    // An emptied log whose next index is far out: its first-index file says so.
+    const start = 2 ** 31 + 5;
+    await writeFirstIndexFile(vfs, '/db', start);
+    const log = await IndexedLog.open('/db', bytesCodec, { vfs, maxBatchBytes: 64 });
+    assert.equal(log.nextIndex, start);
+    const values = Array.from({ length: 20 }, (_, i) => new Uint8Array(3).fill(i));
+    assert.deepEqual(await log.appendMany(values), Array.from({ length: 20 }, (_, i) => start + i));
+    assert.deepEqual((await log.read(start + 18, start + 20)).map((entry) => [...entry]), [[18, 18, 18], [19, 19, 19]]);
+    await log.close();
   });
 
   test('bad open arguments and options are INVALID_ARGUMENT', async () => {

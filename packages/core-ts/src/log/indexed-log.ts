@@ -337,23 +337,20 @@ export class IndexedLog<T> implements AsyncIterable<T> {
     // The batches that carry the entries: usually one. The entries are checked as they are framed
     // (a bad one rejects the call, which then changes nothing).
     let batches: WriteBatch[];
+    // The indexes, stored as the entries are framed while they fit in 30 bits: as int32s, which
+    // keeps the array's elements small integers (adding to `first`, a field that may hold a
+    // double, made it an array of doubles at twice the cost per entry).
+    const framedIndexes = first + count <= 0x3fffffff ? new Array<number>(count) : null;
     try {
-      batches = this.writer.addMany(payloads, this.options.maxEntryBytes, (entry) => this.rejectEntry(entry));
+      batches = this.writer.addMany(payloads, this.options.maxEntryBytes, (entry) => this.rejectEntry(entry), framedIndexes);
     } catch (error) {
       return Promise.reject(error);
     }
     this.writer.endCall();
     const indexes = (): number[] => {
+      if (framedIndexes !== null) return framedIndexes;
       const out = new Array<number>(count);
-      // While the indexes fit in 30 bits they are added as int32s (`| 0`), which keeps the array's
-      // elements small integers: about half the cost per entry of adding to `first` as it is read
-      // (a field that may hold a double), which turns the array into one of doubles.
-      if (first + count <= 0x3fffffff) {
-        const base = first | 0;
-        for (let i = 0; i < count; i++) out[i] = base + i;
-      } else {
-        for (let i = 0; i < count; i++) out[i] = first + i;
-      }
+      for (let i = 0; i < count; i++) out[i] = first + i;
       return out;
     };
     if (batches.length === 1) return batches[0]!.done.then(indexes);

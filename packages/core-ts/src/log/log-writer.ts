@@ -205,14 +205,18 @@ export class LogWriter {
    * is possible because all its records are then in the one batch its first record went into:
    * before the call moves on to a further batch (which may seal and write the one before), and
    * when its first record opens a new segment, the rest of its entries are checked ahead.
+   *
+   * `indexes`, when given (the call's indexes fit in 30 bits), receives entry `k`'s index at `k`
+   * as it is framed: storing it in the framing loop costs less than a loop of its own afterwards.
    */
-  addMany(payloads: readonly Uint8Array[], entryLimit: number, reject: (entry: unknown) => never): WriteBatch[] {
+  addMany(payloads: readonly Uint8Array[], entryLimit: number, reject: (entry: unknown) => never, indexes: number[] | null = null): WriteBatch[] {
     const batches: WriteBatch[] = [];
     const count = payloads.length;
     const maxBatchBytes = this.config.maxBatchBytes;
     const segmentBytes = this.config.segmentBytes;
     const state = this.state;
     const undo = new CallUndo(this.open, state);
+    const indexBase = undo.nextIndex | 0;
     // The batch the call's first record went into: all the call's records are there until the
     // rest is checked ahead.
     let firstBatch: WriteBatch | null = null;
@@ -232,6 +236,7 @@ export class LogWriter {
       // (Only the call's first entry can be unchecked here, with nothing framed yet.)
       if (!(first instanceof Uint8Array) || first.length > entryLimit) reject(first);
       const batch = this.add(first, (count - i + 1) * (RECORD_HEADER_BYTES + first.length));
+      if (indexes !== null) indexes[i - 1] = indexBase + i - 1;
       if (firstBatch === null) {
         firstBatch = batch;
         if (state.segments.length !== undo.segments) {
@@ -276,6 +281,7 @@ export class LogWriter {
         if (payloadAt + length > limit) break;
         copyInto.call(buffer, payload, payloadAt);
         offsets[offsetAt++] = shift + at;
+        if (indexes !== null) indexes[i] = indexBase + i;
         at = payloadAt + length;
         framed++;
         i++;
