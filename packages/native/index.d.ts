@@ -43,6 +43,14 @@ export declare class FileView {
 /** BLAKE3 of `data` with `out_length` bytes of extendable output. */
 export declare function blake3(data: Uint8Array, outLength: number): Buffer
 
+/**
+ * A table's point lookup in one block payload (one call per block a read visits): the first entry
+ * at or after the internal key `target` when it holds `target`'s user key. Writes its value's
+ * start and end (u32 little-endian at 0 and 4), its tag (byte 8) and its key's 8-byte trailer
+ * (bytes 12..20) into `result` and returns true; false when there is no such entry.
+ */
+export declare function blockPointGet(payload: Uint8Array, target: Uint8Array, result: Buffer): boolean
+
 /** CRC32C of `data`, extending `seed` (a previous result, 0 to start). */
 export declare function crc32c(data: Uint8Array, seed: number): number
 
@@ -119,14 +127,6 @@ export interface PackedOutput {
 export declare function scanSegment(data: Uint8Array, baseOffset: number): SegmentScan
 
 /**
- * Fill in the header of each indexed-log record of a batch in front of its payload (length,
- * inverted length, CRC32C; docs/FORMAT.md §4), in place: `spans` holds (start, end) pairs.
- */
-export declare function sealLogRecords(buffer: Buffer, spans: Uint32Array): void
-
-/** The records of the whole frames at the start of a run of value-log segment bytes. */
-export interface SegmentScan {
-/**
  * `sealLogRecords` for a batch whose records are given by their starts (record `k` at
  * `starts[k] - shift` in `buffer`, the last ending at `end`), computed on a libuv threadpool
  * thread: the log hands a large batch over as soon as it is framed, and its main thread goes on
@@ -136,6 +136,14 @@ export interface SegmentScan {
  */
 export declare function sealLogBatch(buffer: Uint8Array, starts: Uint32Array, shift: number, end: number): Promise<unknown>
 
+/**
+ * Fill in the header of each indexed-log record of a batch in front of its payload (length,
+ * inverted length, CRC32C; docs/FORMAT.md §4), in place: `spans` holds (start, end) pairs.
+ */
+export declare function sealLogRecords(buffer: Buffer, spans: Uint32Array): void
+
+/** The records of the whole frames at the start of a run of value-log segment bytes. */
+export interface SegmentScan {
   /** Absent when every scanned frame is stored uncompressed: the offsets index the input. */
   data?: Buffer
   records: Uint32Array
