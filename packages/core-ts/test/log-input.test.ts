@@ -171,6 +171,57 @@ describe('IndexedLog bad input', () => {
     await reopened.close();
   });
 
+  test('long appendMany calls (checksummed ahead in the background as they are framed) read back exactly; a bad entry late in one rolls it back', async () => {
+    const vfs = new FaultVfs();
+    const log = await IndexedLog.open('/db', bytesCodec, { vfs, durability: 'none' });
+    let next = 0;
+    // Distinct 100-byte entries (and a few of other sizes, so records are not all alike).
+    const good = (count: number): Uint8Array[] =>
+      Array.from({ length: count }, () => {
+        const i = next++;
+        return new Uint8Array(i % 97 === 0 ? 1 + (i % 300) : 100).map((_, k) => (i * 31 + k * 7) & 0xff);
+      });
+    const expected: Uint8Array[] = [];
+    // ~1 MiB calls, one batch each: several runs go to background checksums per call.
+    for (let call = 0; call < 3; call++) {
+      const values = good(9000);
+      const first = expected.length;
+      assert.deepEqual(await log.appendMany(values), Array.from({ length: values.length }, (_, k) => first + k));
+      expected.push(...values);
+    }
+    // A bad entry after several runs went to the background: the call is rolled back.
+    const bad = [...good(8000), 'x' as never, ...good(10)];
+    await rejectsWithCode(log.appendMany(bad), 'INVALID_ARGUMENT');
+    assert.equal(log.nextIndex, expected.length);
+    // The same in the batch an earlier call of the same tick opened: the earlier call's records
+    // were handed to the background with the bad call's; the earlier call stands.
+    // And a call of the same tick after it, which must not frame where the job may still write.
+    const small = good(5);
+    const smallCall = log.appendMany(small);
+    const rejected = log.appendMany([...good(7000), new Uint8Array(65 * 1024 * 1024)]);
+    const after = good(3000);
+    const afterCall = log.appendMany(after);
+    await rejectsWithCode(rejected, 'INVALID_ARGUMENT');
+    assert.deepEqual(await smallCall, [0, 1, 2, 3, 4].map((k) => expected.length + k));
+    expected.push(...small);
+    assert.deepEqual((await afterCall)[0], expected.length);
+    expected.push(...after);
+    const last = good(9000);
+    assert.deepEqual((await log.appendMany(last))[0], expected.length);
+    expected.push(...last);
+    assert.equal(log.nextIndex, expected.length);
+    const same = (entries: Uint8Array[]): void => {
+      assert.equal(entries.length, expected.length);
+      for (let i = 0; i < entries.length; i++) assert.deepEqual(entries[i], expected[i], `entry ${i}`);
+    };
+    same(await log.readAll());
+    await log.close();
+    // Reopened: every record's checksum is verified against the bytes on disk.
+    const reopened = await IndexedLog.open('/db', bytesCodec, { vfs });
+    same(await reopened.readAll());
+    await reopened.close();
+  });
+
   test('appendMany indexes past 2^30 (no longer small integers) are returned exactly', async () => {
     const vfs = new FaultVfs();
     await vfs.mkdir('/db', { recursive: true, durable: true });
