@@ -36,6 +36,39 @@ describe('I/O errors', () => {
     });
   }
 
+  test('none: a failed write of the next call, issued before the previous one was acknowledged, leaves that one acknowledged', async () => {
+    const vfs = new FaultVfs();
+    // Writes that take a turn of the event loop, as real ones do: the second call is framed while
+    // the first call's write is in flight.
+    const open = vfs.open.bind(vfs);
+    vfs.open = async (path, options) => {
+      const file = await open(path, options);
+      const writev = file.writev.bind(file);
+      file.writev = async (chunks, position) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        return writev(chunks, position);
+      };
+      return file;
+    };
+    const log = await openLog(vfs, DIR, { durability: 'none' });
+    await log.appendMany(entries(0, 5));
+    vfs.inject({ kind: 'write', nth: 2, error: 'EIO' });
+    const firstCall = log.appendMany(entries(5, 200));
+    // The pump issues the first call's write; the second call waits behind it, and its write goes
+    // out when that one returns, before the first call is acknowledged.
+    for (let k = 0; k < 3; k++) await Promise.resolve();
+    const secondCall = log.appendMany(entries(200, 400));
+    assert.deepEqual(await firstCall, Array.from({ length: 195 }, (_, k) => 5 + k));
+    await rejectsWithCode(secondCall, 'IO_ERROR');
+    assert.equal(log.poisoned, true);
+    assert.equal(log.nextIndex, 200);
+    assert.deepEqual(await log.readAll(), entries(0, 200));
+    await log.close();
+    const reopened = await openLog(vfs, DIR, { durability: 'none' });
+    assert.deepEqual(await reopened.readAll(), entries(0, 200));
+    await reopened.close();
+  });
+
   test('ENOSPC with a short write: the torn record is cut on reopen', async () => {
     const vfs = new FaultVfs();
     const log = await openLog(vfs, DIR);
