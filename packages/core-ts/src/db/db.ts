@@ -13,7 +13,7 @@
  * behind a write stall (L0 backed up), so a stalled write never lets a later one overtake it.
  */
 import { ErrorCodes, siltError } from '../errors.js';
-import { compareBytes, Kind, MAX_SEQ, toUserKey } from '../keys/internal-key.js';
+import { compareBytes, Kind, MAX_KEY_BYTES, MAX_SEQ, toUserKey } from '../keys/internal-key.js';
 import type { ManifestStore, TableMeta, Version, VersionEdit, VersionSet } from '../manifest/index.js';
 import { ManifestStore as ManifestStoreClass, NUM_LEVELS } from '../manifest/index.js';
 import { Memtable } from '../memtable/index.js';
@@ -27,7 +27,7 @@ import { DbIterator, resolveIteratorOptions, type Entry, type IteratorHost, type
 import { MemSlot } from './mem-slot.js';
 import type { MergeSource } from './merging-iterator.js';
 import type { ResolvedOptions } from './options.js';
-import { compareUserPart, readValue } from './read-path.js';
+import { compareUserPart, readValue, type PointerResolver } from './read-path.js';
 import { closedError, readOnlyError } from './recovery.js';
 import { Snapshot } from './snapshot.js';
 import { valueLogStats, type DbStats, type LevelStats } from './stats.js';
@@ -487,11 +487,12 @@ export class Db implements IteratorHost {
 
   /** The value of `key` (a copy), or undefined. */
   getSync(key: Uint8Array | string, options?: ReadOptions): Uint8Array | undefined {
-    this.checkOpen();
-    const userKey = toUserKey(key);
-    const seq = this.readSeq(options);
+    if (this.isClosed) throw closedError(this.location);
+    // A byte key within the limit is taken as it is; `toUserKey` encodes strings and rejects the rest.
+    const userKey = key instanceof Uint8Array && key.length <= MAX_KEY_BYTES ? key : toUserKey(key);
+    const seq = options === undefined ? MAX_SEQ : this.readSeq(options);
     this.counts.gets++;
-    return readValue(this.slots, this.versions.current, this.tables, userKey, seq, this.resolvePointer);
+    return readValue(this.slots, this.versions.current, this.tables, userKey, seq, this.resolvePointerAt);
   }
 
   get(key: Uint8Array | string, options?: ReadOptions): Promise<Uint8Array | undefined> {
@@ -506,7 +507,7 @@ export class Db implements IteratorHost {
     const seq = this.readSeq(options);
     const version = this.versions.current;
     this.counts.gets += userKeys.length;
-    return userKeys.map((userKey) => readValue(this.slots, version, this.tables, userKey, seq, this.resolvePointer));
+    return userKeys.map((userKey) => readValue(this.slots, version, this.tables, userKey, seq, this.resolvePointerAt));
   }
 
   has(key: Uint8Array | string, options?: ReadOptions): boolean {
@@ -562,10 +563,13 @@ export class Db implements IteratorHost {
   }
 
   /** @internal A separated value: the value-log record a pointer names (a copy). */
-  readonly resolvePointer = (pointer: Uint8Array, key: Uint8Array): Uint8Array => {
+  readonly resolvePointer = (pointer: Uint8Array, key: Uint8Array): Uint8Array => this.resolvePointerAt(pointer, 0, pointer.length, key);
+
+  /** `resolvePointer` of the pointer at `bytes[from, to)`, read where it lies. */
+  private readonly resolvePointerAt: PointerResolver = (bytes, from, to, key) => {
     const valueLog = this.valueLog;
     if (valueLog === null) throw siltError(ErrorCodes.CORRUPTION, 'a value-log pointer was found but the database has no value log');
-    return valueLog.read(pointer, key);
+    return valueLog.readAt(bytes, from, to, key);
   };
 
   /** @internal */
@@ -1027,9 +1031,9 @@ export class Db implements IteratorHost {
   /** The raw pointer of `key`'s newest entry, when that entry is a pointer. */
   private newestPointer(key: Uint8Array): Uint8Array | null {
     let pointer: Uint8Array | null = null;
-    readValue(this.slots, this.versions.current, this.tables, key, MAX_SEQ, (raw) => {
-      pointer = raw.slice();
-      return raw;
+    readValue(this.slots, this.versions.current, this.tables, key, MAX_SEQ, (raw, from, to) => {
+      pointer = raw.slice(from, to);
+      return pointer;
     });
     return pointer;
   }

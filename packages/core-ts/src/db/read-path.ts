@@ -34,8 +34,11 @@ export function findInLevel(tables: readonly TableMeta[], key: Uint8Array): Tabl
   return table !== undefined && compareUserPart(table.smallest, key) <= 0 ? table : undefined;
 }
 
-/** Reads a separated value: a value-log pointer → the value (a copy). */
-export type PointerResolver = (pointer: Uint8Array, key: Uint8Array) => Uint8Array;
+/**
+ * Reads a separated value: the value-log pointer at `bytes[from, to)` → the value (a copy). The
+ * pointer is passed where it lies (a memtable's arena, a block), so a read makes no view of it.
+ */
+export type PointerResolver = (bytes: Uint8Array, from: number, to: number, key: Uint8Array) => Uint8Array;
 
 function unresolved(): never {
   throw siltError(ErrorCodes.CORRUPTION, 'a value-log pointer was found but the database has no value log');
@@ -63,7 +66,7 @@ export function readValue(
     const entry = mem.find(key, seq, memHash);
     if (entry >= 0) {
       const kind = mem.kindAt(entry);
-      if (kind === Kind.Pointer) return resolve(mem.valueAt(entry), key);
+      if (kind === Kind.Pointer) return resolve(mem.chunkAt(entry), mem.keyEndAt(entry), mem.valueEndAt(entry), key);
       return kind === Kind.Delete ? undefined : copyValue(mem.chunkAt(entry), mem.keyEndAt(entry), mem.valueEndAt(entry));
     }
   }
@@ -75,7 +78,7 @@ export function readValue(
     if (table.minSeq > seq || !inRange(table, key)) continue;
     if (hash < 0) hash = bloomHash(key);
     const found = tables.get(table.fileNumber).get(key, seq, hash);
-    if (found !== undefined) return found.kind === Kind.Delete ? undefined : found.kind === Kind.Pointer ? resolve(found.value, key) : found.value;
+    if (found !== undefined) return found.kind === Kind.Delete ? undefined : found.kind === Kind.Pointer ? resolve(found.value, 0, found.value.length, key) : found.value;
   }
   for (let level = 1; level < NUM_LEVELS; level++) {
     const levelTables = version.tables(level);
@@ -84,7 +87,7 @@ export function readValue(
     if (table === undefined) continue;
     if (hash < 0) hash = bloomHash(key);
     const found = tables.get(table.fileNumber).get(key, seq, hash);
-    if (found !== undefined) return found.kind === Kind.Delete ? undefined : found.kind === Kind.Pointer ? resolve(found.value, key) : found.value;
+    if (found !== undefined) return found.kind === Kind.Delete ? undefined : found.kind === Kind.Pointer ? resolve(found.value, 0, found.value.length, key) : found.value;
   }
   return undefined;
 }

@@ -65,6 +65,19 @@ export class KeyTable {
     }
   }
 
+  /**
+   * @internal The cells and the slot mask, for a point read that probes without a `find` call (the
+   * memtable's `find`). Both are replaced when the table grows: read them again after an insert.
+   */
+  get probeCells(): Int32Array {
+    return this.cells;
+  }
+
+  /** @internal */
+  get probeMask(): number {
+    return this.mask;
+  }
+
   /** The id in `slot` (from `find`), or -1 when the slot is empty. */
   idAt(slot: number): number {
     return this.cells[2 * slot]! - 1;

@@ -224,9 +224,32 @@ export class Memtable implements StoredKeys {
    */
   find(userKey: Uint8Array, snapshotSeq: number = MAX_SEQ, hash?: number): number {
     if (!(userKey instanceof Uint8Array)) throw siltError(ErrorCodes.INVALID_ARGUMENT, 'the key must be a Uint8Array');
+    const h = hash ?? hashBytes(userKey, 0, userKey.length);
+    // The key table's probe (`KeyTable.find` with `keyEquals`) written out: a point read's memtable
+    // lookup is this one function while the process warms up and for the optimizing compiler.
     // The key table holds the key's newest entry: no second lookup.
-    let entry = this.keyTable.idAt(this.keyTable.find(hash ?? hashBytes(userKey, 0, userKey.length), userKey, this));
-    if (entry < 0) return -1;
+    const cells = this.keyTable.probeCells;
+    const mask = this.keyTable.probeMask;
+    const meta = this.meta;
+    const length = userKey.length;
+    let slot = h & mask;
+    let entry = -1;
+    for (;;) {
+      const stored = cells[2 * slot]!;
+      if (stored === 0) return -1;
+      const candidate = stored - 1;
+      if (cells[2 * slot + 1] === h && (meta[4 * candidate + 2]! & KEY_LENGTH_MASK) === length) {
+        const chunk = this.chunks[meta[4 * candidate]!]!;
+        const start = meta[4 * candidate + 1]!;
+        let i = 0;
+        while (i < length && chunk[start + i] === userKey[i]) i++;
+        if (i === length) {
+          entry = candidate;
+          break;
+        }
+      }
+      slot = (slot + 1) & mask;
+    }
     // The common read (no snapshot, or one at least as new as everything) needs no walk.
     if (snapshotSeq >= this.lastSeq) return entry;
     while (entry >= 0 && this.seqOf[entry]! > snapshotSeq) entry = this.previousOf[entry]!;

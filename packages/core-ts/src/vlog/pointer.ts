@@ -64,21 +64,53 @@ function getU32(bytes: Uint8Array, at: number): number {
   return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16)) + bytes[at + 3]! * 0x1000000;
 }
 
+/**
+ * Whether `bytes[at, at + length)` passes every check `decodePointer` makes, read in place: a point
+ * read resolves the pointer its memtable or block holds without a view or an object (the `…At`
+ * readers below then take its fields). `decodePointer` on the same bytes throws the reason.
+ */
+export function isPointerAt(bytes: Uint8Array, at: number, length: number): boolean {
+  if (length !== POINTER_BYTES || bytes[at] !== POINTER_VERSION) return false;
+  // Byte tests rather than `getU32` calls: this runs on every point read, unoptimised at first.
+  // Segment high word ≤ 0x1fffff (the segment number stays below 2^53) and segment ≠ 0:
+  if (bytes[at + 8] !== 0 || bytes[at + 7]! > 0x1f) return false;
+  if ((bytes[at + 1]! | bytes[at + 2]! | bytes[at + 3]! | bytes[at + 4]! | bytes[at + 5]! | bytes[at + 6]! | bytes[at + 7]!) === 0) return false;
+  // Record bytes ≠ 0, frame length ≥ 24, and the frame ends within 2^32:
+  if ((bytes[at + 19]! | bytes[at + 20]! | bytes[at + 21]! | bytes[at + 22]!) === 0) return false;
+  const frameLength = getU32(bytes, at + 13);
+  return frameLength >= 24 && getU32(bytes, at + 9) <= MAX_U32 - frameLength;
+}
+
+/** The fields of the pointer at `bytes[at]` (FORMAT §8.3), for a pointer `isPointerAt` accepted. */
+export function pointerSegmentAt(bytes: Uint8Array, at: number): number {
+  return getU32(bytes, at + 5) * 2 ** 32 + getU32(bytes, at + 1);
+}
+
+export function pointerFrameOffsetAt(bytes: Uint8Array, at: number): number {
+  return getU32(bytes, at + 9);
+}
+
+export function pointerFrameLengthAt(bytes: Uint8Array, at: number): number {
+  return getU32(bytes, at + 13);
+}
+
+export function pointerSubIndexAt(bytes: Uint8Array, at: number): number {
+  return bytes[at + 17]! | (bytes[at + 18]! << 8);
+}
+
 /** Decode and check a pointer; anything malformed is `CORRUPTION` (pointers come from disk). */
 export function decodePointer(bytes: Uint8Array): ValuePointer {
   if (bytes.length !== POINTER_BYTES) throw siltError(ErrorCodes.CORRUPTION, `a value pointer is ${POINTER_BYTES} bytes, got ${bytes.length}`);
   if (bytes[0] !== POINTER_VERSION) throw siltError(ErrorCodes.CORRUPTION, `unknown value pointer version ${bytes[0]}`);
-  const high = getU32(bytes, 5);
-  if (high > 0x1fffff) throw siltError(ErrorCodes.CORRUPTION, 'value pointer segment number above 2^53 − 1');
-  const segment = high * 2 ** 32 + getU32(bytes, 1);
-  const frameOffset = getU32(bytes, 9);
-  const frameLength = getU32(bytes, 13);
-  const subIndex = bytes[17]! | (bytes[18]! << 8);
-  const recordBytes = getU32(bytes, 19);
-  if (segment === 0 || frameLength < 24 || recordBytes === 0 || frameOffset > MAX_U32 - frameLength) {
-    throw siltError(ErrorCodes.CORRUPTION, 'malformed value pointer');
-  }
-  return { segment, frameOffset, frameLength, subIndex, recordBytes };
+  if (getU32(bytes, 5) > 0x1fffff) throw siltError(ErrorCodes.CORRUPTION, 'value pointer segment number above 2^53 − 1');
+  if (!isPointerAt(bytes, 0, POINTER_BYTES)) throw siltError(ErrorCodes.CORRUPTION, 'malformed value pointer');
+  return {
+    segment: pointerSegmentAt(bytes, 0),
+    frameOffset: pointerFrameOffsetAt(bytes, 0),
+    frameLength: pointerFrameLengthAt(bytes, 0),
+    subIndex: pointerSubIndexAt(bytes, 0),
+    recordBytes: pointerRecordBytesAt(bytes, 0),
+  };
 }
 
 /** Just the segment and record length (the ledger's question), without building an object. */
@@ -90,4 +122,9 @@ export function pointerCharge(bytes: Uint8Array): { segment: number; recordBytes
 /** The record bytes of an encoded pointer (FORMAT §8.3, offset 19), read without decoding the rest. */
 export function pointerRecordBytes(bytes: Uint8Array): number {
   return getU32(bytes, 19);
+}
+
+/** `pointerRecordBytes` of the pointer at `bytes[at]`. */
+export function pointerRecordBytesAt(bytes: Uint8Array, at: number): number {
+  return getU32(bytes, at + 19);
 }

@@ -49,8 +49,9 @@ export class FileViewSource implements SegmentSource {
   }
 
   readRecordValue(offset: number, length: number, readable: number, index: number, key: Uint8Array, out: Uint8Array): boolean {
+    const view = this.view !== null && offset + length <= this.viewLength ? this.view : this.viewCovering(offset + length, readable);
     // Views the accelerator opens always make record reads.
-    return this.viewCovering(offset + length, readable).readRecordValue!(offset, length, index, key, out);
+    return view.readRecordValue!(offset, length, index, key, out);
   }
 
   /** The view, opened again over `readable` bytes when it ends before `end`. */

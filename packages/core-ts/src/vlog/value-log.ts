@@ -26,7 +26,18 @@ import { FrameCache } from './frame-cache.js';
 import { frameRecord } from './frame-record.js';
 import { layoutRawFrame, sealRawFrames, varintLength } from './raw-frame.js';
 import { ArenaPool } from './arena-pool.js';
-import { decodePointer, POINTER_BYTES, writePointerFields, type ValuePointer } from './pointer.js';
+import {
+  decodePointer,
+  isPointerAt,
+  POINTER_BYTES,
+  pointerFrameLengthAt,
+  pointerFrameOffsetAt,
+  pointerRecordBytesAt,
+  pointerSegmentAt,
+  pointerSubIndexAt,
+  writePointerFields,
+  type ValuePointer,
+} from './pointer.js';
 import {
   checkSegmentHeader,
   COLD_LANE,
@@ -121,12 +132,16 @@ class Segment {
    * without reading a frame header back.
    */
   placed: number[] | null = null;
+  /** Whether the source makes a point read in one accelerator call (`readRecordValue`). */
+  readonly recordReads: boolean;
   constructor(
     readonly lane: number,
     readonly number: number,
     readonly path: string,
     readonly source: SegmentSource,
-  ) {}
+  ) {
+    this.recordReads = source.readRecordValue !== undefined;
+  }
 }
 
 /** Frames appended back to back to one segment, not yet queued for writing. */
@@ -725,14 +740,61 @@ export class ValueLog {
 
   /** The value a pointer names (a copy). `key`, when given, must be the record's key. */
   read(pointerBytes: Uint8Array, key?: Uint8Array): Uint8Array {
-    const pointer = decodePointer(pointerBytes);
-    if (this.cache.size === 0 || !this.cache.has(pointer.segment, pointer.frameOffset)) {
-      // A frame not in the cache: check it and take the one record, without decoding the rest.
-      const segment = this.segments.get(pointer.segment);
-      if (key !== undefined && segment?.source.readRecordValue !== undefined && !segment.pending.has(pointer.frameOffset)) {
-        const value = this.readRecordValue(segment, pointer, key);
-        if (value !== undefined) return value;
+    return this.readAt(pointerBytes, 0, pointerBytes.length, key);
+  }
+
+  /**
+   * `read` of the pointer at `bytes[from, to)` (in a memtable's arena, a table's block). A point
+   * read's common case — an uncompressed frame on disk, neither cached nor queued — is decoded in
+   * place and served by one accelerator call: no view of the pointer, no pointer object.
+   */
+  readAt(bytes: Uint8Array, from: number, to: number, key?: Uint8Array): Uint8Array {
+    // One function from the pointer to the accelerator call: while a process warms up, every
+    // function on this path runs unoptimised and is then compiled (again inside each caller it
+    // is inlined into), and that compile work ran on the other core this read competes for.
+    if (key !== undefined && isPointerAt(bytes, from, to - from)) {
+      const segment = this.segments.get(pointerSegmentAt(bytes, from));
+      const frameOffset = pointerFrameOffsetAt(bytes, from);
+      if (
+        segment !== undefined &&
+        segment.recordReads &&
+        (segment.pending.size === 0 || !segment.pending.has(frameOffset)) &&
+        (this.cache.size === 0 || !this.cache.has(segment.number, frameOffset))
+      ) {
+        // A frame not in the cache: check it and take the one record, without decoding the rest.
+        const frameLength = pointerFrameLengthAt(bytes, from);
+        const subIndex = pointerSubIndexAt(bytes, from);
+        const keyLength = key.length;
+        const valueLength = pointerRecordBytesAt(bytes, from) - (keyLength < 0x80 ? 1 : varintLength(keyLength)) - keyLength;
+        if (valueLength < 0) throw this.corruptAt(segment.number, frameOffset, subIndex, 'record length differs from the pointer');
+        if (!segment.headerChecked) this.checkHeaderOnce(segment);
+        if (frameOffset < SEGMENT_HEADER_BYTES || frameOffset + frameLength > segment.length) {
+          throw siltError(ErrorCodes.CORRUPTION, `value-log frame ${segment.number}@${frameOffset}+${frameLength} is outside the segment's ${segment.length} bytes`);
+        }
+        // Memory of its own the garbage collector manages, returned as it is: a Buffer from
+        // `allocUnsafeSlow` re-wrapped as a plain Uint8Array cost ~0.5-0.8 µs more per 16 KiB read
+        // (Node's unoptimised allocation helper and a second view object) than a zero-filled
+        // Uint8Array. The copy is exactly the value: nothing else of the frame stays reachable.
+        const out = new Uint8Array(valueLength);
+        let copied: boolean;
+        try {
+          // The frame's checksum and the record's key are checked in the same call.
+          copied = segment.source.readRecordValue!(frameOffset, frameLength, segment.length, subIndex, key, out);
+        } catch (error) {
+          if (isSiltError(error) && error.code === ErrorCodes.CORRUPTION) throw this.corruptAt(segment.number, frameOffset, subIndex, error.message);
+          throw error;
+        }
+        // Not copied: a compressed frame, decoded below.
+        if (copied) return out;
       }
+    }
+    return this.readDecoded(decodePointer(from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to)), key);
+  }
+
+  /** `read` past the one-call case: queued, cached or compressed frames, in-memory segments, no key. */
+  private readDecoded(pointer: ValuePointer, key: Uint8Array | undefined): Uint8Array {
+    if (this.cache.size === 0 || !this.cache.has(pointer.segment, pointer.frameOffset)) {
+      const segment = this.segments.get(pointer.segment);
       const fresh = this.direct && segment !== undefined && !segment.pending.has(pointer.frameOffset);
       const bytes = this.storedFrame(pointer.segment, pointer.frameOffset, pointer.frameLength);
       const record = frameRecord(bytes, pointer.subIndex, this.accelerator);
@@ -762,32 +824,6 @@ export class ValueLog {
     }
     // A plain copy: the decoded frame may be a Buffer, whose `slice` would share its memory.
     return new Uint8Array(frame.values.data.subarray(valueOffsets[i]!, valueOffsets[i + 1]!));
-  }
-
-  /**
-   * The value `pointer` names, copied straight out of the segment file into memory of its own by one
-   * accelerator call (frame checksum and record key checked there), or undefined when the frame is
-   * compressed. The copy is exactly the value: nothing else of the frame stays reachable from it.
-   */
-  private readRecordValue(segment: Segment, pointer: ValuePointer, key: Uint8Array): Uint8Array | undefined {
-    const valueLength = pointer.recordBytes - varintLength(key.length) - key.length;
-    if (valueLength < 0) throw this.corrupt(pointer, 'record length differs from the pointer');
-    this.checkHeaderOnce(segment);
-    const { frameOffset, frameLength } = pointer;
-    if (frameOffset < SEGMENT_HEADER_BYTES || frameOffset + frameLength > segment.length) {
-      throw siltError(ErrorCodes.CORRUPTION, `value-log frame ${segment.number}@${frameOffset}+${frameLength} is outside the segment's ${segment.length} bytes`);
-    }
-    // Memory of its own the garbage collector manages, returned as it is: a Buffer from
-    // `allocUnsafeSlow` re-wrapped as a plain Uint8Array cost ~0.5-0.8 µs more per 16 KiB read (Node's
-    // unoptimised allocation helper and a second view object) than a zero-filled Uint8Array.
-    const out = new Uint8Array(valueLength);
-    try {
-      if (!segment.source.readRecordValue!(frameOffset, frameLength, segment.length, pointer.subIndex, key, out)) return undefined;
-    } catch (error) {
-      if (isSiltError(error) && error.code === ErrorCodes.CORRUPTION) throw this.corrupt(pointer, error.message);
-      throw error;
-    }
-    return out;
   }
 
   /** Whether a pointer resolves to an intact record (WAL replay stops at the first that does not). */
@@ -918,7 +954,11 @@ export class ValueLog {
   }
 
   private corrupt(pointer: ValuePointer, why: string) {
-    return siltError(ErrorCodes.CORRUPTION, `value pointer to segment ${pointer.segment} frame @${pointer.frameOffset} record ${pointer.subIndex}: ${why}`);
+    return this.corruptAt(pointer.segment, pointer.frameOffset, pointer.subIndex, why);
+  }
+
+  private corruptAt(segment: number, frameOffset: number, subIndex: number, why: string) {
+    return siltError(ErrorCodes.CORRUPTION, `value pointer to segment ${segment} frame @${frameOffset} record ${subIndex}: ${why}`);
   }
 
   info(segmentNumber: number): SegmentInfo | undefined {
