@@ -26,11 +26,7 @@ export interface OpenOptions {
   readonly durability?: Durability;
   /** A memtable this large becomes immutable and is flushed to an L0 table. Default 64 MiB. */
   readonly memtableBytes?: number;
-  /**
-   * Budget of the block cache shared by every table reader. Default 32 MiB: at 1M keys of churn
-   * the cache's share of peak RSS was ~41 MiB at 64 MiB; 32 MiB costs a few % CPU in rewrite
-   * lookups (bench/results/vlog.md) and keeps the process's memory close to classic-level's.
-   */
+  /** Budget of the block cache shared by every table reader. Default 64 MiB. */
   readonly blockCacheBytes?: number;
   /** Data block size of new tables. Default 4096. */
   readonly blockSize?: number;
@@ -184,7 +180,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     readOnly: bool(o.readOnly, 'readOnly', false),
     durability,
     memtableBytes: int(o.memtableBytes, 'memtableBytes', 64 * MiB, 1, 2 ** 40),
-    blockCacheBytes: int(o.blockCacheBytes, 'blockCacheBytes', 32 * MiB, 0, 2 ** 46),
+    blockCacheBytes: int(o.blockCacheBytes, 'blockCacheBytes', 64 * MiB, 0, 2 ** 46),
     blockSize: int(o.blockSize, 'blockSize', DEFAULT_BLOCK_SIZE, 64, 1 << 28),
     relaxedSyncMs: int(o.relaxedSyncMs, 'relaxedSyncMs', 1000, 1, 3_600_000),
     vfs,
