@@ -19,7 +19,6 @@
  */
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import type { PackedBytes } from '@siltdb/bindings';
-import { ErrorCodes, siltError } from '../errors.js';
 import { Kind } from '../keys/internal-key.js';
 import { COLD_LANE, recordBytesOf, SEGMENT_HEADER_BYTES, type ValueLog } from '../vlog/index.js';
 import { POINTER_BYTES, POINTER_VERSION, pointerRecordBytes } from '../vlog/pointer.js';
@@ -142,58 +141,6 @@ function compare(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-/** `liveAt` of a record that is not copied. */
-const NOT_LIVE = 0xffffffff;
-
-/** Per record, in scan order: where the first scan found it. */
-interface ScannedRecords {
-  readonly valueStarts: Uint32Array;
-  readonly valueEnds: Uint32Array;
-  readonly frameOffsets: Uint32Array;
-  readonly subIndexes: Uint32Array;
-}
-
-/**
- * The values of the live records, back to back at their `liveAt` offsets, read again from the
- * segment: chunk `c` is scanned from `chunkStarts[c]` as the first scan did (a sealed segment's
- * frames never change) and checked again, and only chunks holding a live record are read. So a
- * rewrite holds one chunk and the live values at a time, not the whole scanned segment while it
- * looks its keys up. Each record must sit where the first scan found it (else `CORRUPTION`).
- */
-async function readLiveValues(
-  log: ValueLog, segment: number, chunkStarts: Column, chunkFirstRecords: Column,
-  liveAt: Uint32Array, liveBytes: number, scanned: ScannedRecords,
-): Promise<Uint8Array> {
-  const out = new Uint8Array(liveBytes);
-  for (let c = 0; c < chunkStarts.length; c++) {
-    const first = chunkFirstRecords.values[c]!;
-    const end = chunkFirstRecords.values[c + 1]!;
-    let any = false;
-    for (let r = first; r < end && !any; r++) any = liveAt[r] !== NOT_LIVE;
-    if (!any) continue;
-    const scan = log.scanFrames(segment, chunkStarts.values[c]!, SCAN_CHUNK_BYTES);
-    const { data, records, frames } = scan;
-    if (records.length / 5 < end - first) throw siltError(ErrorCodes.CORRUPTION, `value-log segment ${segment} changed under its rewrite (chunk at ${chunkStarts.values[c]!})`);
-    for (let r = first; r < end; r++) {
-      const to = liveAt[r]!;
-      if (to === NOT_LIVE) continue;
-      const k = 5 * (r - first);
-      const frame = records[k]!;
-      const valueStart = records[k + 3]!;
-      const valueEnd = records[k + 4]!;
-      if (
-        frames[2 * frame] !== scanned.frameOffsets[r] || records[k + 1] !== scanned.subIndexes[r] ||
-        valueEnd - valueStart !== scanned.valueEnds[r]! - scanned.valueStarts[r]!
-      ) {
-        throw siltError(ErrorCodes.CORRUPTION, `value-log segment ${segment} changed under its rewrite (frame at ${scanned.frameOffsets[r]!})`);
-      }
-      out.set(data.subarray(valueStart, valueEnd), to);
-    }
-    await yieldTurn();
-  }
-  return out;
-}
-
 /** The rewrite of one segment: steps 1 and 2. Step 3 (compaction) is the caller's, once per pass. */
 export interface SwapResult extends RewriteResult {
   /** The user-key range of the copied records (null when none was copied). */
@@ -207,22 +154,18 @@ export interface SwapResult extends RewriteResult {
  * record as numbers; the keys are then sorted once and checked against their newest entries in
  * ordered batches (one pass through each table per batch instead of a point lookup per key). A
  * record is copied when its key's newest entry is exactly its pointer — the check compares the
- * pointer's fields, nothing is allocated for the records that are stale. The scanned chunks are
- * dropped as they are listed; the live values are then read again (`readLiveValues`), so the
- * lookups' waits do not hold a whole segment.
+ * pointer's fields, nothing is allocated for the records that are stale.
  */
 export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs: number, now: number): Promise<SwapResult> {
   const log = host.valueLog;
   const before = host.ledgerEntry(segment);
   if (before !== undefined) await host.logLedger([{ segment, attempts: before.attempts + 1 }]);
-  // Where each scan chunk started, and its first record: the live values are read again from there.
-  const chunkStarts = new Column(32);
-  const chunkFirstRecords = new Column(32);
+  const chunks: Uint8Array[] = [];
   let keyData = new Uint8Array(1 << 16);
   const keyOffsets = new Column(1024);
   keyOffsets.push(0);
-  // Per record (scan order; chunk `c` holds records chunkFirstRecords[c]…): value range in its
-  // chunk, frame offset and length, sub-index.
+  // Per record: its scan chunk, value range in that chunk, frame offset and length, sub-index.
+  const chunkOf = new Column(1024);
   const valueStarts = new Column(1024);
   const valueEnds = new Column(1024);
   const frameOffsets = new Column(1024);
@@ -233,15 +176,14 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
     for (;;) {
       // A few MiB per read and per accelerator call; foreground work gets the event loop between
       // chunks (the swap compares again, so writes landing meanwhile are safe).
-      const scanFrom = at;
       const scan = log.scanFrames(segment, at, SCAN_CHUNK_BYTES);
       if (scan.end === at) break;
       at = scan.end;
       const { data, records, frames } = scan;
-      chunkStarts.push(scanFrom);
-      chunkFirstRecords.push(valueStarts.length);
+      const chunk = chunks.length;
+      chunks.push(data);
       const n = records.length / 5;
-      for (const column of [keyOffsets, valueStarts, valueEnds, frameOffsets, frameLengths, subIndexes]) column.reserve(n);
+      for (const column of [keyOffsets, chunkOf, valueStarts, valueEnds, frameOffsets, frameLengths, subIndexes]) column.reserve(n);
       for (let r = 0; r < records.length; r += 5) {
         const frame = records[r]!;
         const keyStart = records[r + 2]!;
@@ -258,6 +200,7 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
         for (let i = 0; i < keyLength; i++) keyData[keyEnd + i] = data[keyStart + i]!;
         keyEnd += keyLength;
         keyOffsets.push(keyEnd);
+        chunkOf.push(chunk);
         valueStarts.push(valueStart);
         valueEnds.push(records[r + 4]!);
         frameOffsets.push(frames[2 * frame]!);
@@ -271,8 +214,7 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
     if (log.info(segment) !== undefined) throw error;
     return { segment, copiedRecords: 0, copiedBytes: 0, swapped: 0, range: null };
   }
-  const count = valueStarts.length;
-  chunkFirstRecords.push(count);
+  const count = chunkOf.length;
   const packed: PackedBytes = { data: keyData.subarray(0, keyOffsets.values[count]!), offsets: keyOffsets.values.subarray(0, count + 1) };
   const keyAt = (record: number): Uint8Array => packed.data.subarray(packed.offsets[record]!, packed.offsets[record + 1]!);
   // Only records still newest for their key are copied (a first compare: a stale record never is).
@@ -302,46 +244,27 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
     if (to < count) await yieldTurn();
   }
   const keys: Uint8Array[] = [];
+  const values: Uint8Array[] = [];
   const oldPointers: Uint8Array[] = [];
-  // Each live record's place in `liveValues` (key order), by scan position; NOT_LIVE for the rest.
-  const liveAt = new Uint32Array(count).fill(NOT_LIVE);
-  let liveBytes = 0;
   // In key order: the swap then checks the keys again in one ordered pass when it must, and a
   // cold segment's records lie in the order a range scan reads them.
   for (let i = 0; i < count; i++) {
     const record = order[i]!;
     if (live[i] === 0) continue;
-    keys.push(keyAt(record));
-    liveAt[record] = liveBytes;
-    liveBytes += valueEnds.values[record]! - valueStarts.values[record]!;
+    const key = keyAt(record);
+    const valueStart = valueStarts.values[record]!;
+    const valueEnd = valueEnds.values[record]!;
+    keys.push(key);
+    // The scanned chunks are this rewrite's own reads (or views of an in-memory segment's sealed,
+    // unchanging bytes): the append copies the value into its frame.
+    values.push(chunks[chunkOf.values[record]!]!.subarray(valueStart, valueEnd));
     oldPointers.push(oldPointerBytes.subarray(i * POINTER_BYTES, (i + 1) * POINTER_BYTES));
-  }
-  let liveValues: Uint8Array;
-  try {
-    liveValues = await readLiveValues(log, segment, chunkStarts, chunkFirstRecords, liveAt, liveBytes, {
-      valueStarts: valueStarts.values, valueEnds: valueEnds.values, frameOffsets: frameOffsets.values, subIndexes: subIndexes.values,
-    });
-  } catch (error) {
-    // Deleted by GC meanwhile: every record went stale, nothing to copy.
-    if (log.info(segment) !== undefined) throw error;
-    return { segment, copiedRecords: 0, copiedBytes: 0, swapped: 0, range: null };
-  }
-  const values: Uint8Array[] = [];
-  for (let i = 0; i < count; i++) {
-    const record = order[i]!;
-    if (live[i] === 0) continue;
-    const from = liveAt[record]!;
-    values.push(liveValues.subarray(from, from + valueEnds.values[record]! - valueStarts.values[record]!));
   }
   let swapped = 0;
   let copiedBytes = 0;
   let range: [Uint8Array, Uint8Array] | null = null;
   if (keys.length > 0) {
     const newPointers = log.append(COLD_LANE, keys, values);
-    // The append copied every value into its frames: the live values are garbage from here on,
-    // not held through the sync and the swap's waits.
-    values.length = 0;
-    liveValues = new Uint8Array(0);
     try {
       await log.sync();
       for (const p of newPointers) copiedBytes += pointerRecordBytes(p);
