@@ -4,6 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { pbkdf2 } from 'node:crypto';
 import { bytesCodec, FaultVfs, IndexedLog, SiltError, utf8Codec, type Codec } from '../src/log.js';
 import { writeFirstIndexFile } from '../src/log/first-index-file.js';
 import { entries, openLog, rejectsWithCode } from './helpers/log-fixtures.js';
@@ -217,6 +218,42 @@ describe('IndexedLog bad input', () => {
     same(await log.readAll());
     await log.close();
     // Reopened: every record's checksum is verified against the bytes on disk.
+    const reopened = await IndexedLog.open('/db', bytesCodec, { vfs });
+    same(await reopened.readAll());
+    await reopened.close();
+  });
+
+  test('a rolled-back long call: its background checksum jobs, run late, read its records as framed, not the later records framed over them', async () => {
+    const vfs = new FaultVfs();
+    const log = await IndexedLog.open('/db', bytesCodec, { vfs, durability: 'none' });
+    // A long call first: the batch the next call opens is sized like its one (~1 MiB), so that
+    // the rolled-back call below is framed into the batch a small call of the same tick opened.
+    const first = Array.from({ length: 9000 }, (_, i) => new Uint8Array(100).fill((i * 3) & 0xff));
+    await log.appendMany(first);
+    // Every libuv threadpool thread busy for a while: the checksum jobs of the call below (with
+    // the native accelerator) run only after the later calls were framed.
+    const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+    const busy = Array.from({ length: threads }, () => new Promise((resolve, reject) => pbkdf2('p', 's', 300_000, 64, 'sha512', (error) => (error ? reject(error) : resolve(null)))));
+    const small = [new Uint8Array(10).fill(1)];
+    const smallCall = log.appendMany(small);
+    // 100-byte records, several 256 KiB runs handed to the background, then a bad entry.
+    const rolledBack = Array.from({ length: 7000 }, (_, i) => new Uint8Array(100).fill(i & 0xff));
+    const rejected = log.appendMany([...rolledBack, 'x' as never]);
+    // Framed where the rolled-back records were, with other record starts: a job that read these
+    // starts would find them past its bytes and fail the batch of the call that stands.
+    const after = Array.from({ length: 3000 }, (_, i) => new Uint8Array(1000).fill((i * 7) & 0xff));
+    const afterCall = log.appendMany(after);
+    await rejectsWithCode(rejected, 'INVALID_ARGUMENT');
+    assert.deepEqual(await smallCall, [first.length]);
+    assert.deepEqual(await afterCall, Array.from({ length: after.length }, (_, k) => first.length + 1 + k));
+    await Promise.all(busy);
+    const expected = [...first, ...small, ...after];
+    const same = (read: Uint8Array[]): void => {
+      assert.equal(read.length, expected.length);
+      for (let i = 0; i < read.length; i++) assert.deepEqual(read[i], expected[i], `entry ${i}`);
+    };
+    same(await log.readAll());
+    await log.close();
     const reopened = await IndexedLog.open('/db', bytesCodec, { vfs });
     same(await reopened.readAll());
     await reopened.close();

@@ -33,7 +33,7 @@ import { CHAINED_SEAL_VERSION, encodeIndexStamp, INDEX_STAMP_BYTES, LOG_FORMAT_V
 import type { LogState } from './log-state.js';
 import { RECORD_HEADER_BYTES } from './record.js';
 import { Segment } from './segment.js';
-import { BACKGROUND_CHECKSUM_BYTES, BufferPool, CHECKSUM_AHEAD_BYTES, WriteBatch } from './write-batch.js';
+import { BACKGROUND_CHECKSUM_BYTES, BufferPool, CHECKSUM_AHEAD_BYTES, IN_PLACE_CHECKSUM_RECORD_BYTES, WriteBatch } from './write-batch.js';
 import type { VfsFile } from '../vfs/types.js';
 
 export type Durability = 'sync' | 'group' | 'none';
@@ -280,8 +280,9 @@ export class LogWriter {
       const shift = batch.position;
       const limit = Math.min(room, segmentBytes - shift);
       // Where the records framed so far are checksummed in the background, and framing goes on
-      // (`CHECKSUM_AHEAD_BYTES`; only with the rest of the call expected to fill another run).
-      const ahead = (count - i) * (RECORD_HEADER_BYTES + first.length) >= 2 * CHECKSUM_AHEAD_BYTES;
+      // (`CHECKSUM_AHEAD_BYTES`; only with the rest of the call expected to fill another run, and
+      // only for small records: see `IN_PLACE_CHECKSUM_RECORD_BYTES`).
+      const ahead = first.length < IN_PLACE_CHECKSUM_RECORD_BYTES && (count - i) * (RECORD_HEADER_BYTES + first.length) >= 2 * CHECKSUM_AHEAD_BYTES;
       let stop = ahead ? Math.min(limit, batch.unsealedFrom() + CHECKSUM_AHEAD_BYTES) : limit;
       // (In a local: an imported binding is loaded, and checked for initialisation, on every use.)
       const headerBytes = RECORD_HEADER_BYTES;
@@ -346,6 +347,9 @@ export class LogWriter {
       if (batch.checksummed > batch.count) {
         // A background job checksums records of this call, behind the kept ones: it may still be
         // writing their headers, so nothing may be framed there again. The batch takes no more.
+        // The job reads their starts in the offset list, which later records would overwrite
+        // there: the list moves to a new array, the job keeps the old one.
+        batch.segment.offsets!.detach();
         batch.checksummed = batch.count;
         this.seal(batch);
         this.kick();

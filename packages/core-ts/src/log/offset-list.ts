@@ -48,6 +48,14 @@ export class OffsetList {
     return this.offsets.subarray(from, to);
   }
 
+  /**
+   * Move the offsets to a new array: views handed out before (to a background checksum job) keep
+   * the old one, whatever is stored into the list from now on.
+   */
+  detach(): void {
+    this.offsets = this.offsets.slice();
+  }
+
   /** Keep the first `length` offsets. */
   truncate(length: number): void {
     this.length = Math.min(this.length, length);
