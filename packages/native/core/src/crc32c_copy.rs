@@ -13,7 +13,11 @@
 //! linear over GF(2): the register after lane `b` from state `s` is `Z_n(s) ⊕ crc(0, b)`, where `Z_n`
 //! feeds `n` zero bytes. `Z_n` is tabulated once (four byte-indexed tables, from the images of the 32
 //! unit vectors, computed with the instruction itself). Long strides first, then short ones, then
-//! single words and bytes. Elsewhere: `copy_from_slice` then `crc32c`.
+//! single words and bytes. With PCLMULQDQ as well, inputs of 64 bytes and more fold 16-byte chunks
+//! by carry-less multiplication instead (`fold`): a 16 KiB copy and checksum from cache took
+//! ~1.1 µs there against ~2.1 µs in the lanes (same run; from memory larger than the last-level
+//! cache ~2.6 against ~2.7 µs, where memory bandwidth bounds both). Elsewhere: `copy_from_slice`
+//! then `crc32c`.
 
 use crate::crc32c::crc32c;
 
@@ -26,6 +30,12 @@ pub fn copy_crc32c(src: &[u8], dst: &mut [u8], seed: u32) -> u32 {
     assert_eq!(src.len(), dst.len(), "copy_crc32c needs equal lengths");
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("sse4.2") {
+        if src.len() >= fold::MIN_LEN && std::arch::is_x86_feature_detected!("pclmulqdq") {
+            // SAFETY: the CPU has SSE4.2 and PCLMULQDQ (checked above); the lengths are equal
+            // (asserted above) and at least `MIN_LEN`.
+            #[allow(unsafe_code)]
+            return unsafe { fold::copy_crc32c(src, dst, seed) };
+        }
         // SAFETY: the CPU has SSE4.2 (checked above); the lengths are equal (asserted above).
         #[allow(unsafe_code)]
         return unsafe { lanes::copy_crc32c(src, dst, seed) };
@@ -157,6 +167,117 @@ mod lanes {
     }
 }
 
+/// Carry-less multiplication folding (x86-64 with PCLMULQDQ and SSE4.2), for inputs of
+/// `MIN_LEN` bytes and more: one 16-byte load and store per 16 bytes, and the CRC arithmetic on the
+/// multiplier instead of the `crc32` unit, which the three-lane loop above keeps saturated at 8
+/// bytes per `crc32` (~3.3 bytes per cycle with its copy on a 16 KiB value; this loop is bounded by
+/// one multiplication per 8 bytes, and its loads and stores are half as many).
+///
+/// The data is read as a polynomial over GF(2), the first bit the highest degree; a 16-byte chunk
+/// loaded little-endian has bit `i` of its register for degree `127 - i` (the low quadword is the
+/// high half). Four accumulators take the chunks at `64k`, `64k + 16`, .. : each step multiplies an
+/// accumulator by `x^512` — its two halves times `x^575 mod P` and `x^511 mod P` — and adds the
+/// next chunk, which keeps it congruent, modulo the CRC polynomial `P`, to the message it has
+/// absorbed. (A carry-less product of two reflected quadwords lands one degree low in a 128-bit
+/// register, hence the `- 1` in the exponents.) The four then fold into one by `x^128`, further
+/// whole chunks likewise, and the `crc32` instruction reduces the last 128 bits: for a message `M`
+/// the register is `M·x^32 mod P`, the same for anything congruent to `M`. The starting register
+/// (`!seed`) is added into the first four bytes, as the `crc32` instruction itself does. The
+/// constants are computed at compile time from `P`, not transcribed.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod fold {
+    use std::arch::x86_64::{
+        __m128i, _mm_clmulepi64_si128, _mm_crc32_u64, _mm_crc32_u8, _mm_cvtsi128_si64,
+        _mm_cvtsi32_si128, _mm_extract_epi64, _mm_loadu_si128, _mm_set_epi64x, _mm_storeu_si128,
+        _mm_xor_si128,
+    };
+
+    /// Shorter inputs take the three-lane loop: four accumulators need 64 bytes to start.
+    pub const MIN_LEN: usize = 64;
+
+    /// `x^n mod P` (P = x^32 + 0x1EDC6F41, CRC32C), bit-reversed into a 64-bit multiplier operand:
+    /// a degree-`d` term at bit `63 - d`, as the data's quadwords hold theirs.
+    const fn x_pow_mod_p(n: u32) -> i64 {
+        let mut r: u64 = 1;
+        let mut i = 0;
+        while i < n {
+            r <<= 1;
+            if r & (1 << 32) != 0 {
+                r ^= 0x1_1EDC_6F41;
+            }
+            i += 1;
+        }
+        r.reverse_bits() as i64
+    }
+
+    /// Multipliers moving an accumulator 512 and 128 bits on: `[high half, low half]` in the
+    /// register's `[low, high]` quadwords.
+    const BY_512: (i64, i64) = (x_pow_mod_p(512 + 64 - 1), x_pow_mod_p(512 - 1));
+    const BY_128: (i64, i64) = (x_pow_mod_p(128 + 64 - 1), x_pow_mod_p(128 - 1));
+
+    /// `acc · x^D + next` (congruent modulo P) for the `D` of `by`.
+    ///
+    /// # Safety
+    /// PCLMULQDQ is available. (An `unsafe fn`, so that toolchains before the intrinsics were
+    /// made safe to call in `target_feature` functions build it too.)
+    #[inline]
+    #[target_feature(enable = "pclmulqdq,sse4.2")]
+    unsafe fn fold(acc: __m128i, by: __m128i, next: __m128i) -> __m128i {
+        let high = _mm_clmulepi64_si128(acc, by, 0x00);
+        let low = _mm_clmulepi64_si128(acc, by, 0x11);
+        _mm_xor_si128(_mm_xor_si128(high, low), next)
+    }
+
+    /// # Safety
+    /// PCLMULQDQ and SSE4.2 are available, `src.len() == dst.len()` and `src.len() >= MIN_LEN`.
+    #[target_feature(enable = "pclmulqdq,sse4.2")]
+    pub unsafe fn copy_crc32c(src: &[u8], dst: &mut [u8], seed: u32) -> u32 {
+        let length = src.len();
+        let from = src.as_ptr();
+        let to = dst.as_mut_ptr();
+        let by_512 = _mm_set_epi64x(BY_512.1, BY_512.0);
+        let by_128 = _mm_set_epi64x(BY_128.1, BY_128.0);
+        // SAFETY (all blocks below): every 16-byte access is at `at + 16 <= length`, every byte
+        // access at `at < length`, for both slices.
+        let chunk = |at: usize| unsafe {
+            let c = _mm_loadu_si128(from.add(at).cast::<__m128i>());
+            _mm_storeu_si128(to.add(at).cast::<__m128i>(), c);
+            c
+        };
+        let mut a0 = _mm_xor_si128(chunk(0), _mm_cvtsi32_si128(!seed as i32));
+        let mut a1 = chunk(16);
+        let mut a2 = chunk(32);
+        let mut a3 = chunk(48);
+        let mut at = 64;
+        // SAFETY (the `fold` calls): the caller checked PCLMULQDQ.
+        while at + 64 <= length {
+            unsafe {
+                a0 = fold(a0, by_512, chunk(at));
+                a1 = fold(a1, by_512, chunk(at + 16));
+                a2 = fold(a2, by_512, chunk(at + 32));
+                a3 = fold(a3, by_512, chunk(at + 48));
+            }
+            at += 64;
+        }
+        let mut acc = unsafe { fold(fold(fold(a0, by_128, a1), by_128, a2), by_128, a3) };
+        while at + 16 <= length {
+            acc = unsafe { fold(acc, by_128, chunk(at)) };
+            at += 16;
+        }
+        let first = _mm_cvtsi128_si64(acc) as u64;
+        let second = _mm_extract_epi64::<1>(acc) as u64;
+        let mut register = _mm_crc32_u64(_mm_crc32_u64(0, first), second) as u32;
+        while at < length {
+            let byte = unsafe { *from.add(at) };
+            unsafe { *to.add(at) = byte };
+            register = _mm_crc32_u8(register, byte);
+            at += 1;
+        }
+        !register
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +310,53 @@ mod tests {
                     "crc of {length} bytes at {start} seed {seed:#x}"
                 );
             }
+        }
+    }
+
+    /// Both x86-64 loops (the folding one takes 64 bytes and more, the three-lane one anything)
+    /// against the portable copy-then-checksum, on random lengths, source and target alignments
+    /// and seeds.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    #[allow(unsafe_code)]
+    fn folding_and_lanes_agree_with_the_portable_path() {
+        if !std::arch::is_x86_feature_detected!("sse4.2")
+            || !std::arch::is_x86_feature_detected!("pclmulqdq")
+        {
+            return;
+        }
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        let data = random_bytes(&mut rng, 70_000);
+        let mut lengths: Vec<usize> = (fold::MIN_LEN..fold::MIN_LEN + 200).collect();
+        lengths.extend((0..300).map(|_| fold::MIN_LEN + (rng.next() as usize) % 65_000));
+        for length in lengths {
+            let start = (rng.next() as usize) % 64;
+            let target_at = (rng.next() as usize) % 64;
+            let seed = rng.next() as u32;
+            let src = &data[start..start + length];
+            let expected = crc32c(src, seed);
+            let mut folded = vec![0x55; length + 64];
+            let mut laned = vec![0x55; length + 64];
+            // SAFETY: the features were checked above; the lengths are equal and >= MIN_LEN.
+            let (a, b) = unsafe {
+                (
+                    fold::copy_crc32c(src, &mut folded[target_at..target_at + length], seed),
+                    lanes::copy_crc32c(src, &mut laned[target_at..target_at + length], seed),
+                )
+            };
+            assert_eq!(
+                a, expected,
+                "folding: {length} bytes at {start} into {target_at}"
+            );
+            assert_eq!(
+                b, expected,
+                "lanes: {length} bytes at {start} into {target_at}"
+            );
+            assert_eq!(&folded[target_at..target_at + length], src);
+            assert_eq!(&laned[target_at..target_at + length], src);
+            // Nothing written around the target.
+            assert!(folded[..target_at].iter().all(|&x| x == 0x55));
+            assert!(folded[target_at + length..].iter().all(|&x| x == 0x55));
         }
     }
 

@@ -3,7 +3,7 @@
 //! formats are specified in `docs/FORMAT.md`; the pure-TypeScript twin in `@siltdb/bindings` must
 //! produce identical bytes, so every encoder here is deterministic down to the last bit.
 
-// Only the memory map in `file_view` and the SSE4.2 CRC32C lanes in `log_record` and
+// Only the memory map in `file_view` and the SSE4.2 / PCLMULQDQ CRC32C loops in `log_record` and
 // `crc32c_copy` (behind a run-time feature check) need `unsafe`; everything else stays checkable
 // by the compiler.
 #![deny(unsafe_code)]
