@@ -7,8 +7,9 @@
  * the writer records where each record starts (the segment's offset list, which the log keeps
  * anyway), and `checksum()` writes the headers (length, inverted length, checksum) of the records
  * framed since its last call in one accelerator call from those starts, when the batch is sealed.
- * Many bytes at once are checksummed off the main thread (`sealLogBatch`, on the libuv threadpool
- * with the native accelerator): the pump awaits `sealing` before it writes the batch, and the
+ * Many bytes of small records at once are checksummed off the main thread (`sealLogBatch`, on the
+ * libuv threadpool with the native accelerator; large records are checksummed in place, see
+ * `IN_PLACE_CHECKSUM_RECORD_BYTES`): the pump awaits `sealing` before it writes the batch, and the
  * buffer goes back to the pool only once that job has settled. No byte of a batch reaches a file
  * unsealed.
  */
