@@ -27,7 +27,7 @@ import { DbIterator, resolveIteratorOptions, type Entry, type IteratorHost, type
 import { MemSlot } from './mem-slot.js';
 import type { MergeSource } from './merging-iterator.js';
 import type { ResolvedOptions } from './options.js';
-import { compareUserPart, readValue, type PointerResolver } from './read-path.js';
+import { compareUserPart, NO_SEPARATED_VALUES, readValue, type PointerResolver } from './read-path.js';
 import { closedError, readOnlyError } from './recovery.js';
 import { Snapshot } from './snapshot.js';
 import { valueLogStats, type DbStats, type LevelStats } from './stats.js';
@@ -492,7 +492,7 @@ export class Db implements IteratorHost {
     const userKey = key instanceof Uint8Array && key.length <= MAX_KEY_BYTES ? key : toUserKey(key);
     const seq = options === undefined ? MAX_SEQ : this.readSeq(options);
     this.counts.gets++;
-    return readValue(this.slots, this.versions.current, this.tables, userKey, seq, this.resolvePointerAt);
+    return readValue(this.slots, this.versions.current, this.tables, userKey, seq, this.valueLog ?? NO_SEPARATED_VALUES);
   }
 
   get(key: Uint8Array | string, options?: ReadOptions): Promise<Uint8Array | undefined> {
@@ -507,7 +507,7 @@ export class Db implements IteratorHost {
     const seq = this.readSeq(options);
     const version = this.versions.current;
     this.counts.gets += userKeys.length;
-    return userKeys.map((userKey) => readValue(this.slots, version, this.tables, userKey, seq, this.resolvePointerAt));
+    return userKeys.map((userKey) => readValue(this.slots, version, this.tables, userKey, seq, this.pointerResolver()));
   }
 
   has(key: Uint8Array | string, options?: ReadOptions): boolean {
@@ -563,14 +563,12 @@ export class Db implements IteratorHost {
   }
 
   /** @internal A separated value: the value-log record a pointer names (a copy). */
-  readonly resolvePointer = (pointer: Uint8Array, key: Uint8Array): Uint8Array => this.resolvePointerAt(pointer, 0, pointer.length, key);
+  readonly resolvePointer = (pointer: Uint8Array, key: Uint8Array): Uint8Array => this.pointerResolver().readAt(pointer, 0, pointer.length, key);
 
-  /** `resolvePointer` of the pointer at `bytes[from, to)`, read where it lies. */
-  private readonly resolvePointerAt: PointerResolver = (bytes, from, to, key) => {
-    const valueLog = this.valueLog;
-    if (valueLog === null) throw siltError(ErrorCodes.CORRUPTION, 'a value-log pointer was found but the database has no value log');
-    return valueLog.readAt(bytes, from, to, key);
-  };
+  /** What point reads resolve pointers with: the value log itself (no layer between), when there is one. */
+  private pointerResolver(): PointerResolver {
+    return this.valueLog ?? NO_SEPARATED_VALUES;
+  }
 
   /** @internal */
   iteratorEnded(iterator: DbIterator<unknown>): void {
@@ -1031,9 +1029,11 @@ export class Db implements IteratorHost {
   /** The raw pointer of `key`'s newest entry, when that entry is a pointer. */
   private newestPointer(key: Uint8Array): Uint8Array | null {
     let pointer: Uint8Array | null = null;
-    readValue(this.slots, this.versions.current, this.tables, key, MAX_SEQ, (raw, from, to) => {
-      pointer = raw.slice(from, to);
-      return pointer;
+    readValue(this.slots, this.versions.current, this.tables, key, MAX_SEQ, {
+      readAt: (raw, from, to) => {
+        pointer = raw.slice(from, to);
+        return pointer;
+      },
     });
     return pointer;
   }

@@ -6,8 +6,7 @@
 import { ErrorCodes, siltError } from '../errors.js';
 import { compareBytes, Kind, TRAILER_BYTES } from '../keys/internal-key.js';
 import { bloomHash } from '../table/bloom.js';
-import { copyValue } from '../table/bytes.js';
-import { memtableKeyHash } from '../memtable/index.js';
+import { memtableKeyHash, type SeparatedValues } from '../memtable/index.js';
 import { NUM_LEVELS, type TableMeta, type Version } from '../manifest/index.js';
 import type { MemSlot } from './mem-slot.js';
 import type { TableSet } from './table-set.js';
@@ -35,14 +34,18 @@ export function findInLevel(tables: readonly TableMeta[], key: Uint8Array): Tabl
 }
 
 /**
- * Reads a separated value: the value-log pointer at `bytes[from, to)` → the value (a copy). The
- * pointer is passed where it lies (a memtable's arena, a block), so a read makes no view of it.
+ * Reads separated values: the value-log pointer at `bytes[from, to)` → the value (a copy). The
+ * pointer is passed where it lies (a memtable's arena, a block), so a read makes no view of it. The
+ * database passes its value log itself: the read calls `ValueLog.readAt` with no layer between.
  */
-export type PointerResolver = (bytes: Uint8Array, from: number, to: number, key: Uint8Array) => Uint8Array;
+export type PointerResolver = SeparatedValues;
 
-function unresolved(): never {
-  throw siltError(ErrorCodes.CORRUPTION, 'a value-log pointer was found but the database has no value log');
-}
+/** The resolver of a database without a value log, where a pointer is corrupt data. */
+export const NO_SEPARATED_VALUES: PointerResolver = {
+  readAt(): never {
+    throw siltError(ErrorCodes.CORRUPTION, 'a value-log pointer was found but the database has no value log');
+  },
+};
 
 /** The value of `key` visible at `seq` (a copy), or undefined when absent or deleted. */
 export function readValue(
@@ -51,7 +54,7 @@ export function readValue(
   tables: TableSet,
   key: Uint8Array,
   seq: number,
-  resolve: PointerResolver = unresolved,
+  resolve: PointerResolver = NO_SEPARATED_VALUES,
 ): Uint8Array | undefined {
   // The key-table hash, computed once for every memtable the read probes.
   let memHash = 0;
@@ -64,11 +67,7 @@ export function readValue(
       memHashed = true;
     }
     const entry = mem.find(key, seq, memHash);
-    if (entry >= 0) {
-      const kind = mem.kindAt(entry);
-      if (kind === Kind.Pointer) return resolve(mem.chunkAt(entry), mem.keyEndAt(entry), mem.valueEndAt(entry), key);
-      return kind === Kind.Delete ? undefined : copyValue(mem.chunkAt(entry), mem.keyEndAt(entry), mem.valueEndAt(entry));
-    }
+    if (entry >= 0) return mem.entryValue(entry, key, resolve);
   }
   // The bloom hash of the key, computed once for every table the read visits (-1: not yet).
   let hash = -1;
@@ -78,7 +77,7 @@ export function readValue(
     if (table.minSeq > seq || !inRange(table, key)) continue;
     if (hash < 0) hash = bloomHash(key);
     const found = tables.get(table.fileNumber).get(key, seq, hash);
-    if (found !== undefined) return found.kind === Kind.Delete ? undefined : found.kind === Kind.Pointer ? resolve(found.value, 0, found.value.length, key) : found.value;
+    if (found !== undefined) return found.kind === Kind.Delete ? undefined : found.kind === Kind.Pointer ? resolve.readAt(found.value, 0, found.value.length, key) : found.value;
   }
   for (let level = 1; level < NUM_LEVELS; level++) {
     const levelTables = version.tables(level);
@@ -87,7 +86,7 @@ export function readValue(
     if (table === undefined) continue;
     if (hash < 0) hash = bloomHash(key);
     const found = tables.get(table.fileNumber).get(key, seq, hash);
-    if (found !== undefined) return found.kind === Kind.Delete ? undefined : found.kind === Kind.Pointer ? resolve(found.value, 0, found.value.length, key) : found.value;
+    if (found !== undefined) return found.kind === Kind.Delete ? undefined : found.kind === Kind.Pointer ? resolve.readAt(found.value, 0, found.value.length, key) : found.value;
   }
   return undefined;
 }

@@ -22,6 +22,7 @@
 import { accel, type Accelerator } from '@siltdb/bindings';
 import { ErrorCodes, siltError } from '../errors.js';
 import { compareBytes, Kind, MAX_KEY_BYTES, MAX_SEQ } from '../keys/internal-key.js';
+import { copyValue } from '../table/bytes.js';
 import { hashBytes, KeyTable, type StoredKeys } from './key-table.js';
 import { MemtableIterator, type MemtableIteratorOptions } from './memtable-iterator.js';
 import { SortedView, type SortedRuns } from './sorted-view.js';
@@ -55,6 +56,11 @@ export interface MemtableEntry {
 export interface MemtableOptions {
   /** The accelerator whose `sortKeys` builds the sorted view. Default: the process-wide `accel`. */
   readonly accelerator?: Accelerator;
+}
+
+/** Where a point read resolves the value-log pointer at `bytes[from, to)` of `key` (a value log). */
+export interface SeparatedValues {
+  readAt(bytes: Uint8Array, from: number, to: number, key: Uint8Array): Uint8Array;
 }
 
 export class Memtable implements StoredKeys {
@@ -311,6 +317,23 @@ export class Memtable implements StoredKeys {
   /** @internal */
   seqAt(entry: number): number {
     return this.seqOf[entry]!;
+  }
+
+  /**
+   * @internal A point read's answer from entry `entry` of `userKey`: a copy of its value, undefined
+   * for a tombstone, a pointer's value by `values`. One call from the found entry to the value: a
+   * read's field helpers (`kindAt`, `chunkAt`, …) were each compiled alone while the process warmed
+   * up and then again inlined into the read.
+   */
+  entryValue(entry: number, userKey: Uint8Array, values: SeparatedValues): Uint8Array | undefined {
+    const meta = this.meta;
+    const lengthAndKind = meta[4 * entry + 2]!;
+    const kind = lengthAndKind >>> KIND_SHIFT;
+    if (kind === Kind.Delete) return undefined;
+    const chunk = this.chunks[meta[4 * entry]!]!;
+    const keyEnd = meta[4 * entry + 1]! + (lengthAndKind & KEY_LENGTH_MASK);
+    const valueEnd = keyEnd + meta[4 * entry + 3]!;
+    return kind === Kind.Pointer ? values.readAt(chunk, keyEnd, valueEnd, userKey) : copyValue(chunk, keyEnd, valueEnd);
   }
 
   /** @internal */

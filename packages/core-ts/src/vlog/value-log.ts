@@ -30,11 +30,6 @@ import {
   decodePointer,
   isPointerAt,
   POINTER_BYTES,
-  pointerFrameLengthAt,
-  pointerFrameOffsetAt,
-  pointerRecordBytesAt,
-  pointerSegmentAt,
-  pointerSubIndexAt,
   writePointerFields,
   type ValuePointer,
 } from './pointer.js';
@@ -749,46 +744,69 @@ export class ValueLog {
    * place and served by one accelerator call: no view of the pointer, no pointer object.
    */
   readAt(bytes: Uint8Array, from: number, to: number, key?: Uint8Array): Uint8Array {
-    // One function from the pointer to the accelerator call: while a process warms up, every
-    // function on this path runs unoptimised and is then compiled (again inside each caller it
-    // is inlined into), and that compile work ran on the other core this read competes for.
-    if (key !== undefined && isPointerAt(bytes, from, to - from)) {
-      const segment = this.segments.get(pointerSegmentAt(bytes, from));
-      const frameOffset = pointerFrameOffsetAt(bytes, from);
-      if (
-        segment !== undefined &&
-        segment.recordReads &&
-        (segment.pending.size === 0 || !segment.pending.has(frameOffset)) &&
-        (this.cache.size === 0 || !this.cache.has(segment.number, frameOffset))
-      ) {
-        // A frame not in the cache: check it and take the one record, without decoding the rest.
-        const frameLength = pointerFrameLengthAt(bytes, from);
-        const subIndex = pointerSubIndexAt(bytes, from);
-        const keyLength = key.length;
-        const valueLength = pointerRecordBytesAt(bytes, from) - (keyLength < 0x80 ? 1 : varintLength(keyLength)) - keyLength;
-        if (valueLength < 0) throw this.corruptAt(segment.number, frameOffset, subIndex, 'record length differs from the pointer');
-        if (!segment.headerChecked) this.checkHeaderOnce(segment);
-        if (frameOffset < SEGMENT_HEADER_BYTES || frameOffset + frameLength > segment.length) {
-          throw siltError(ErrorCodes.CORRUPTION, `value-log frame ${segment.number}@${frameOffset}+${frameLength} is outside the segment's ${segment.length} bytes`);
-        }
-        // Memory of its own the garbage collector manages, exactly the value's bytes (nothing else
-        // of the frame stays reachable), as a plain Uint8Array. Not zero-filled: the call below
-        // writes every byte before the value is handed out (and on an error or a compressed frame
-        // the memory is dropped unread). Zeroing 16 KiB that the copy then overwrites cost ~15 %
-        // of a steady-state large-value read (main-thread CPU samples, same-run pairs).
-        const out = new Uint8Array(Buffer.allocUnsafeSlow(valueLength).buffer, 0, valueLength);
-        let copied: boolean;
-        try {
-          // The frame's checksum and the record's key are checked in the same call.
-          copied = segment.source.readRecordValue!(frameOffset, frameLength, segment.length, subIndex, key, out);
-        } catch (error) {
-          if (isSiltError(error) && error.code === ErrorCodes.CORRUPTION) throw this.corruptAt(segment.number, frameOffset, subIndex, error.message);
-          throw error;
-        }
-        // Not copied: a compressed frame, decoded below.
-        if (copied) return out;
-      }
+    // One small function from the pointer to the accelerator call, its rare cases in cold methods:
+    // while a process warms up every function on this path runs unoptimised and is then compiled
+    // (small helpers alone first, then again inside each caller they are inlined into), and that
+    // compile work runs on the other core this read competes for.
+    if (key === undefined || !isPointerAt(bytes, from, to - from)) return this.readDecodedAt(bytes, from, to, key);
+    // The pointer's fields (FORMAT §8.3) read in place: its segment's high word is < 2^21 and byte 8
+    // is 0 (isPointerAt checked both).
+    const segmentNumber =
+      (bytes[from + 1]! | (bytes[from + 2]! << 8) | (bytes[from + 3]! << 16)) +
+      bytes[from + 4]! * 0x1000000 +
+      (bytes[from + 5]! | (bytes[from + 6]! << 8) | (bytes[from + 7]! << 16)) * 2 ** 32;
+    const frameOffset = (bytes[from + 9]! | (bytes[from + 10]! << 8) | (bytes[from + 11]! << 16)) + bytes[from + 12]! * 0x1000000;
+    const segment = this.segments.get(segmentNumber);
+    if (
+      segment === undefined ||
+      !segment.recordReads ||
+      (segment.pending.size !== 0 && segment.pending.has(frameOffset)) ||
+      (this.cache.size !== 0 && this.cache.has(segmentNumber, frameOffset))
+    ) {
+      return this.readDecodedAt(bytes, from, to, key);
     }
+    // A frame not in the cache: check it and take the one record, without decoding the rest.
+    const frameLength = (bytes[from + 13]! | (bytes[from + 14]! << 8) | (bytes[from + 15]! << 16)) + bytes[from + 16]! * 0x1000000;
+    const subIndex = bytes[from + 17]! | (bytes[from + 18]! << 8);
+    const recordBytes = (bytes[from + 19]! | (bytes[from + 20]! << 8) | (bytes[from + 21]! << 16)) + bytes[from + 22]! * 0x1000000;
+    const keyLength = key.length;
+    const valueLength = recordBytes - (keyLength < 0x80 ? 1 : varintLength(keyLength)) - keyLength;
+    if (valueLength < 0 || !segment.headerChecked || frameOffset < SEGMENT_HEADER_BYTES || frameOffset + frameLength > segment.length) {
+      this.checkRecordRead(segment, frameOffset, frameLength, subIndex, valueLength);
+    }
+    // Memory of its own the garbage collector manages, exactly the value's bytes (nothing else
+    // of the frame stays reachable), as a plain Uint8Array. Not zero-filled: the call below
+    // writes every byte before the value is handed out (and on an error or a compressed frame
+    // the memory is dropped unread). Zeroing 16 KiB that the copy then overwrites cost ~15 %
+    // of a steady-state large-value read (main-thread CPU samples, same-run pairs).
+    const out = new Uint8Array(Buffer.allocUnsafeSlow(valueLength).buffer, 0, valueLength);
+    let copied: boolean;
+    try {
+      // The frame's checksum and the record's key are checked in the same call.
+      copied = segment.source.readRecordValue!(frameOffset, frameLength, segment.length, subIndex, key, out);
+    } catch (error) {
+      throw this.recordReadError(error, segmentNumber, frameOffset, subIndex);
+    }
+    // Not copied: a compressed frame, decoded below.
+    return copied ? out : this.readDecodedAt(bytes, from, to, key);
+  }
+
+  /** `readAt`'s checks that fail only for a corrupt pointer or segment (and check a segment's header once). */
+  private checkRecordRead(segment: Segment, frameOffset: number, frameLength: number, subIndex: number, valueLength: number): void {
+    if (valueLength < 0) throw this.corruptAt(segment.number, frameOffset, subIndex, 'record length differs from the pointer');
+    if (!segment.headerChecked) this.checkHeaderOnce(segment);
+    if (frameOffset < SEGMENT_HEADER_BYTES || frameOffset + frameLength > segment.length) {
+      throw siltError(ErrorCodes.CORRUPTION, `value-log frame ${segment.number}@${frameOffset}+${frameLength} is outside the segment's ${segment.length} bytes`);
+    }
+  }
+
+  /** The error a failed record read throws: a corruption names the record. */
+  private recordReadError(error: unknown, segment: number, frameOffset: number, subIndex: number): unknown {
+    return isSiltError(error) && error.code === ErrorCodes.CORRUPTION ? this.corruptAt(segment, frameOffset, subIndex, error.message) : error;
+  }
+
+  /** `readAt` of a pointer past the one-call case, or malformed (decoding it throws why). */
+  private readDecodedAt(bytes: Uint8Array, from: number, to: number, key: Uint8Array | undefined): Uint8Array {
     return this.readDecoded(decodePointer(from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to)), key);
   }
 
