@@ -28,8 +28,8 @@ import { layoutRawFrame, sealRawFrames, varintLength } from './raw-frame.js';
 import { ArenaPool } from './arena-pool.js';
 import {
   decodePointer,
-  isPointerAt,
   POINTER_BYTES,
+  POINTER_VERSION,
   writePointerFields,
   type ValuePointer,
 } from './pointer.js';
@@ -744,18 +744,23 @@ export class ValueLog {
    * place and served by one accelerator call: no view of the pointer, no pointer object.
    */
   readAt(bytes: Uint8Array, from: number, to: number, key?: Uint8Array): Uint8Array {
-    // One small function from the pointer to the accelerator call, its rare cases in cold methods:
-    // while a process warms up every function on this path runs unoptimised and is then compiled
-    // (small helpers alone first, then again inside each caller they are inlined into), and that
-    // compile work runs on the other core this read competes for.
-    if (key === undefined || !isPointerAt(bytes, from, to - from)) return this.readDecodedAt(bytes, from, to, key);
-    // The pointer's fields (FORMAT §8.3) read in place: its segment's high word is < 2^21 and byte 8
-    // is 0 (isPointerAt checked both).
+    // One function from the pointer to the accelerator call, its rare cases in cold methods: while
+    // a process warms up every function on this path runs unoptimised and is then compiled (small
+    // helpers alone first, then again inside each caller they are inlined into), and that compile
+    // work runs on the other core this read competes for. The checks of `isPointerAt` and the pointer's fields (FORMAT §8.3), read in place; a pointer
+    // they refuse is decoded by `readDecodedAt`, which throws why.
+    if (key === undefined || to - from !== POINTER_BYTES || bytes[from] !== POINTER_VERSION || bytes[from + 8] !== 0 || bytes[from + 7]! > 0x1f) {
+      return this.readDecodedAt(bytes, from, to, key);
+    }
     const segmentNumber =
       (bytes[from + 1]! | (bytes[from + 2]! << 8) | (bytes[from + 3]! << 16)) +
       bytes[from + 4]! * 0x1000000 +
       (bytes[from + 5]! | (bytes[from + 6]! << 8) | (bytes[from + 7]! << 16)) * 2 ** 32;
     const frameOffset = (bytes[from + 9]! | (bytes[from + 10]! << 8) | (bytes[from + 11]! << 16)) + bytes[from + 12]! * 0x1000000;
+    const frameLength = (bytes[from + 13]! | (bytes[from + 14]! << 8) | (bytes[from + 15]! << 16)) + bytes[from + 16]! * 0x1000000;
+    const subIndex = bytes[from + 17]! | (bytes[from + 18]! << 8);
+    const recordBytes = (bytes[from + 19]! | (bytes[from + 20]! << 8) | (bytes[from + 21]! << 16)) + bytes[from + 22]! * 0x1000000;
+    if (segmentNumber === 0 || recordBytes === 0 || frameLength < 24 || frameOffset > 0xffffffff - frameLength) return this.readDecodedAt(bytes, from, to, key);
     const segment = this.segments.get(segmentNumber);
     if (
       segment === undefined ||
@@ -766,9 +771,6 @@ export class ValueLog {
       return this.readDecodedAt(bytes, from, to, key);
     }
     // A frame not in the cache: check it and take the one record, without decoding the rest.
-    const frameLength = (bytes[from + 13]! | (bytes[from + 14]! << 8) | (bytes[from + 15]! << 16)) + bytes[from + 16]! * 0x1000000;
-    const subIndex = bytes[from + 17]! | (bytes[from + 18]! << 8);
-    const recordBytes = (bytes[from + 19]! | (bytes[from + 20]! << 8) | (bytes[from + 21]! << 16)) + bytes[from + 22]! * 0x1000000;
     const keyLength = key.length;
     const valueLength = recordBytes - (keyLength < 0x80 ? 1 : varintLength(keyLength)) - keyLength;
     if (valueLength < 0 || !segment.headerChecked || frameOffset < SEGMENT_HEADER_BYTES || frameOffset + frameLength > segment.length) {
