@@ -5,7 +5,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { IndexedLog, NodeVfs, bytesCodec } from '../src/log.js';
 import { OffsetList } from '../src/log/offset-list.js';
+import type { LogState } from '../src/log/log-state.js';
+import { tempDir } from './helpers/log-fixtures.js';
 
 describe('OffsetList', () => {
   test('runs stored through room(), single pushes and truncations give back the offsets stored', () => {
@@ -74,5 +77,30 @@ describe('OffsetList', () => {
     const exact = new OffsetList([1, 2], 16).room(40, 100);
     assert.equal(exact.length, 100, 'the estimate when it is within reach');
     for (let i = 0; i < 100; i++) assert.equal(list.at(i), i * 3);
+  });
+
+  test('a segment filled by appendMany calls keeps room for its own records, not twice as many', async (t) => {
+    // The writer asks the list for room for a whole call's records; at the end of a segment most
+    // of them go to the next segment, and the list must not grow (doubling) for them.
+    const log = await IndexedLog.open(tempDir(t), bytesCodec, { vfs: new NodeVfs(), durability: 'none', segmentBytes: 256 * 1024 });
+    const payload = new Uint8Array(100).fill(7);
+    const call = new Array<Uint8Array>(1000).fill(payload);
+    for (let k = 0; k < 12; k++) await log.appendMany(call);
+    const segments = (log as unknown as { state: LogState }).state.segments;
+    assert.ok(segments.length >= 4, `${segments.length} segments`);
+    // The first segment grows from nothing (towards its estimate); the later ones start at their predecessor's count.
+    for (const segment of segments.slice(1, -1)) {
+      const offsets = segment.offsets!;
+      assert.equal(offsets.length, segment.count);
+      assert.ok(offsets.capacity <= segment.count + 16, `segment at ${segment.start}: room for ${offsets.capacity} offsets, ${segment.count} records`);
+    }
+    await log.close();
+  });
+
+  test('growth given an estimate that is enough stops at the estimate', () => {
+    const list = new OffsetList([], 16);
+    for (let i = 0; i < 16; i++) list.push(i);
+    assert.equal(list.room(1, 20).length, 20, 'not doubled to 32');
+    assert.equal(list.room(10, 20).length, 40, 'an estimate short of what is needed: doubling');
   });
 });

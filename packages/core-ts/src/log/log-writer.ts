@@ -268,13 +268,18 @@ export class LogWriter {
       let framed = batch.count;
       const before = framed;
       // Records need at least a header each: room for as many as could still fit (or as the call
-      // has left), the offsets grown once.
+      // has left), the offsets grown once — but not past the segment's expected final count (from
+      // its records' average size so far). Asking for all that could fit doubled the list at the
+      // end of every segment (a 64 MiB segment of 100-byte records ended with room for 1.3M
+      // offsets, 2.7 MB copied, half of it never used). The run stops where the array ends
+      // (`end`, in place of the call's count: no check of its own), and a record past it goes
+      // the general way, growing the list only when the estimate fell short.
       const most = Math.min(count - i, Math.floor((room - at) / RECORD_HEADER_BYTES));
       const offsetList = segment.offsets!;
-      // (The segment's final count, reckoned from its records' average size so far.)
       const expected = segment.count + Math.ceil((segmentBytes - segment.end) / ((segment.end - INDEX_STAMP_BYTES) / segment.count));
-      const offsets = offsetList.room(most, expected);
+      const offsets = offsetList.room(Math.min(most, Math.max(1, expected - offsetList.length)), expected);
       let offsetAt = offsetList.length;
+      const end = Math.min(count, i + offsets.length - offsetAt);
       // The batch's buffer is the file from `position` on (its stamp included, when it creates the
       // file): file offset = buffer offset + shift.
       const shift = batch.position;
@@ -286,7 +291,7 @@ export class LogWriter {
       let stop = ahead ? Math.min(limit, batch.unsealedFrom() + CHECKSUM_AHEAD_BYTES) : limit;
       // (In a local: an imported binding is loaded, and checked for initialisation, on every use.)
       const headerBytes = RECORD_HEADER_BYTES;
-      while (i < count) {
+      while (i < end) {
         const payload = payloads[i]!;
         // (The length is read once, after the type check, so that it is loaded once.)
         const length = payload instanceof Uint8Array ? payload.length : -1;

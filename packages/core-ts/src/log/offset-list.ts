@@ -39,6 +39,11 @@ export class OffsetList {
     this.length += count;
   }
 
+  /** Offsets the backing array has room for. */
+  get capacity(): number {
+    return this.offsets.length;
+  }
+
   at(position: number): number {
     return this.offsets[position]!;
   }
@@ -64,12 +69,14 @@ export class OffsetList {
   /**
    * `expected`: about how many offsets the list will hold in the end. A log's first segment starts
    * with no size to go by, and growing it from 16 to hundreds of thousands by doubling copied (and
-   * faulted in) each array in turn; given an estimate, it grows at most 16-fold at once towards it.
+   * faulted in) each array in turn; given an estimate, it grows at most 16-fold at once towards it,
+   * and not past it when it is enough (doubling past it kept up to twice the memory a sealed
+   * segment needs).
    */
   private grow(needed: number, expected = 0): void {
     let size = this.offsets.length * 2;
     while (size < needed) size *= 2;
-    if (expected > size) size = Math.min(expected, 16 * size);
+    if (expected >= needed) size = expected > size ? Math.min(expected, 16 * size) : expected;
     const grown = new Uint32Array(size);
     grown.set(this.offsets.subarray(0, this.length));
     this.offsets = grown;
