@@ -20,8 +20,7 @@
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import type { PackedBytes } from '@siltdb/bindings';
 import { Kind } from '../keys/internal-key.js';
-import { COLD_LANE, DEFAULT_SEGMENT_BYTES, recordBytesOf, SEGMENT_HEADER_BYTES, type ValueLog } from '../vlog/index.js';
-import { ArenaPool } from '../vlog/arena-pool.js';
+import { COLD_LANE, recordBytesOf, SEGMENT_HEADER_BYTES, type ValueLog } from '../vlog/index.js';
 import { POINTER_BYTES, POINTER_VERSION, pointerRecordBytes } from '../vlog/pointer.js';
 import type { LedgerChange, LedgerEntry } from '../manifest/index.js';
 
@@ -30,54 +29,6 @@ import type { LedgerChange, LedgerEntry } from '../manifest/index.js';
  * event loop.
  */
 const SCAN_CHUNK_BYTES = 1 << 20;
-
-/**
- * The buffers a rewrite reads its scan chunks into, per value log, handed back once the copy is
- * appended and reused by the next rewrite. Fresh ones left a segment's worth of old-generation
- * garbage (16 MiB by default) behind each rewrite until the next major collection — in the value-log
- * churn benchmark a good part of the peak RSS. The pool keeps at most a default segment's chunks
- * (plus one: the last frame may straddle).
- */
-const scanPools = new WeakMap<ValueLog, ArenaPool>();
-const SCAN_POOL_BYTES = DEFAULT_SEGMENT_BYTES + SCAN_CHUNK_BYTES;
-
-function scanPoolOf(log: ValueLog): ArenaPool {
-  let pool = scanPools.get(log);
-  if (pool === undefined) scanPools.set(log, (pool = new ArenaPool(SCAN_POOL_BYTES, SCAN_CHUNK_BYTES)));
-  return pool;
-}
-
-/** The scanned chunks one rewrite holds, read into buffers of its value log's scan pool. */
-class ScanChunks {
-  /** What each scan returned: views of the pool's buffers, or not (an in-memory segment, a frame longer than a chunk). */
-  readonly views: Uint8Array[] = [];
-  private readonly taken: Buffer[] = [];
-
-  constructor(private readonly pool: ArenaPool) {}
-
-  /** A buffer to read the next chunk into. */
-  take(): Buffer {
-    const buffer = this.pool.take(SCAN_CHUNK_BYTES);
-    this.taken.push(buffer);
-    return buffer;
-  }
-
-  /** Nothing reads the chunks any more: their buffers go back to the pool. Idempotent. */
-  release(): void {
-    this.views.length = 0;
-    for (const buffer of this.taken) this.pool.give(buffer);
-    this.taken.length = 0;
-  }
-}
-
-/**
- * Key and value bytes per append of the copied records. Each append lays its frames out in an arena
- * of the value log's pool (buffers of up to 4 MiB are kept) and the next one waits until it has
- * landed and its arena is back: one append of a segment's live values took a fresh arena of up to
- * the segment's size per rewrite, garbage once written. 1.5 MiB and the frames' headers fit a
- * 2 MiB arena, the size a foreground batch of ~1 MiB takes too.
- */
-const APPEND_SLICE_BYTES = 1.5 * 1024 * 1024;
 
 /**
  * Keys per batch of newest-entry lookups (one synchronous ordered pass; the event loop turns
@@ -209,16 +160,7 @@ export async function copyAndSwap(host: RewriteHost, segment: number, cooldownMs
   const log = host.valueLog;
   const before = host.ledgerEntry(segment);
   if (before !== undefined) await host.logLedger([{ segment, attempts: before.attempts + 1 }]);
-  const chunks = new ScanChunks(scanPoolOf(log));
-  try {
-    return await copyLiveRecords(host, segment, cooldownMs, now, chunks);
-  } finally {
-    chunks.release();
-  }
-}
-
-async function copyLiveRecords(host: RewriteHost, segment: number, cooldownMs: number, now: number, chunks: ScanChunks): Promise<SwapResult> {
-  const log = host.valueLog;
+  const chunks: Uint8Array[] = [];
   let keyData = new Uint8Array(1 << 16);
   const keyOffsets = new Column(1024);
   keyOffsets.push(0);
@@ -234,12 +176,12 @@ async function copyLiveRecords(host: RewriteHost, segment: number, cooldownMs: n
     for (;;) {
       // A few MiB per read and per accelerator call; foreground work gets the event loop between
       // chunks (the swap compares again, so writes landing meanwhile are safe).
-      const scan = log.scanFrames(segment, at, SCAN_CHUNK_BYTES, chunks.take());
+      const scan = log.scanFrames(segment, at, SCAN_CHUNK_BYTES);
       if (scan.end === at) break;
       at = scan.end;
       const { data, records, frames } = scan;
-      const chunk = chunks.views.length;
-      chunks.views.push(data);
+      const chunk = chunks.length;
+      chunks.push(data);
       const n = records.length / 5;
       for (const column of [keyOffsets, chunkOf, valueStarts, valueEnds, frameOffsets, frameLengths, subIndexes]) column.reserve(n);
       for (let r = 0; r < records.length; r += 5) {
@@ -315,32 +257,15 @@ async function copyLiveRecords(host: RewriteHost, segment: number, cooldownMs: n
     keys.push(key);
     // The scanned chunks are this rewrite's own reads (or views of an in-memory segment's sealed,
     // unchanging bytes): the append copies the value into its frame.
-    values.push(chunks.views[chunkOf.values[record]!]!.subarray(valueStart, valueEnd));
+    values.push(chunks[chunkOf.values[record]!]!.subarray(valueStart, valueEnd));
     oldPointers.push(oldPointerBytes.subarray(i * POINTER_BYTES, (i + 1) * POINTER_BYTES));
   }
   let swapped = 0;
   let copiedBytes = 0;
   let range: [Uint8Array, Uint8Array] | null = null;
   if (keys.length > 0) {
-    const newPointers: Uint8Array[] = [];
-    const appends: Uint8Array[][] = [];
+    const newPointers = log.append(COLD_LANE, keys, values);
     try {
-      for (let from = 0; from < keys.length; ) {
-        let to = from;
-        let bytes = 0;
-        while (to < keys.length && (to === from || bytes + keys[to]!.length + values[to]!.length <= APPEND_SLICE_BYTES)) {
-          bytes += keys[to]!.length + values[to]!.length;
-          to++;
-        }
-        if (from > 0) await log.written();
-        const pointers = log.append(COLD_LANE, keys.slice(from, to), values.slice(from, to));
-        appends.push(pointers);
-        for (const p of pointers) newPointers.push(p);
-        from = to;
-      }
-      // The appends copied the values into their frames: the next rewrite reads into the chunks.
-      values.length = 0;
-      chunks.release();
       await log.sync();
       for (const p of newPointers) copiedBytes += pointerRecordBytes(p);
       await host.afterStep?.('copy');
@@ -350,7 +275,7 @@ async function copyLiveRecords(host: RewriteHost, segment: number, cooldownMs: n
       );
     } finally {
       // The swapped pointers are in the memtable now: GC sees them there.
-      for (const pointers of appends) log.settle(pointers);
+      log.settle(newPointers);
     }
     await host.afterStep?.('swap');
     // The smallest and largest copied keys (copies: a `defer` pass keeps the range, the packed keys need not stay).

@@ -65,22 +65,6 @@ const READ_ALL_CHUNK_BYTES = 1 << 20;
  */
 const RANGE_ONE_READ_BYTES = 8 << 20;
 
-/**
- * The stored bytes of the run being decoded, shared by every table: a run is read, checked and
- * decoded in one synchronous stretch, and the decoded entries are copies, so the read's buffer is
- * free again once `decodeRun` returns. A fresh read per run (one per compaction partition, a few
- * MiB each) was garbage awaiting a major collection — native reads even a finalizer after it.
- * Kept up to RANGE_ONE_READ_BYTES; a longer run (one huge block) reads into a buffer of its own.
- */
-let runScratch = new Uint8Array(0);
-
-function runBuffer(length: number): Uint8Array {
-  if (length <= runScratch.length) return runScratch;
-  if (length > RANGE_ONE_READ_BYTES) return new Uint8Array(length);
-  runScratch = new Uint8Array(Math.min(RANGE_ONE_READ_BYTES, Math.max(length, 2 * runScratch.length, READ_ALL_CHUNK_BYTES)));
-  return runScratch;
-}
-
 /** Smallest possible FORMAT §3 block: an empty payload (`00 00 00 00`) and its trailer. */
 const MIN_BLOCK_BYTES = 4 + BLOCK_TRAILER_BYTES;
 
@@ -384,10 +368,7 @@ export class TableReader {
   /** Read data blocks `first…end − 1` in one piece; check and decode them in one accelerator call. */
   private decodeRun(first: number, end: number): BlockEntries {
     const runStart = this.blockOffsets[first]!;
-    const runLength = this.blockEnd(end - 1) - runStart;
-    const scratch = runBuffer(runLength);
-    this.view.readInto(runStart, runLength, scratch, 0);
-    const run = scratch.subarray(0, runLength);
+    const run = this.view.read(runStart, this.blockEnd(end - 1) - runStart);
     const spans = new Uint32Array(2 * (end - first));
     for (let b = first; b < end; b++) {
       spans[2 * (b - first)] = this.blockOffsets[b]! - runStart;

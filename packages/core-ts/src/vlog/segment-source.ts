@@ -8,12 +8,8 @@
 import type { Accelerator, FileView } from '@siltdb/bindings';
 
 export interface SegmentSource {
-  /**
-   * A copy (or stable view) of `[offset, offset + length)`; the range lies within `readable`. A
-   * source that copies reads into `into` when it holds `length` bytes (the result is then a view of
-   * its start), so a caller that owns and reuses buffers leaves no garbage behind.
-   */
-  read(offset: number, length: number, readable: number, into?: Uint8Array): Uint8Array;
+  /** A copy (or stable view) of `[offset, offset + length)`; the range lies within `readable`. */
+  read(offset: number, length: number, readable: number): Uint8Array;
   /**
    * A point read in one accelerator call, where the source can make one: the value of record
    * `index` of the frame at `[offset, offset + length)` copied into `out` (exactly the value's
@@ -42,12 +38,8 @@ export class FileViewSource implements SegmentSource {
     private readonly accelerator: Accelerator,
   ) {}
 
-  read(offset: number, length: number, readable: number, into?: Uint8Array): Uint8Array {
+  read(offset: number, length: number, readable: number): Uint8Array {
     const view = this.viewCovering(offset + length, readable);
-    if (into !== undefined && into.length >= length) {
-      view.readInto(offset, length, into, 0);
-      return into.subarray(0, length);
-    }
     // Into memory the garbage collector manages: a native `read` hands back a buffer over a Rust
     // allocation, which cost ~2× the time per 16 KiB frame read (allocation, finalizer, collection).
     // Never a slice of Node's shared pool either: a value read may be a view of these bytes.

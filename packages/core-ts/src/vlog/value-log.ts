@@ -914,11 +914,9 @@ export class ValueLog {
    * `maxBytes` of its landed bytes (more when one frame is longer): one read and one accelerator
    * call for a few MiB, past the frame cache — a rewrite scans a 16 MiB segment in a few of these
    * instead of one read and one decode per frame. `CORRUPTION` for a frame that does not check
-   * and for a segment that ends inside a frame. `into`: a buffer the caller owns and reuses, read
-   * into when the segment's bytes are copied and it is long enough — the scan's `data` may then be
-   * a view of it, so the caller gives it out again only once nothing reads the scan.
+   * and for a segment that ends inside a frame.
    */
-  scanFrames(segmentNumber: number, offset: number, maxBytes: number, into?: Uint8Array): SegmentScan {
+  scanFrames(segmentNumber: number, offset: number, maxBytes: number): SegmentScan {
     const segment = this.segments.get(segmentNumber);
     if (segment === undefined) throw siltError(ErrorCodes.CORRUPTION, `value-log segment ${segmentNumber} does not exist`);
     if (!segment.headerChecked && segment.length >= SEGMENT_HEADER_BYTES) {
@@ -929,7 +927,7 @@ export class ValueLog {
     if (offset >= end) return this.accelerator.scanSegment(new Uint8Array(0), offset);
     let length = Math.min(Math.max(1, maxBytes), end - offset);
     for (;;) {
-      const scan = this.accelerator.scanSegment(segment.source.read(offset, length, end, into), offset);
+      const scan = this.accelerator.scanSegment(segment.source.read(offset, length, end), offset);
       if (scan.end > offset) return scan;
       // Nothing whole in what was read: the next frame is longer, read it whole.
       const frameLength = end - offset >= 20 ? frameLengthAt(segment.source.read(offset, 20, end)) : -1;
