@@ -16,10 +16,8 @@
  * …) after one warm-up of each, so that drift in the machine (page cache, other load) hits them
  * alike; the median round of each is reported. The log with fsync off runs with its defaults: no
  * periodic background fdatasync (`bytesPerSync` 0), and segments sealed lazily at rotation (the
- * sealed segment's fdatasync is not in the append path, and is deferred while appends keep coming:
- * it starts once the log has been idle for 25 ms, when three seals wait, or on `sync()` — for the
- * one or two seals of a round, in the untimed `settle` after its clock stopped, as the raw
- * writer's data is synced there); the raw writer never syncs while timed.
+ * sealed segment's fdatasync runs in the background, not in the append path); the raw writer
+ * never syncs.
  *
  * Targets (issue 3): fsync off ≥ 0.8× raw; group commit ≥ 20× fsync-per-append in entries/s.
  * The fsync-off target is judged on `appendMany`, the batched API, in calls whose records fill what
@@ -32,9 +30,9 @@
  * is written). Reported beside it, not judged: appendMany in calls of 1024 entries (for 100-byte
  * entries, 115 KB writes, so the per-write cost counts ~9× more often than in the baseline),
  * single `append` calls (one promise per entry), also against raw per-entry writes, and the judged
- * shape again with 1 GiB segments: a round then never rotates, so it runs without sealing a
- * segment (a round of 64–128 MiB seals one or two 64 MiB segments with the defaults) — what
- * rotating, whose fdatasync is deferred past the clock, still costs in the judged row. For 100-byte
+ * shape again with 1 GiB segments: a round then never rotates, so it runs without the background
+ * fdatasync of a sealed segment (a round of 64–128 MiB seals one or two 64 MiB segments with the
+ * defaults) — what that sync, which the raw writer never does, costs in the judged row. For 100-byte
  * entries single appends cannot plausibly reach 0.8× of a baseline that copies bytes into 1 MiB
  * buffers, and the output says whether they do.
  *
@@ -62,7 +60,7 @@ const PIPELINE_BYTES = 256 * 1024;
 const BATCH = 1024;
 /**
  * Segment size of the reported (not judged) row that never rotates within a round: the same
- * appends without sealing a segment, to show what rotating costs.
+ * appends without the background fdatasync of a sealed segment, to show what that sync costs.
  */
 const ONE_SEGMENT_BYTES = 1024 * MiB;
 /** Concurrent appenders for group commit. */

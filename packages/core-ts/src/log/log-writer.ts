@@ -12,20 +12,15 @@
  *
  * Sealing a segment (moving on to the next one): in `sync` and `group` mode the pump syncs it before
  * it creates the next file, so every segment but the last is whole on disk. In `none` mode the pump
- * does not wait for that sync (an fdatasync of the sealed segment, then of the directory): it goes
- * on writing the next segment, whose stamp says so (format version 3, docs/FORMAT.md §4), so that
+ * does not wait for that sync: it queues it (an fdatasync of the sealed segment, then of the
+ * directory) to run in the background, seals one after another in segment order, and goes on
+ * writing the next segment, whose stamp says so (format version 3, docs/FORMAT.md §4), so that
  * recovery verifies the predecessors of such a segment and cuts the log back to a prefix if a crash
- * cost one of them a tail. The seal is deferred while the writer is busy: an fdatasync issued in
- * the middle of a burst stalls the writes that follow it (measured on ext4: appendMany in 1 MiB
- * calls went from 0.79× to 0.53× of raw writes when a round sealed a segment). Deferred seals start,
- * in segment order and one after another, once the pump has had nothing to write for
- * `SEAL_IDLE_MS`, when sealing another segment would leave `MAX_PENDING_SEALS − 1` of them deferred,
- * and at every drain (a `sync()`, a close, a truncation). When a seal finishes — and with it every
- * earlier one — the successor's stamp is rewritten as version 1, which promises that everything
- * before it is durable: recovery walks back only as far as the nearest version-1 stamp, and a log
- * closed cleanly opens without verifying anything but its last segment. At most
- * `MAX_PENDING_SEALS` seals, deferred or running, wait at a time, which bounds what recovery may
- * have to read.
+ * cost one of them a tail. When a seal finishes — and with it every earlier one — the successor's
+ * stamp is rewritten as version 1, which promises that everything before it is durable: recovery
+ * walks back only as far as the nearest version-1 stamp, and a log closed cleanly opens without
+ * verifying anything but its last segment. At most `MAX_PENDING_SEALS` seals wait at a time, which
+ * bounds what recovery may have to read.
  * With `bytesPerSync`, `none` mode also starts an fdatasync of the segment being written every so
  * many bytes, never waited for by appends.
  *
@@ -54,20 +49,10 @@ export type Durability = 'sync' | 'group' | 'none';
  */
 
 /**
- * `none` mode: background seals that may be pending at once, deferred or running. Creating a
- * segment beyond that waits for the oldest: it bounds the segments a crash can leave unsynced, all
- * of which recovery reads.
+ * `none` mode: background seals that may be pending at once. Creating a segment beyond that waits
+ * for the oldest: it bounds the segments a crash can leave unsynced, all of which recovery reads.
  */
-export const MAX_PENDING_SEALS = 4;
-
-/**
- * `none` mode: how long the pump must have had nothing to write before deferred seals start.
- * Longer than the pauses inside a burst — a caller framing its next 1 MiB call (1–3 ms), a
- * garbage collection (up to ~10 ms) — during which the pump briefly has nothing to do, and short
- * beside the time a segment takes to fill (a 64 MiB segment at 1 GB/s: 64 ms), so that the sealed
- * segments of a burst reach the disk soon after it ends.
- */
-const SEAL_IDLE_MS = 25;
+const MAX_PENDING_SEALS = 4;
 
 /** Batch buffers a log keeps for reuse once written. */
 const SPARE_BATCH_BUFFERS = 8;
@@ -154,14 +139,8 @@ export class LogWriter {
   private backgroundSync: Promise<void> | null = null;
   /** `none` mode: the background seal queued last, until it settles (seals run in segment order). */
   private sealing: Promise<void> | null = null;
-  /** `none` mode: the background seals started and not settled yet, oldest first. */
+  /** `none` mode: the background seals not settled yet, oldest first. */
   private pendingSeals: Promise<void>[] = [];
-  /** `none` mode: sealed segments whose seal waits for the pump to go idle (or a drain), oldest first. */
-  private deferredSeals: Segment[] = [];
-  /** When the pump last finished (`performance.now()`): the idle check of deferred seals. */
-  private pumpIdleSince = 0;
-  /** The timer that starts deferred seals once the pump is idle, while there are any. */
-  private idleTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly pool: BufferPool;
 
   constructor(
@@ -431,20 +410,10 @@ export class LogWriter {
 
   /** Resolves when every batch framed so far is written and settled. */
   async drain(): Promise<void> {
-    while (
-      this.pumping ||
-      this.open !== null ||
-      this.queued.length > 0 ||
-      this.backgroundSync !== null ||
-      this.sealing !== null ||
-      this.deferredSeals.length > 0
-    ) {
+    while (this.pumping || this.open !== null || this.queued.length > 0 || this.backgroundSync !== null || this.sealing !== null) {
       this.urgent = true;
       this.kick();
       await this.pumpFinished;
-      // Whoever drains needs the sealed segments durable (a sync) or their seals settled (a close,
-      // a truncation): no waiting for idleness.
-      this.startDeferredSeals();
       await this.backgroundSync;
       await this.sealing;
     }
@@ -529,7 +498,6 @@ export class LogWriter {
       this.acknowledge();
       this.pumping = false;
       this.urgent = false;
-      this.pumpIdleSince = performance.now();
       this.finishPump();
     }
   }
@@ -640,60 +608,14 @@ export class LogWriter {
   }
 
   /**
-   * `none` mode, moving on from `sealed` to a new segment: defer the sync of `sealed` (data, then
-   * the directory, which covers its entry and every earlier one) until the pump is idle, without
-   * waiting for it — unless `MAX_PENDING_SEALS` seals are pending already, deferred or running,
-   * when this starts them and waits for the oldest. The deferred seals start when this one makes
-   * `MAX_PENDING_SEALS − 1` of them: so the oldest has the filling of a segment to finish in before
-   * the bound would make the writer wait for it.
+   * `none` mode, moving on from `sealed` to a new segment: queue the sync of `sealed` (data, then
+   * the directory, which covers its entry and every earlier one) after the seals queued before it,
+   * without waiting for it — unless `MAX_PENDING_SEALS` are pending already, when this waits for
+   * the oldest.
    */
   private async sealInBackground(sealed: Segment): Promise<void> {
-    this.deferredSeals.push(sealed);
-    if (this.deferredSeals.length >= MAX_PENDING_SEALS - 1) this.startDeferredSeals();
-    else this.startSealsWhenIdle();
-    while (this.pendingSeals.length + this.deferredSeals.length > MAX_PENDING_SEALS) {
-      // (Never reached with seals deferred — they are started above first — but a wait on a seal
-      // that does not run would never end.)
-      if (this.pendingSeals.length === 0) this.startDeferredSeals();
-      else await this.pendingSeals[0];
-    }
+    while (this.pendingSeals.length >= MAX_PENDING_SEALS) await this.pendingSeals[0];
     this.state.throwIfPoisoned();
-  }
-
-  /**
-   * Arm the idle timer: it starts the deferred seals once the pump has had nothing to write for
-   * `SEAL_IDLE_MS`, checking again while it has. Unref'd: a process may exit with seals deferred,
-   * as with seals running — their data is in the OS either way.
-   */
-  private startSealsWhenIdle(): void {
-    if (this.idleTimer !== null) return;
-    const check = (): void => {
-      this.idleTimer = null;
-      if (this.deferredSeals.length === 0) return;
-      const busy = this.pumping || this.open !== null || this.queued.length > 0;
-      const idleFor = busy ? 0 : performance.now() - this.pumpIdleSince;
-      if (idleFor >= SEAL_IDLE_MS) return this.startDeferredSeals();
-      this.idleTimer = setTimeout(check, SEAL_IDLE_MS - idleFor);
-      this.idleTimer.unref?.();
-    };
-    this.idleTimer = setTimeout(check, SEAL_IDLE_MS);
-    this.idleTimer.unref?.();
-  }
-
-  /** Start the deferred seals, oldest first (each after the one before it). */
-  private startDeferredSeals(): void {
-    if (this.idleTimer !== null) {
-      clearTimeout(this.idleTimer);
-      this.idleTimer = null;
-    }
-    const deferred = this.deferredSeals;
-    if (deferred.length === 0) return;
-    this.deferredSeals = [];
-    for (const sealed of deferred) this.startSeal(sealed);
-  }
-
-  /** Queue the sync of `sealed` after the seals started before it; when it is done, restamp its successor. */
-  private startSeal(sealed: Segment): void {
     const entries = this.state.segments.filter((segment) => segment.onDisk && segment.start <= sealed.start);
     const previous = this.sealing;
     const job = (async () => {
