@@ -111,6 +111,44 @@ describe('pointers read in place', () => {
   }
 
   for (const [name, accelerator] of accelerators()) {
+    test(`readAt refuses, in place, every damaged pointer decodePointer refuses, and never reads another value (${name})`, async (t) => {
+      const dir = tempDir(t, 'silt-vlog-');
+      const keys = [utf8.encode('key-a'), utf8.encode('key-b'), utf8.encode('key-c')];
+      const data = values(3, 2000, 13);
+      let log = await ValueLog.open(dir, { accelerator, compress: false });
+      const pointers = log.append(0, keys, data);
+      await log.close();
+      log = await ValueLog.open(dir, { accelerator, compress: false, frameCacheBytes: 0 });
+      let malformed = 0;
+      for (let record = 0; record < keys.length; record++) {
+        assert.deepEqual(log.readAt(embedded(pointers[record]!, 5), 5, 5 + POINTER_BYTES, keys[record]), data[record]);
+        for (let at = 0; at < POINTER_BYTES; at++) {
+          for (const flip of [0x01, 0x02, 0x10, 0x80, 0xff]) {
+            const damaged = pointers[record]!.slice();
+            damaged[at]! ^= flip;
+            let decodes = true;
+            try {
+              decodePointer(damaged);
+            } catch {
+              decodes = false;
+              malformed++;
+            }
+            const where = `record ${record}, byte ${at} ^ ${flip}`;
+            let value: Uint8Array | null = null;
+            try {
+              value = log.readAt(embedded(damaged, 5), 5, 5 + POINTER_BYTES, keys[record]);
+            } catch (error) {
+              assert.equal((error as { code?: unknown }).code, 'CORRUPTION', where);
+            }
+            if (!decodes) assert.equal(value, null, `${where}: a pointer decodePointer refuses was read`);
+            if (value !== null) assert.deepEqual(value, data[record], `${where}: another value`);
+          }
+        }
+      }
+      assert.ok(malformed >= 30, `only ${malformed} malformed pointers`);
+      await log.close();
+    });
+
     test(`every flipped byte of an uncompressed frame is CORRUPTION on an in-place read (${name})`, async (t) => {
       const dir = tempDir(t, 'silt-vlog-');
       const keys = [utf8.encode('a'), utf8.encode('bb'), utf8.encode('ccc')];
