@@ -385,6 +385,45 @@ describe('table builder input', () => {
       assert.deepEqual(got?.value, new Uint8Array(4).fill(i));
     }
   });
+  test('addRange writes the same file as add, from ranges of shared buffers; a range outside its buffer is INVALID_ARGUMENT and changes nothing', async (t) => {
+    const dir = tempDir(t, 'silt-table-');
+    // Long values too (past the byte-loop copy), and deletes with empty values.
+    const entries = makeEntries(3000, 23).map((e, i) => (i % 97 === 5 && e.kind !== Kind.Delete ? { ...e, value: new Uint8Array(300).fill(i & 0xff) } : e));
+    const viaAdd = await buildTable(join(dir, 'add.sst'), entries, { blockSize: 512 });
+    // Every key and value packed back to back behind a few junk bytes, as a compaction's runs hold them.
+    const pack = (parts: readonly Uint8Array[]): { data: Uint8Array; offsets: number[] } => {
+      const offsets = [3];
+      for (const part of parts) offsets.push(offsets[offsets.length - 1]! + part.length);
+      const data = new Uint8Array(offsets[offsets.length - 1]! + 5).fill(0xa5);
+      parts.forEach((part, i) => data.set(part, offsets[i]!));
+      return { data, offsets };
+    };
+    const keys = pack(entries.map((e) => e.key));
+    const values = pack(entries.map((e) => e.value));
+    const builder = await TableBuilder.create({ vfs, path: join(dir, 'range.sst'), fileNumber: 7, blockSize: 512 });
+    for (let i = 0; i < entries.length; i++) {
+      if (i === 1000) {
+        // Bad ranges: rejected before anything changes, and the next good entry goes on as if they never came.
+        const k = keys.offsets[i]!;
+        const v = values.offsets[i]!;
+        for (const bad of [
+          () => builder.addRange(keys.data, k, keys.data.length + 1, entries[i]!.kind, values.data, v, values.offsets[i + 1]!),
+          () => builder.addRange(keys.data, -1, keys.offsets[i + 1]!, entries[i]!.kind, values.data, v, values.offsets[i + 1]!),
+          () => builder.addRange(keys.data, k + 2, k, entries[i]!.kind, values.data, v, values.offsets[i + 1]!),
+          () => builder.addRange(keys.data, k, keys.offsets[i + 1]!, entries[i]!.kind, values.data, v, values.data.length + 1),
+          // Out of order: the previous entry's key again.
+          () => builder.addRange(keys.data, keys.offsets[i - 1]!, keys.offsets[i]!, entries[i - 1]!.kind, values.data, values.offsets[i - 1]!, values.offsets[i]!),
+        ]) {
+          await rejectsWithCode(bad, 'INVALID_ARGUMENT');
+        }
+      }
+      const wait = builder.addRange(keys.data, keys.offsets[i]!, keys.offsets[i + 1]!, entries[i]!.kind, values.data, values.offsets[i]!, values.offsets[i + 1]!);
+      if (wait !== undefined) await wait;
+    }
+    const viaRange = await builder.finish();
+    assert.equal(viaRange.entryCount, entries.length);
+    assert.deepEqual(readFileSync(viaRange.path), readFileSync(viaAdd.path));
+  });
 });
 
 describe('bloom filter', () => {
@@ -398,6 +437,48 @@ describe('bloom filter', () => {
     // A sub-range hashes like the same bytes on their own.
     const padded = bytes('xxhelloyy');
     assert.equal(murmur3(padded, 2, 7, 0), 0x248bfa47);
+  });
+
+  test('probe positions are (h + i·delta) mod 2^32 mod m for hashes of every size, as FORMAT §5.4 says', () => {
+    // Keys chosen so that some hashes are at or above 2^31 (the range where the bit arithmetic
+    // must stay unsigned); the reference is computed with BigInt.
+    for (const bitsPerKey of [7, 10]) {
+      const keys = Array.from({ length: 500 }, (_, i) => bytes(`probe-${i}`));
+      const hashes = keys.map((k) => murmur3(k, 0, k.length, 0xbc9f1d34));
+      assert.ok(hashes.some((h) => h >= 2 ** 31) && hashes.some((h) => h < 2 ** 31));
+      const builder = new BloomFilterBuilder(bitsPerKey);
+      for (const k of keys) builder.addKey(k, 0, k.length);
+      const payload = builder.finish();
+      const m = BigInt((payload.length - 1) * 8);
+      const expected = new Uint8Array(payload.length);
+      const k = probesFor(bitsPerKey);
+      expected[payload.length - 1] = k;
+      for (const hash of hashes) {
+        let h = BigInt(hash);
+        const delta = ((h >> 17n) | (h << 15n)) & 0xffffffffn;
+        for (let j = 0; j < k; j++) {
+          const bit = Number(h % m);
+          expected[bit >>> 3]! |= 1 << (bit & 7);
+          h = (h + delta) & 0xffffffffn;
+        }
+      }
+      assert.deepEqual(payload, expected);
+      const filter = new BloomFilter(payload);
+      for (const key of keys) assert.ok(filter.mayContain(key));
+      // A hash the filter never saw is refused exactly when one of its reference probes hits a clear bit.
+      for (let i = 0; i < 2000; i++) {
+        const probe = bytes(`absent-${i}`);
+        let h = BigInt(murmur3(probe, 0, probe.length, 0xbc9f1d34));
+        const delta = ((h >> 17n) | (h << 15n)) & 0xffffffffn;
+        let all = true;
+        for (let j = 0; j < k; j++) {
+          const bit = Number(h % m);
+          if ((expected[bit >>> 3]! & (1 << (bit & 7))) === 0) all = false;
+          h = (h + delta) & 0xffffffffn;
+        }
+        assert.equal(filter.mayContain(probe), all, `absent-${i}`);
+      }
+    }
   });
 
   test('no false negatives, and a false-positive rate near theory', () => {

@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { accel, loadNativeAccelerator, tsAccelerator, type Accelerator } from '@siltdb/bindings';
 import { FaultVfs, NodeVfs } from '../src/vfs/index.js';
+import { Kind } from '../src/keys/internal-key.js';
 import {
+  chargePointer,
+  chargePointerAt,
   COLD_LANE,
   decodePointer,
   encodePointer,
@@ -74,6 +77,58 @@ describe('value pointers', () => {
     huge[8] = 0xff;
     cases.push(huge);
     for (const bytes of cases) assert.throws(() => decodePointer(bytes), { code: 'CORRUPTION' });
+  });
+
+  test('chargePointerAt charges what chargePointer does, read in place; a malformed pointer is CORRUPTION and charges nothing', () => {
+    const random = prng(91);
+    const pointers = Array.from({ length: 200 }, (_, i) =>
+      encodePointer({
+        segment: i % 7 === 0 ? 2 ** 40 + (i % 3) : 1 + (i % 5),
+        frameOffset: Math.floor(random() * 2 ** 31),
+        frameLength: 24 + Math.floor(random() * 1e6),
+        subIndex: i % 300,
+        recordBytes: 1 + Math.floor(random() * 1e5),
+      }),
+    );
+    // Back to back behind junk, as a compaction's run holds its values.
+    const data = new Uint8Array(5 + pointers.length * POINTER_BYTES).fill(0xee);
+    pointers.forEach((p, i) => data.set(p, 5 + i * POINTER_BYTES));
+    const viaDecode = new Map<number, number>();
+    const inPlace = new Map<number, number>();
+    for (let i = 0; i < pointers.length; i++) {
+      chargePointer(viaDecode, Kind.Pointer, pointers[i]!);
+      chargePointerAt(inPlace, data, 5 + i * POINTER_BYTES, 5 + (i + 1) * POINTER_BYTES);
+    }
+    assert.deepEqual([...inPlace].sort((a, b) => a[0] - b[0]), [...viaDecode].sort((a, b) => a[0] - b[0]));
+    assert.ok(inPlace.has(2 ** 40 + 1));
+    // Every byte of a pointer flipped: either still a pointer chargePointer accepts, charged alike, or CORRUPTION with nothing charged.
+    const good = pointers[3]!;
+    for (let at = 0; at < POINTER_BYTES; at++) {
+      for (const flip of [0x01, 0x80, 0xff]) {
+        const bad = good.slice();
+        bad[at]! ^= flip;
+        const expected = new Map<number, number>();
+        let decodeError: unknown = null;
+        try {
+          chargePointer(expected, Kind.Pointer, bad);
+        } catch (error) {
+          decodeError = error;
+        }
+        const got = new Map<number, number>();
+        const shifted = new Uint8Array(POINTER_BYTES + 2);
+        shifted.set(bad, 1);
+        if (decodeError === null) {
+          chargePointerAt(got, shifted, 1, 1 + POINTER_BYTES);
+          assert.deepEqual([...got], [...expected]);
+        } else {
+          assert.throws(() => chargePointerAt(got, shifted, 1, 1 + POINTER_BYTES), { code: 'CORRUPTION', message: (decodeError as Error).message });
+          assert.equal(got.size, 0);
+        }
+      }
+    }
+    // A wrong length, and a pointer running past what the range holds.
+    assert.throws(() => chargePointerAt(new Map(), data, 5, 5 + POINTER_BYTES - 1), { code: 'CORRUPTION' });
+    assert.throws(() => chargePointerAt(new Map(), data, 0, POINTER_BYTES), { code: 'CORRUPTION' });
   });
 });
 

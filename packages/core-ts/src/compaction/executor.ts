@@ -36,7 +36,7 @@ import type { AddedTable, RemovedTable, VersionEdit } from '../manifest/version-
 import type { TableBuilder, TableMeta as BuiltTable } from '../table/table-builder.js';
 import type { TableReader } from '../table/table-reader.js';
 import type { Vfs } from '../vfs/types.js';
-import { chargePointer, compactionLedgerChanges } from '../vlog/ledger-glue.js';
+import { chargePointerAt, compactionLedgerChanges } from '../vlog/ledger-glue.js';
 import { DEFAULT_PARTITION_BYTES, partitionBoundaries } from './partitions.js';
 import type { CompactionJob } from './planner.js';
 
@@ -328,12 +328,12 @@ export async function runCompaction(job: CompactionJob, env: CompactionEnv): Pro
       const j = kept[k]!;
       const run = runs[runOf[j]!]!;
       const i = indexOf[j]!;
-      if (run.tags[i] === Kind.Pointer) chargePointer(charges, Kind.Pointer, run.values.data.subarray(run.values.offsets[i]!, run.values.offsets[i + 1]!));
-      const pending = current.add(
-        run.keys.data.subarray(run.keys.offsets[i]!, run.keys.offsets[i + 1]!),
-        run.tags[i]! as Kind,
-        run.values.data.subarray(run.values.offsets[i]!, run.values.offsets[i + 1]!),
-      );
+      const values = run.values;
+      const valueFrom = values.offsets[i]!;
+      const valueTo = values.offsets[i + 1]!;
+      const kind = run.tags[i]! as Kind;
+      if (kind === Kind.Pointer) chargePointerAt(charges, values.data, valueFrom, valueTo);
+      const pending = current.addRange(run.keys.data, run.keys.offsets[i]!, run.keys.offsets[i + 1]!, kind, values.data, valueFrom, valueTo);
       progress.outputEntries++;
       if (pending !== undefined) return pending.then(() => writeKept(k + 1, count));
     }

@@ -46,6 +46,9 @@ export { varintLength, writeVarint, VarintReader as VarintCursor } from '@siltdb
  * An append-only byte buffer that doubles when full. The builder packs each block's keys and values
  * into two of these and reuses them for every block, so building a table does not allocate per entry.
  */
+/** Ranges up to this long are appended by a byte loop (see `GrowableBytes.appendRange`). */
+const SHORT_COPY_BYTES = 64;
+
 export class GrowableBytes {
   bytes: Uint8Array;
   length = 0;
@@ -58,6 +61,23 @@ export class GrowableBytes {
     const need = this.length + source.length;
     if (need > this.bytes.length) this.grow(need);
     this.bytes.set(source, this.length);
+    this.length = need;
+  }
+
+  /**
+   * Append `source[from, to)`. Short ranges (table keys, value pointers) are copied byte by byte:
+   * a `set` call from a view costs more than the copy itself for a few dozen bytes.
+   */
+  appendRange(source: Uint8Array, from: number, to: number): void {
+    const need = this.length + (to - from);
+    if (need > this.bytes.length) this.grow(need);
+    const bytes = this.bytes;
+    if (to - from <= SHORT_COPY_BYTES) {
+      let at = this.length;
+      for (let i = from; i < to; i++) bytes[at++] = source[i]!;
+    } else {
+      bytes.set(source.subarray(from, to), this.length);
+    }
     this.length = need;
   }
 

@@ -177,18 +177,36 @@ export class TableBuilder {
     this.checkUsable();
     if (!(internalKey instanceof Uint8Array)) throw invalid('internal key must be a Uint8Array');
     if (!(value instanceof Uint8Array)) throw invalid('value must be a Uint8Array');
-    const keyLength = internalKey.length;
+    return this.addRange(internalKey, 0, internalKey.length, kind, value, 0, value.length);
+  }
+
+  /**
+   * `add` for an entry whose internal key is `keyData[keyFrom, keyTo)` and whose value is
+   * `valueData[valueFrom, valueTo)`: a compaction writes entries straight from the runs it merged,
+   * without two views per entry (allocating them was about a tenth of a churn's compaction time).
+   */
+  addRange(
+    keyData: Uint8Array, keyFrom: number, keyTo: number,
+    kind: Kind,
+    valueData: Uint8Array, valueFrom: number, valueTo: number,
+  ): Promise<void> | undefined {
+    this.checkUsable();
+    const keyLength = keyTo - keyFrom;
+    const valueLength = valueTo - valueFrom;
+    if (!(keyFrom >= 0 && keyLength >= 0 && keyTo <= keyData.length)) throw invalid('internal key range outside its buffer');
+    if (!(valueFrom >= 0 && valueLength >= 0 && valueTo <= valueData.length)) throw invalid('value range outside its buffer');
     const userLength = keyLength - TRAILER_BYTES;
     if (userLength < 0) throw invalid(`internal key of ${keyLength} bytes is shorter than its trailer`);
     if (userLength > MAX_KEY_BYTES) throw invalid(`user key of ${userLength} bytes exceeds ${MAX_KEY_BYTES}`);
+    const userEnd = keyFrom + userLength;
     // The trailer holds 2^53 − 1 − seq: its top 11 bits are zero for every valid seq.
-    if (internalKey[userLength] !== 0 || (internalKey[userLength + 1]! & 0xe0) !== 0) {
+    if (keyData[userEnd] !== 0 || (keyData[userEnd + 1]! & 0xe0) !== 0) {
       throw invalid('internal key trailer does not hold a valid sequence number');
     }
-    const seq = readTrailer(internalKey, userLength);
+    const seq = readTrailer(keyData, userEnd);
     if (seq < 1) throw invalid('sequence number 0 is never used');
     if (kind !== Kind.Delete && kind !== Kind.Put && kind !== Kind.Pointer) throw invalid(`unknown kind ${String(kind)}`);
-    if (kind === Kind.Delete && value.length !== 0) throw invalid('a DELETE entry has an empty value');
+    if (kind === Kind.Delete && valueLength !== 0) throw invalid('a DELETE entry has an empty value');
 
     // Order against the previous key: in this block's buffer, or the previous block's last key.
     const count = this.blockTags.length;
@@ -206,8 +224,8 @@ export class TableBuilder {
     }
     if (prevData !== null) {
       const prevUserEnd = prevTo - TRAILER_BYTES;
-      const byUser = compareBytes(prevData, prevFrom, prevUserEnd, internalKey, 0, userLength);
-      const order = byUser !== 0 ? byUser : compareBytes(prevData, prevUserEnd, prevTo, internalKey, userLength, keyLength);
+      const byUser = compareBytes(prevData, prevFrom, prevUserEnd, keyData, keyFrom, userEnd);
+      const order = byUser !== 0 ? byUser : compareBytes(prevData, prevUserEnd, prevTo, keyData, userEnd, keyTo);
       if (order >= 0) {
         throw invalid(`entry ${this.entries} is not strictly after the previous internal key (user key first, then newer seq first)`);
       }
@@ -219,26 +237,26 @@ export class TableBuilder {
     if (count % this.restartInterval !== 0) {
       const limit = Math.min(prevTo - prevFrom, keyLength);
       const prev = this.blockKeys.bytes;
-      while (shared < limit && prev[prevFrom + shared] === internalKey[shared]) shared++;
+      while (shared < limit && prev[prevFrom + shared] === keyData[keyFrom + shared]) shared++;
     }
     const unshared = keyLength - shared;
     this.blockEntryBytes +=
-      varintLength(shared) + varintLength(unshared) + varintLength(value.length) + 1 + unshared + value.length;
+      varintLength(shared) + varintLength(unshared) + varintLength(valueLength) + 1 + unshared + valueLength;
 
-    this.blockKeys.append(internalKey);
+    this.blockKeys.appendRange(keyData, keyFrom, keyTo);
     this.blockKeyOffsets.push(this.blockKeys.length);
-    this.blockValues.append(value);
+    this.blockValues.appendRange(valueData, valueFrom, valueTo);
     this.blockValueOffsets.push(this.blockValues.length);
     this.blockTags.pushByte(kind);
-    if (!sameUserKey) this.filter.addKey(internalKey, 0, userLength);
+    if (!sameUserKey) this.filter.addKey(keyData, keyFrom, userEnd);
 
-    if (this.smallestKey === null) this.smallestKey = copyBytes(internalKey);
+    if (this.smallestKey === null) this.smallestKey = copyBytes(keyData, keyFrom, keyTo);
     if (seq < this.minSeq) this.minSeq = seq;
     if (seq > this.maxSeq) this.maxSeq = seq;
     this.entries++;
     if (kind === Kind.Delete) this.tombstones++;
     this.rawKeyBytes += keyLength;
-    this.rawValueBytes += value.length;
+    this.rawValueBytes += valueLength;
 
     if (this.blockPayloadBytes() >= this.blockSize) return this.finishDataBlock();
     return undefined;

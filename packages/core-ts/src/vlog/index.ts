@@ -14,6 +14,6 @@ export {
   type ValueLogStats,
 } from './value-log.js';
 export { separateValues, DEFAULT_VALUE_THRESHOLD } from './separation.js';
-export { chargePointer, chargesOf, compactionLedgerChanges, flushLedgerChanges } from './ledger-glue.js';
+export { chargePointer, chargePointerAt, chargesOf, compactionLedgerChanges, flushLedgerChanges } from './ledger-glue.js';
 export { linkValueLogSegments } from './checkpoint.js';
 export { verifyLedger, type LedgerReport, type LedgerSegmentCheck, type VerifyLedgerOptions } from './verify.js';

@@ -12,7 +12,7 @@
 import { ErrorCodes, siltError } from '../errors.js';
 import { Kind } from '../keys/internal-key.js';
 import type { Ledger, LedgerChange, TableMeta } from '../manifest/index.js';
-import { decodePointer } from './pointer.js';
+import { decodePointer, isPointerAt, pointerRecordBytesAt, pointerSegmentAt } from './pointer.js';
 import type { ValueLog } from './value-log.js';
 
 /** Adds the charge of one entry to `charges` when it is a pointer. */
@@ -20,6 +20,17 @@ export function chargePointer(charges: Map<number, number>, kind: number, value:
   if (kind !== Kind.Pointer) return;
   const pointer = decodePointer(value);
   charges.set(pointer.segment, (charges.get(pointer.segment) ?? 0) + pointer.recordBytes);
+}
+
+/**
+ * `chargePointer` for the pointer at `data[from, to)`, read in place: a compaction charges every
+ * pointer it keeps, and an object per pointer (plus the view to decode it from) was a tenth of its
+ * time. A malformed pointer is `CORRUPTION`, with `decodePointer`'s reason.
+ */
+export function chargePointerAt(charges: Map<number, number>, data: Uint8Array, from: number, to: number): void {
+  if (!isPointerAt(data, from, to - from)) decodePointer(data.subarray(from, to));
+  const segment = pointerSegmentAt(data, from);
+  charges.set(segment, (charges.get(segment) ?? 0) + pointerRecordBytesAt(data, from));
 }
 
 /** Ledger changes for a flush whose table references `charges`; the value log must be synced first. */
