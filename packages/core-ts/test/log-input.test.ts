@@ -23,6 +23,22 @@ async function assertUnchanged(log: IndexedLog<string>): Promise<void> {
   assert.deepEqual(await log.readAll(), entries(2, 10));
 }
 
+/**
+ * `log` (at `/db` on `vfs`) holds exactly `expected`: read now, then closed and read again after a
+ * reopen, which checks every record's checksum against the bytes on disk.
+ */
+async function assertHoldsAcrossReopen(log: IndexedLog<Uint8Array>, vfs: FaultVfs, expected: readonly Uint8Array[]): Promise<void> {
+  const same = (read: Uint8Array[]): void => {
+    assert.equal(read.length, expected.length);
+    for (let i = 0; i < read.length; i++) assert.deepEqual(read[i], expected[i], `entry ${i}`);
+  };
+  same(await log.readAll());
+  await log.close();
+  const reopened = await IndexedLog.open('/db', bytesCodec, { vfs });
+  same(await reopened.readAll());
+  await reopened.close();
+}
+
 describe('IndexedLog bad input', () => {
   test('malformed indexes are INVALID_ARGUMENT', async () => {
     const { log } = await logWithTen();
@@ -211,16 +227,7 @@ describe('IndexedLog bad input', () => {
     assert.deepEqual((await log.appendMany(last))[0], expected.length);
     expected.push(...last);
     assert.equal(log.nextIndex, expected.length);
-    const same = (entries: Uint8Array[]): void => {
-      assert.equal(entries.length, expected.length);
-      for (let i = 0; i < entries.length; i++) assert.deepEqual(entries[i], expected[i], `entry ${i}`);
-    };
-    same(await log.readAll());
-    await log.close();
-    // Reopened: every record's checksum is verified against the bytes on disk.
-    const reopened = await IndexedLog.open('/db', bytesCodec, { vfs });
-    same(await reopened.readAll());
-    await reopened.close();
+    await assertHoldsAcrossReopen(log, vfs, expected);
   });
 
   test('a rolled-back long call: its background checksum jobs, run late, read its records as framed, not the later records framed over them', async () => {
@@ -247,16 +254,7 @@ describe('IndexedLog bad input', () => {
     assert.deepEqual(await smallCall, [first.length]);
     assert.deepEqual(await afterCall, Array.from({ length: after.length }, (_, k) => first.length + 1 + k));
     await Promise.all(busy);
-    const expected = [...first, ...small, ...after];
-    const same = (read: Uint8Array[]): void => {
-      assert.equal(read.length, expected.length);
-      for (let i = 0; i < read.length; i++) assert.deepEqual(read[i], expected[i], `entry ${i}`);
-    };
-    same(await log.readAll());
-    await log.close();
-    const reopened = await IndexedLog.open('/db', bytesCodec, { vfs });
-    same(await reopened.readAll());
-    await reopened.close();
+    await assertHoldsAcrossReopen(log, vfs, [...first, ...small, ...after]);
   });
 
   test('appendMany indexes past 2^30 (no longer small integers) are returned exactly', async () => {

@@ -37,6 +37,14 @@ function values(count: number, size: number, seed: number): Uint8Array[] {
 }
 
 /** `pointer` copied into a larger buffer at `at`, the bytes around it set to 0xff. */
+/** A fresh value log in `dir` with `data` appended under `keys` (uncompressed frames), closed: its pointers. */
+async function appendAndClose(dir: string, accelerator: Accelerator, keys: Uint8Array[], data: Uint8Array[]): Promise<Uint8Array[]> {
+  const log = await ValueLog.open(dir, { accelerator, compress: false });
+  const pointers = log.append(0, keys, data);
+  await log.close();
+  return pointers;
+}
+
 function embedded(pointer: Uint8Array, at: number): Uint8Array {
   const bytes = new Uint8Array(at + pointer.length + 9).fill(0xff);
   bytes.set(pointer, at);
@@ -115,10 +123,8 @@ describe('pointers read in place', () => {
       const dir = tempDir(t, 'silt-vlog-');
       const keys = [utf8.encode('key-a'), utf8.encode('key-b'), utf8.encode('key-c')];
       const data = values(3, 2000, 13);
-      let log = await ValueLog.open(dir, { accelerator, compress: false });
-      const pointers = log.append(0, keys, data);
-      await log.close();
-      log = await ValueLog.open(dir, { accelerator, compress: false, frameCacheBytes: 0 });
+      const pointers = await appendAndClose(dir, accelerator, keys, data);
+      const log = await ValueLog.open(dir, { accelerator, compress: false, frameCacheBytes: 0 });
       let malformed = 0;
       for (let record = 0; record < keys.length; record++) {
         assert.deepEqual(log.readAt(embedded(pointers[record]!, 5), 5, 5 + POINTER_BYTES, keys[record]), data[record]);
@@ -153,9 +159,7 @@ describe('pointers read in place', () => {
       const dir = tempDir(t, 'silt-vlog-');
       const keys = [utf8.encode('a'), utf8.encode('bb'), utf8.encode('ccc')];
       const data = values(3, 300, 9);
-      let log = await ValueLog.open(dir, { accelerator, compress: false });
-      const pointers = log.append(0, keys, data);
-      await log.close();
+      const pointers = await appendAndClose(dir, accelerator, keys, data);
       const name0 = readdirSync(join(dir, VLOG_DIR))[0]!;
       const path = join(dir, VLOG_DIR, name0);
       const segment = parseSegmentFileName(name0)!.segment;
@@ -165,7 +169,7 @@ describe('pointers read in place', () => {
         const damaged = Buffer.from(original);
         damaged[at]! ^= 0x04;
         writeFileSync(path, damaged);
-        log = await ValueLog.open(dir, { accelerator, recorded: new Map([[segment, { length: original.length, sealed: true }]]), frameCacheBytes: 0 });
+        const log = await ValueLog.open(dir, { accelerator, recorded: new Map([[segment, { length: original.length, sealed: true }]]), frameCacheBytes: 0 });
         for (let i = 0; i < keys.length; i++) {
           assert.throws(() => log.readAt(embedded(pointers[i]!, 2), 2, 2 + POINTER_BYTES, keys[i]), { code: 'CORRUPTION' }, `byte ${at}, record ${i}`);
         }

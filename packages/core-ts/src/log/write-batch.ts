@@ -151,21 +151,18 @@ export class WriteBatch {
    * which the batch must take no more records (the caller seals it); a few are done in place.
    */
   checksum(): void {
-    const from = this.checksummed;
-    const to = this.count;
-    if (from === to) return;
-    const first = this.firstIndex - this.segment.start;
-    // (The offsets of these records stay as they are while the job runs: a list that grows moves
+    // (The offsets of these records stay as they are while a job runs: a list that grows moves
     // to a new array, and the job keeps the old one; a cut or a rollback waits for the writes.)
-    const starts = this.segment.offsets!.view(first + from, first + to);
+    const starts = this.uncheckedStarts();
+    if (starts === null) return;
     // (After runs checksummed ahead, the tail is short: in place, without another hand-over.)
     const bytes = this.length - (starts[0]! - this.position);
-    if (this.sealing === null && bytes >= BACKGROUND_CHECKSUM_BYTES && bytes < (to - from) * IN_PLACE_CHECKSUM_RECORD_BYTES) {
+    if (this.sealing === null && bytes >= BACKGROUND_CHECKSUM_BYTES && bytes < starts.length * IN_PLACE_CHECKSUM_RECORD_BYTES) {
       this.addJob(accel.sealLogBatch(this.buffer, starts, this.position, this.length));
     } else {
       accel.sealLogRecords(this.buffer, payloadSpans(starts, this.position, this.length));
     }
-    this.checksummed = to;
+    this.checksummed = this.count;
   }
 
   /**
@@ -179,14 +176,23 @@ export class WriteBatch {
    * move (`reserve`) while `sealing` is set.
    */
   checksumAhead(): void {
-    const from = this.checksummed;
-    const to = this.count;
-    if (from === to) return;
-    const first = this.firstIndex - this.segment.start;
-    const starts = this.segment.offsets!.view(first + from, first + to);
+    const starts = this.uncheckedStarts();
+    if (starts === null) return;
     const at = starts[0]! - this.position;
     this.addJob(accel.sealLogBatch(this.buffer.subarray(at, this.length), starts, starts[0]!, this.length - at));
-    this.checksummed = to;
+    this.checksummed = this.count;
+  }
+
+  /**
+   * Where the records framed since the last `checksum` or `checksumAhead` start (file offsets, a
+   * view of the segment's offset list), or null when there are none.
+   */
+  private uncheckedStarts(): Uint32Array | null {
+    const from = this.checksummed;
+    const to = this.count;
+    if (from === to) return null;
+    const first = this.firstIndex - this.segment.start;
+    return this.segment.offsets!.view(first + from, first + to);
   }
 
   /** Buffer offset where the records without a checksum (or a job computing it) start. */

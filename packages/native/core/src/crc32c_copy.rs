@@ -47,7 +47,7 @@ pub fn copy_crc32c(src: &[u8], dst: &mut [u8], seed: u32) -> u32 {
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod lanes {
-    use std::arch::x86_64::{_mm_crc32_u64, _mm_crc32_u8};
+    use std::arch::x86_64::_mm_crc32_u64;
     use std::sync::OnceLock;
 
     /// Lane lengths in bytes (multiples of 8): long strides of 6 KiB, then short ones of 768 B.
@@ -112,21 +112,7 @@ mod lanes {
         // SAFETY (all blocks below): every access is at `at + k < length` for both slices.
         at = unsafe { strides(from, to, at, length, LONG, long, &mut register) };
         at = unsafe { strides(from, to, at, length, SHORT, short, &mut register) };
-        let mut wide = u64::from(register);
-        while at + 8 <= length {
-            let word = unsafe { from.add(at).cast::<u64>().read_unaligned() };
-            unsafe { to.add(at).cast::<u64>().write_unaligned(word) };
-            wide = _mm_crc32_u64(wide, u64::from_le(word));
-            at += 8;
-        }
-        let mut register = wide as u32;
-        while at < length {
-            let byte = unsafe { *from.add(at) };
-            unsafe { *to.add(at) = byte };
-            register = _mm_crc32_u8(register, byte);
-            at += 1;
-        }
-        !register
+        !unsafe { super::tail::copy_crc32c_rest(from, to, at, length, register) }
     }
 
     /// Whole strides of three `lane`-byte lanes from `at` on; returns where they end.
@@ -188,9 +174,8 @@ mod lanes {
 #[allow(unsafe_code)]
 mod fold {
     use std::arch::x86_64::{
-        __m128i, _mm_clmulepi64_si128, _mm_crc32_u64, _mm_crc32_u8, _mm_cvtsi128_si64,
-        _mm_cvtsi32_si128, _mm_extract_epi64, _mm_loadu_si128, _mm_set_epi64x, _mm_storeu_si128,
-        _mm_xor_si128,
+        __m128i, _mm_clmulepi64_si128, _mm_crc32_u64, _mm_cvtsi128_si64, _mm_cvtsi32_si128,
+        _mm_extract_epi64, _mm_loadu_si128, _mm_set_epi64x, _mm_storeu_si128, _mm_xor_si128,
     };
 
     /// Shorter inputs take the three-lane loop: four accumulators need 64 bytes to start.
@@ -267,14 +252,50 @@ mod fold {
         }
         let first = _mm_cvtsi128_si64(acc) as u64;
         let second = _mm_extract_epi64::<1>(acc) as u64;
-        let mut register = _mm_crc32_u64(_mm_crc32_u64(0, first), second) as u32;
+        let register = _mm_crc32_u64(_mm_crc32_u64(0, first), second) as u32;
+        // SAFETY: `at <= length` for both slices, as the caller vouches.
+        !unsafe { super::tail::copy_crc32c_rest(from, to, at, length, register) }
+    }
+}
+
+/// The end both paths share: what their strides or folds left (under a stride or a chunk), word
+/// by word, then byte by byte.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod tail {
+    use std::arch::x86_64::{_mm_crc32_u64, _mm_crc32_u8};
+
+    /// Copy `from[at..length]` to `to[at..length]` and feed it to the raw (not inverted) CRC32C
+    /// `register`; returns the register.
+    ///
+    /// # Safety
+    /// SSE4.2 is available, `at <= length`, and `length` bytes are readable at `from` and writable
+    /// at `to`.
+    #[inline]
+    #[target_feature(enable = "sse4.2")]
+    pub unsafe fn copy_crc32c_rest(
+        from: *const u8,
+        to: *mut u8,
+        mut at: usize,
+        length: usize,
+        register: u32,
+    ) -> u32 {
+        let mut wide = u64::from(register);
+        while at + 8 <= length {
+            // SAFETY (the word and the byte accesses): `at + 8 <= length`, `at < length`.
+            let word = unsafe { from.add(at).cast::<u64>().read_unaligned() };
+            unsafe { to.add(at).cast::<u64>().write_unaligned(word) };
+            wide = _mm_crc32_u64(wide, u64::from_le(word));
+            at += 8;
+        }
+        let mut register = wide as u32;
         while at < length {
             let byte = unsafe { *from.add(at) };
             unsafe { *to.add(at) = byte };
             register = _mm_crc32_u8(register, byte);
             at += 1;
         }
-        !register
+        register
     }
 }
 
