@@ -79,7 +79,7 @@ describe('value pointers', () => {
     for (const bytes of cases) assert.throws(() => decodePointer(bytes), { code: 'CORRUPTION' });
   });
 
-  test('chargePointerAt charges what chargePointer does, read in place; a malformed pointer is CORRUPTION and charges nothing', () => {
+  test('chargePointerAt charges what decodePointer reads, in place; a malformed pointer is CORRUPTION and charges nothing', () => {
     const random = prng(91);
     const pointers = Array.from({ length: 200 }, (_, i) =>
       encodePointer({
@@ -94,14 +94,22 @@ describe('value pointers', () => {
     const data = new Uint8Array(5 + pointers.length * POINTER_BYTES).fill(0xee);
     pointers.forEach((p, i) => data.set(p, 5 + i * POINTER_BYTES));
     const viaDecode = new Map<number, number>();
+    const viaChargePointer = new Map<number, number>();
     const inPlace = new Map<number, number>();
+    // The reference: the decoded pointer's fields, charged by hand.
+    const charge = (charges: Map<number, number>, bytes: Uint8Array): void => {
+      const { segment, recordBytes } = decodePointer(bytes);
+      charges.set(segment, (charges.get(segment) ?? 0) + recordBytes);
+    };
     for (let i = 0; i < pointers.length; i++) {
-      chargePointer(viaDecode, Kind.Pointer, pointers[i]!);
+      charge(viaDecode, pointers[i]!);
+      chargePointer(viaChargePointer, Kind.Pointer, pointers[i]!);
       chargePointerAt(inPlace, data, 5 + i * POINTER_BYTES, 5 + (i + 1) * POINTER_BYTES);
     }
     assert.deepEqual([...inPlace].sort((a, b) => a[0] - b[0]), [...viaDecode].sort((a, b) => a[0] - b[0]));
+    assert.deepEqual([...viaChargePointer].sort((a, b) => a[0] - b[0]), [...viaDecode].sort((a, b) => a[0] - b[0]), 'chargePointer charges the same');
     assert.ok(inPlace.has(2 ** 40 + 1));
-    // Every byte of a pointer flipped: either still a pointer chargePointer accepts, charged alike, or CORRUPTION with nothing charged.
+    // Every byte of a pointer flipped: either still a pointer decodePointer accepts, charged alike, or CORRUPTION with its message and nothing charged.
     const good = pointers[3]!;
     for (let at = 0; at < POINTER_BYTES; at++) {
       for (const flip of [0x01, 0x80, 0xff]) {
@@ -110,7 +118,7 @@ describe('value pointers', () => {
         const expected = new Map<number, number>();
         let decodeError: unknown = null;
         try {
-          chargePointer(expected, Kind.Pointer, bad);
+          charge(expected, bad);
         } catch (error) {
           decodeError = error;
         }

@@ -42,13 +42,13 @@ export function readU64(source: Uint8Array, at: number, what: string): number {
 // every corruption rule.
 export { varintLength, writeVarint, VarintReader as VarintCursor } from '@siltdb/bindings';
 
+/** Ranges up to this long are appended by a byte loop (see `GrowableBytes.appendRange`). */
+const SHORT_COPY_BYTES = 64;
+
 /**
  * An append-only byte buffer that doubles when full. The builder packs each block's keys and values
  * into two of these and reuses them for every block, so building a table does not allocate per entry.
  */
-/** Ranges up to this long are appended by a byte loop (see `GrowableBytes.appendRange`). */
-const SHORT_COPY_BYTES = 64;
-
 export class GrowableBytes {
   bytes: Uint8Array;
   length = 0;
@@ -58,10 +58,7 @@ export class GrowableBytes {
   }
 
   append(source: Uint8Array): void {
-    const need = this.length + source.length;
-    if (need > this.bytes.length) this.grow(need);
-    this.bytes.set(source, this.length);
-    this.length = need;
+    this.appendRange(source, 0, source.length);
   }
 
   /**

@@ -1,5 +1,5 @@
 /** The value log: segments in lanes, frames of records, pointers (DESIGN §4, docs/FORMAT.md §8). */
-export { decodePointer, encodePointer, isPointerAt, pointerCharge, POINTER_BYTES, type ValuePointer } from './pointer.js';
+export { decodePointer, encodePointer, isPointerAt, POINTER_BYTES, type ValuePointer } from './pointer.js';
 export { COLD_LANE, parseSegmentFileName, segmentFileName, segmentPath, SEGMENT_HEADER_BYTES, VLOG_DIR } from './segment-file.js';
 export {
   DEFAULT_FRAME_BYTES,

@@ -17,9 +17,7 @@ import type { ValueLog } from './value-log.js';
 
 /** Adds the charge of one entry to `charges` when it is a pointer. */
 export function chargePointer(charges: Map<number, number>, kind: number, value: Uint8Array): void {
-  if (kind !== Kind.Pointer) return;
-  const pointer = decodePointer(value);
-  charges.set(pointer.segment, (charges.get(pointer.segment) ?? 0) + pointer.recordBytes);
+  if (kind === Kind.Pointer) chargePointerAt(charges, value, 0, value.length);
 }
 
 /**

@@ -113,12 +113,6 @@ export function decodePointer(bytes: Uint8Array): ValuePointer {
   };
 }
 
-/** Just the segment and record length (the ledger's question), without building an object. */
-export function pointerCharge(bytes: Uint8Array): { segment: number; recordBytes: number } {
-  const p = decodePointer(bytes);
-  return { segment: p.segment, recordBytes: p.recordBytes };
-}
-
 /** The record bytes of an encoded pointer (FORMAT §8.3, offset 19), read without decoding the rest. */
 export function pointerRecordBytes(bytes: Uint8Array): number {
   return getU32(bytes, 19);
