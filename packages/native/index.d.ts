@@ -51,6 +51,9 @@ export declare function blake3(data: Uint8Array, outLength: number): Buffer
  */
 export declare function blockPointGet(payload: Uint8Array, target: Uint8Array, result: Buffer): boolean
 
+/** `decodeDataBlocks`' checks without its output; block `i`'s entry count goes to `counts[i]`. */
+export declare function checkDataBlocks(run: Uint8Array, spans: Uint32Array, indexKeys: PackedInput, hasPrevious: boolean, counts: Uint32Array): void
+
 /** CRC32C of `data`, extending `seed` (a previous result, 0 to start). */
 export declare function crc32c(data: Uint8Array, seed: number): number
 

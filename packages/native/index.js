@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.FileView = nativeBinding.FileView
 module.exports.blake3 = nativeBinding.blake3
 module.exports.blockPointGet = nativeBinding.blockPointGet
+module.exports.checkDataBlocks = nativeBinding.checkDataBlocks
 module.exports.crc32c = nativeBinding.crc32c
 module.exports.crc32cMany = nativeBinding.crc32cMany
 module.exports.decodeBlock = nativeBinding.decodeBlock

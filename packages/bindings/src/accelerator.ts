@@ -219,6 +219,13 @@ export interface Accelerator {
    */
   decodeDataBlocks(run: Uint8Array, spans: Uint32Array, indexKeys: PackedBytes, hasPrevious: boolean): BlockEntries;
   /**
+   * Every check of `decodeDataBlocks`, with the same errors, without its output: for a reader that
+   * walks the stored blocks itself (a single forward pass that does not cache what it reads).
+   * Block `i`'s entry count is written to `counts[i]`; `INVALID_ARGUMENT` when `counts` is not a
+   * Uint32Array with room for every block.
+   */
+  checkDataBlocks(run: Uint8Array, spans: Uint32Array, indexKeys: PackedBytes, hasPrevious: boolean, counts: Uint32Array): void;
+  /**
    * A table's point lookup in one data block: in the block's `payload` (FORMAT.md §3, checksum
    * trailer removed and decompressed: entries, restart array, restart count), the first entry at or
    * after the internal key `target` (user key ‖ 8-byte trailer) in internal-key order. When that

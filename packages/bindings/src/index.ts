@@ -56,6 +56,7 @@ export const accel: Accelerator = {
   encodeBlock: (entries, options) => chosen().encodeBlock(entries, options),
   decodeBlock: (data) => chosen().decodeBlock(data),
   decodeDataBlocks: (run, spans, indexKeys, hasPrevious) => chosen().decodeDataBlocks(run, spans, indexKeys, hasPrevious),
+  checkDataBlocks: (run, spans, indexKeys, hasPrevious, counts) => chosen().checkDataBlocks(run, spans, indexKeys, hasPrevious, counts),
   blockPointGet: (payload, target, result) => chosen().blockPointGet(payload, target, result),
   openFileView: (path, options) => chosen().openFileView(path, options),
   blake3: (data, outLength) => chosen().blake3(data, outLength),

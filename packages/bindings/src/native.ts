@@ -57,6 +57,7 @@ export interface NativeBinding {
     indexKeys: PackedBytes,
     hasPrevious: boolean,
   ): { keys: NativePackedBytes; values: NativePackedBytes; tags: Buffer };
+  checkDataBlocks(run: Uint8Array, spans: Uint32Array, indexKeys: PackedBytes, hasPrevious: boolean, counts: Uint32Array): void;
   blockPointGet(payload: Uint8Array, target: Uint8Array, result: Uint8Array): boolean;
   readonly FileView: { open(path: string, expectedLength?: number | null): NativeFileView };
   blake3(data: Uint8Array, outLength: number): Buffer;
@@ -269,6 +270,13 @@ export function createNativeAccelerator(binding: NativeBinding): Accelerator {
     decodeDataBlocks(run, spans, indexKeys, hasPrevious) {
       try {
         return binding.decodeDataBlocks(run, spans, indexKeys, hasPrevious);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    checkDataBlocks(run, spans, indexKeys, hasPrevious, counts) {
+      try {
+        binding.checkDataBlocks(run, spans, indexKeys, hasPrevious, counts);
       } catch (error) {
         rethrow(error);
       }

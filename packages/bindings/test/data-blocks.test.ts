@@ -162,3 +162,69 @@ describe('decodeDataBlocks: a run of table data blocks checked and decoded in on
     }
   });
 });
+
+describe('checkDataBlocks: the checks of decodeDataBlocks without its output', () => {
+  /** Each block's entry count, by decoding the blocks one at a time. */
+  function countsByDecoding(t: Table): number[] {
+    return t.indexKeys.map((key, b) => accel.decodeDataBlocks(t.run, t.spans.subarray(2 * b, 2 * b + 2), indexWith(b === 0 ? null : t.indexKeys[b - 1]!, [key]), b > 0).tags.length);
+  }
+
+  it(`${accel.kind} and the TypeScript twin count every block's entries`, () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      for (const compress of [false, true]) {
+        const t = table(seed, 1 + (seed % 5), [1, 4, 16][seed % 3]!, compress);
+        const expected = countsByDecoding(t);
+        for (const [name, a] of both) {
+          const counts = new Uint32Array(expected.length + 1).fill(7);
+          a.checkDataBlocks(t.run, t.spans, indexWith(null, t.indexKeys), false, counts);
+          assert.deepEqual(Array.from(counts), [...expected, 7], `${name} seed ${seed}`);
+          if (expected.length > 1) {
+            const rest = new Uint32Array(expected.length - 1);
+            a.checkDataBlocks(t.run, t.spans.subarray(2), indexWith(t.indexKeys[0]!, t.indexKeys.slice(1)), true, rest);
+            assert.deepEqual(Array.from(rest), expected.slice(1), `${name} seed ${seed} from block 1`);
+          }
+        }
+      }
+    }
+  });
+
+  it('refuses what decodeDataBlocks refuses, with the same error', () => {
+    for (const compress of [false, true]) {
+      const t = table(7, 3, 4, compress);
+      const index = indexWith(null, t.indexKeys);
+      for (let at = 0; at < t.run.length; at += 2) {
+        const bad = t.run.slice();
+        bad[at] = bad[at]! ^ (1 << (at % 8));
+        for (const [name, a] of both) {
+          const decoded = (() => {
+            try {
+              a.decodeDataBlocks(bad, t.spans, index, false);
+              return null;
+            } catch (error) {
+              return error as Error & { code?: string };
+            }
+          })();
+          assert.ok(decoded !== null, `${name} byte ${at}: decoding accepted a flipped bit`);
+          assert.throws(() => a.checkDataBlocks(bad, t.spans, index, false, new Uint32Array(3)), (error: Error & { code?: string }) => error.code === decoded.code && error.message === decoded.message, `${name} byte ${at}`);
+        }
+      }
+    }
+    const t = table(3, 3, 16, false);
+    const [first, second, third] = t.indexKeys as [Uint8Array, Uint8Array, Uint8Array];
+    for (const [name, a] of both) {
+      throwsCode(() => a.checkDataBlocks(t.run, t.spans.subarray(2), indexWith(third, [second, third]), true, new Uint32Array(2)), 'CORRUPTION', `${name} previous`);
+      throwsCode(() => a.checkDataBlocks(t.run, t.spans, indexWith(null, [second, second, third]), false, new Uint32Array(3)), 'CORRUPTION', `${name} index key`);
+      a.checkDataBlocks(t.run, t.spans.subarray(2), indexWith(first, [second, third]), true, new Uint32Array(2));
+    }
+  });
+
+  it('needs a Uint32Array with room for every block', () => {
+    const t = table(5, 3, 4, false);
+    const index = indexWith(null, t.indexKeys);
+    for (const [name, a] of both) {
+      throwsCode(() => a.checkDataBlocks(t.run, t.spans, index, false, new Uint32Array(2)), 'INVALID_ARGUMENT', `${name} short counts`);
+      throwsCode(() => a.checkDataBlocks(t.run, t.spans, index, false, new Uint8Array(12) as unknown as Uint32Array), 'INVALID_ARGUMENT', `${name} not a Uint32Array`);
+      throwsCode(() => a.checkDataBlocks(t.run, t.spans.subarray(1), index, false, new Uint32Array(3)), 'INVALID_ARGUMENT', `${name} odd spans`);
+    }
+  });
+});

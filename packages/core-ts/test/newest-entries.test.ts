@@ -6,6 +6,7 @@
  * after random histories of puts (inline and separated values) and deletes.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { compareInternalKeys, compareUserKeys, encodeInternalKey, Kind } from '../src/keys/internal-key.js';
@@ -14,6 +15,7 @@ import { visitNewestEntries } from '../src/db/newest-entries.js';
 import { compareUserPart, findInLevel } from '../src/db/read-path.js';
 import { NUM_LEVELS } from '../src/manifest/index.js';
 import { BlockCache, TableBuilder, TableReader } from '../src/table/index.js';
+import { PassingRun } from '../src/table/table-reader.js';
 import { SortedTableSeeker } from '../src/table/sorted-seeker.js';
 import { NodeVfs } from '../src/vfs/index.js';
 import { b, rng, tempDir } from './db-helpers.js';
@@ -62,7 +64,11 @@ describe('SortedTableSeeker', () => {
         if (wait !== undefined) await wait;
       }
       await builder.finish();
-      const reader = TableReader.open(path, { fileNumber: 7, cache: new BlockCache(1 << 20) });
+      const cache = new BlockCache(1 << 20);
+      const reader = TableReader.open(path, { fileNumber: 7, cache });
+      // Expected answers from a reader of its own, so the seeker meets cached and uncached blocks
+      // as they come: only the point reads below put blocks into `cache`.
+      const reference = TableReader.open(path, { fileNumber: 7 });
       try {
         assert.ok(reader.blockCount > 10, `${reader.blockCount} blocks`);
         for (let round = 0; round < 30; round++) {
@@ -72,9 +78,12 @@ describe('SortedTableSeeker', () => {
           for (let i = 0; i < 5; i++) keys.push(users[Math.floor(random() * users.length)]!);
           keys.push(b(''), b('\u0000'), b('zzzz'), b('user/'), b('user/0000'));
           sortKeys(keys);
+          // Some blocks cached by point reads, the rest read by the seeker past the cache.
+          if (round % 3 === 1) for (const key of keys) if (random() < 0.2) reader.get(key);
+          const cachedBefore = cache.stats().blocks;
           const seeker = new SortedTableSeeker(reader);
           for (const key of keys) {
-            const expected = reader.get(key);
+            const expected = reference.get(key);
             const found = seeker.seek(key);
             assert.equal(found, expected !== undefined, `seek(${Buffer.from(key).toString()})`);
             if (expected === undefined) continue;
@@ -82,12 +91,73 @@ describe('SortedTableSeeker', () => {
             assert.deepEqual(Buffer.from(seeker.data.subarray(seeker.valueFrom, seeker.valueTo)), Buffer.from(expected.value));
           }
           seeker.release();
+          assert.equal(cache.stats().blocks, cachedBefore, 'a seeker pass leaves the block cache as it found it');
         }
       } finally {
         reader.close();
+        reference.close();
       }
     });
   }
+
+  test('passingBlock: cached blocks come from the cache, others from runs read ahead and checked, never cached', async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, '000009.sst');
+    const builder = await TableBuilder.create({ vfs, path, fileNumber: 9, blockSize: 128 });
+    for (let i = 0; i < 400; i++) {
+      const wait = builder.add(encodeInternalKey(b(`key${String(i).padStart(4, '0')}`), i + 1), Kind.Put, b(`value ${i}`));
+      if (wait !== undefined) await wait;
+    }
+    await builder.finish();
+    const cache = new BlockCache(1 << 20);
+    const reader = TableReader.open(path, { fileNumber: 9, cache });
+    const reference = TableReader.open(path, { fileNumber: 9 });
+    try {
+      assert.ok(reader.blockCount > 40, `${reader.blockCount} blocks`);
+      const run = new PassingRun();
+      // Block after block: each run reads more blocks ahead, up to the cap.
+      for (let i = 0; i < reader.blockCount; i++) {
+        const block = reader.passingBlock(i, run);
+        assert.deepEqual(Buffer.from(block.data), Buffer.from(reference.block(i).data), `block ${i}`);
+        assert.equal(block.count, reference.block(i).count, `block ${i} count`);
+        assert.ok(i >= run.first && i < run.end);
+      }
+      assert.ok(run.span > 8, `read ahead to ${run.span} blocks`);
+      assert.equal(cache.stats().blocks, 0, 'nothing entered the cache');
+      // A jump reads one block again.
+      reader.passingBlock(3, run);
+      assert.equal(run.end - run.first, 1);
+      // A cached block comes from the cache, whatever the run holds.
+      const cached = reader.block(20);
+      assert.equal(reader.passingBlock(20, run), cached);
+      assert.equal(run.first, 3);
+    } finally {
+      reader.close();
+      reference.close();
+    }
+    // A damaged block inside a run is CORRUPTION naming the run's blocks, as a cached read reports it.
+    const bytes = readFileSync(path);
+    const at = 600;
+    bytes[at] = bytes[at]! ^ 0x40;
+    writeFileSync(path, bytes);
+    const damaged = TableReader.open(path, { fileNumber: 9 });
+    try {
+      const run = new PassingRun();
+      let failed: { code?: string; message: string } | null = null;
+      for (let i = 0; i < damaged.blockCount && failed === null; i++) {
+        try {
+          damaged.passingBlock(i, run);
+        } catch (error) {
+          failed = error as { code?: string; message: string };
+        }
+      }
+      assert.ok(failed !== null, 'the damaged block was read');
+      assert.equal(failed.code, 'CORRUPTION');
+      assert.match(failed.message, /blocks \d+…\d+ of .*000009\.sst/);
+    } finally {
+      damaged.close();
+    }
+  });
 });
 
 interface Internals {

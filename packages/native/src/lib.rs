@@ -12,7 +12,7 @@
 #![deny(clippy::all)]
 
 use napi::bindgen_prelude::{
-    Buffer, BufferSlice, Env, Function, JsObjectValue, Uint32Array, Unknown,
+    Buffer, BufferSlice, Env, Function, JsObjectValue, Uint32Array, Uint32ArraySlice, Unknown,
 };
 use napi_derive::napi;
 use silt::{Packed, PackedBuf};
@@ -402,6 +402,29 @@ pub fn decode_data_blocks(
         values: block.values.into(),
         tags: buffer(block.tags),
     })
+}
+
+/// `decodeDataBlocks`' checks without its output; block `i`'s entry count goes to `counts[i]`.
+#[napi(catch_unwind)]
+pub fn check_data_blocks(
+    run: &[u8],
+    spans: &[u32],
+    index_keys: PackedInput,
+    has_previous: bool,
+    mut counts: Uint32ArraySlice<'_>,
+) -> Result<()> {
+    // SAFETY: the call is synchronous on the JavaScript thread, so nothing else touches the
+    // array's memory while this slice of it lives.
+    #[allow(unsafe_code)]
+    let counts = unsafe { counts.as_mut() };
+    silt::data_blocks::check_data_blocks(
+        run,
+        spans,
+        index_keys.packed()?,
+        has_previous,
+        counts,
+    )
+    .map_err(to_js)
 }
 
 /// A read-only view of a file: bulk reads copy from a memory mapping, point reads are positional; reads return copies.

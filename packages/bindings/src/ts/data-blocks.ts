@@ -91,6 +91,24 @@ class Output {
  * (ignored when `hasPrevious` is false), then each block's own. Arguments are validated by the caller.
  */
 export function decodeDataBlocks(run: Uint8Array, spans: Uint32Array, indexKeys: PackedBytes, hasPrevious: boolean): BlockEntries {
+  const out = new Output(checkSpans(run, spans, indexKeys));
+  decodeAll(run, spans, indexKeys, hasPrevious, out, null);
+  return out.entries();
+}
+
+/**
+ * `decodeDataBlocks`' checks, its output dropped: block `i`'s entry count goes to `counts[i]`.
+ * (The twin decodes the run to check it; the native accelerator reuses one block's scratch.)
+ */
+export function checkDataBlocks(run: Uint8Array, spans: Uint32Array, indexKeys: PackedBytes, hasPrevious: boolean, counts: Uint32Array): void {
+  const total = checkSpans(run, spans, indexKeys);
+  const blocks = spans.length / 2;
+  if (counts.length < blocks) throw invalidArgument(`${blocks} blocks need ${blocks} counts, got room for ${counts.length}`);
+  decodeAll(run, spans, indexKeys, hasPrevious, new Output(total), counts);
+}
+
+/** The spans in pairs, inside the run, with one index key more than blocks; their stored bytes. */
+function checkSpans(run: Uint8Array, spans: Uint32Array, indexKeys: PackedBytes): number {
   if (spans.length % 2 !== 0) throw invalidArgument('block spans must come in (offset, length) pairs');
   const blocks = spans.length / 2;
   const keyCount = indexKeys.offsets.length - 1;
@@ -102,14 +120,19 @@ export function decodeDataBlocks(run: Uint8Array, spans: Uint32Array, indexKeys:
     if (at + length > run.length) throw invalidArgument(`block span ${b} (${at} + ${length}) runs past the ${run.length}-byte run`);
     total += length;
   }
-  const out = new Output(total);
+  return total;
+}
+
+/** Decode every block of the run into `out`, each block's entry count into `counts` when given. */
+function decodeAll(run: Uint8Array, spans: Uint32Array, indexKeys: PackedBytes, hasPrevious: boolean, out: Output, counts: Uint32Array | null): void {
   const { data: keys, offsets } = indexKeys;
-  for (let b = 0; b < blocks; b++) {
+  for (let b = 0; b < spans.length / 2; b++) {
     const at = spans[2 * b]!;
     const previous = b > 0 || hasPrevious ? keys.subarray(offsets[b]!, offsets[b + 1]!) : null;
+    const before = out.count;
     decodeOne(run.subarray(at, at + spans[2 * b + 1]!), keys.subarray(offsets[b + 1]!, offsets[b + 2]!), previous, out, b);
+    if (counts !== null) counts[b] = out.count - before;
   }
-  return out.entries();
 }
 
 function decodeOne(stored: Uint8Array, indexKey: Uint8Array, previousIndexKey: Uint8Array | null, out: Output, block: number): void {

@@ -8,7 +8,7 @@ import { DEFAULT_RESTART_INTERVAL, MAX_RESTART_INTERVAL, decodeBlock, encodeBloc
 import { blockPointGet } from './block-seek.js';
 import { types } from 'node:util';
 import { crc32c, crc32cMany } from './crc32c.js';
-import { decodeDataBlocks } from './data-blocks.js';
+import { checkDataBlocks, decodeDataBlocks } from './data-blocks.js';
 import { invalidArgument } from './fail.js';
 import { openFileView } from './file-view.js';
 import { FRAME_MAX_RECORDS, decodeFrame, encodeFrame } from './frame.js';
@@ -136,6 +136,15 @@ export const tsAccelerator: Accelerator = {
     requirePacked(indexKeys, 'indexKeys');
     if (typeof hasPrevious !== 'boolean') throw invalidArgument('hasPrevious must be a boolean');
     return decodeDataBlocks(run, spans, indexKeys, hasPrevious);
+  },
+
+  checkDataBlocks(run: Uint8Array, spans: Uint32Array, indexKeys: PackedBytes, hasPrevious: boolean, counts: Uint32Array): void {
+    requireBytes(run, 'run');
+    if (!types.isUint32Array(spans)) throw invalidArgument('spans must be a Uint32Array');
+    requirePacked(indexKeys, 'indexKeys');
+    if (typeof hasPrevious !== 'boolean') throw invalidArgument('hasPrevious must be a boolean');
+    if (!types.isUint32Array(counts)) throw invalidArgument('counts must be a Uint32Array');
+    checkDataBlocks(run, spans, indexKeys, hasPrevious, counts);
   },
 
   blockPointGet(payload: Uint8Array, target: Uint8Array, result: Uint8Array): boolean {

@@ -5,7 +5,8 @@
  * restart points — the seeker only moves forward: it stays in the current block while the key is
  * not past the block's last key, steps forward from the previous answer when the next one is near,
  * and gallops along the index when it is not. Each block is fetched (and checked, on a cache miss)
- * once per run of keys.
+ * once per run of keys; blocks the cache does not hold are read and checked several at a time
+ * into the seeker's own memory, and not cached (`TableReader.passingBlock`).
  *
  * A seeker reads the table as it is when `seek` runs and keeps a block it fetched; it holds no
  * reference that keeps the table open — use it within one synchronous turn, like `get`.
@@ -13,13 +14,18 @@
 import { compareBytes, TRAILER_BYTES } from '../keys/internal-key.js';
 import { readU32 } from './bytes.js';
 import type { StoredBlock } from './stored-block.js';
-import type { TableReader } from './table-reader.js';
+import { PassingRun, type TableReader } from './table-reader.js';
 import { readVarint, varintValue } from './block-varint.js';
 
 export class SortedTableSeeker {
   /** The current block, -1 before the first seek, `blockCount` once every key is past the table. */
   private b = -1;
   private block: StoredBlock | null = null;
+  /**
+   * Where blocks the cache does not hold are read, several at a time: the seeker moves forward
+   * through the table once, so they are not cached.
+   */
+  private readonly run = new PassingRun();
   /** The current block's payload (empty when none). */
   data: Uint8Array = new Uint8Array(0);
   private entriesEnd = 0;
@@ -59,7 +65,7 @@ export class SortedTableSeeker {
         this.release();
         return false;
       }
-      const block = reader.block(b);
+      const block = reader.passingBlock(b, this.run);
       this.block = block;
       this.data = block.data;
       this.entriesEnd = block.entriesEnd;

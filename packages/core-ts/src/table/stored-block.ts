@@ -71,6 +71,25 @@ function unsealDataBlock(stored: Uint8Array, accelerator: Accelerator, where: st
   return payload.constructor === Uint8Array ? payload : new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
 }
 
+/**
+ * Take in a stored block that `Accelerator.checkDataBlocks` has checked (every check of
+ * `loadStoredBlock`, against the same index keys) and found to hold `count` entries: only its
+ * payload is taken out, decompressed when the block is compressed. `stored` must stay unchanged
+ * while the block is in use.
+ */
+export function checkedStoredBlock(stored: Uint8Array, count: number, accelerator: Accelerator): StoredBlock {
+  const length = stored.length;
+  const body = stored.subarray(0, length - BLOCK_TRAILER_BYTES);
+  let data = body;
+  if (stored[length - BLOCK_TRAILER_BYTES] === COMPRESSION_LZ4) {
+    const payload = accelerator.lz4Decompress(body);
+    data = new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+  }
+  const size = data.length;
+  const restartCount = readU32(data, size - 4);
+  return { data, entriesEnd: size - 4 - 4 * restartCount, restartCount, count, charge: data.byteLength + BLOCK_OVERHEAD_BYTES };
+}
+
 /** Scratch for the walk: the key being rebuilt, in place over the previous one. */
 let walkKey: Uint8Array = new Uint8Array(64);
 

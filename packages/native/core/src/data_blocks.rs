@@ -53,6 +53,66 @@ pub fn decode_data_blocks(
     index_keys: Packed<'_>,
     has_previous: bool,
 ) -> Result<DecodedBlock> {
+    let total = check_spans(run, spans, &index_keys)?;
+    // Pointer-sized values and short keys: about as many key bytes and value bytes as stored ones.
+    let mut out = DecodedBlock {
+        keys: PackedBuf::with_capacity(total / 32, total),
+        values: PackedBuf::with_capacity(total / 32, total),
+        tags: Vec::with_capacity(total / 32),
+    };
+    for b in 0..spans.len() / 2 {
+        let (at, len) = (spans[2 * b] as usize, spans[2 * b + 1] as usize);
+        let previous = (b > 0 || has_previous).then(|| index_keys.get(b));
+        decode_one(
+            &run[at..at + len],
+            index_keys.get(b + 1),
+            previous,
+            &mut out,
+        )
+        .map_err(|message| Error::corruption(format!("data block {b} of the run {message}")))?;
+    }
+    Ok(out)
+}
+
+/// Every check of `decode_data_blocks`, without its output: for a reader that walks the stored
+/// blocks itself (a forward pass over a table that does not cache what it reads). The number of
+/// entries of block `i` is written to `counts[i]`.
+///
+/// The checks are the decoder's, made on the stored bytes in place (`check_one`); only the two
+/// keys being compared are kept.
+pub fn check_data_blocks(
+    run: &[u8],
+    spans: &[u32],
+    index_keys: Packed<'_>,
+    has_previous: bool,
+    counts: &mut [u32],
+) -> Result<()> {
+    check_spans(run, spans, &index_keys)?;
+    let blocks = spans.len() / 2;
+    if counts.len() < blocks {
+        return Err(Error::invalid_argument(format!(
+            "{blocks} blocks need {blocks} counts, got room for {}",
+            counts.len()
+        )));
+    }
+    let (mut previous, mut key) = (Vec::with_capacity(64), Vec::with_capacity(64));
+    for b in 0..blocks {
+        let (at, len) = (spans[2 * b] as usize, spans[2 * b + 1] as usize);
+        let previous_index = (b > 0 || has_previous).then(|| index_keys.get(b));
+        counts[b] = check_one(
+            &run[at..at + len],
+            index_keys.get(b + 1),
+            previous_index,
+            &mut previous,
+            &mut key,
+        )
+        .map_err(|message| Error::corruption(format!("data block {b} of the run {message}")))?;
+    }
+    Ok(())
+}
+
+/// The spans in pairs, inside the run, with one index key more than blocks; their stored bytes.
+fn check_spans(run: &[u8], spans: &[u32], index_keys: &Packed<'_>) -> Result<usize> {
     if !spans.len().is_multiple_of(2) {
         return Err(Error::invalid_argument(
             "block spans must come in (offset, length) pairs",
@@ -77,24 +137,7 @@ pub fn decode_data_blocks(
         }
         total += len;
     }
-    // Pointer-sized values and short keys: about as many key bytes and value bytes as stored ones.
-    let mut out = DecodedBlock {
-        keys: PackedBuf::with_capacity(total / 32, total),
-        values: PackedBuf::with_capacity(total / 32, total),
-        tags: Vec::with_capacity(total / 32),
-    };
-    for b in 0..blocks {
-        let (at, len) = (spans[2 * b] as usize, spans[2 * b + 1] as usize);
-        let previous = (b > 0 || has_previous).then(|| index_keys.get(b));
-        decode_one(
-            &run[at..at + len],
-            index_keys.get(b + 1),
-            previous,
-            &mut out,
-        )
-        .map_err(|message| Error::corruption(format!("data block {b} of the run {message}")))?;
-    }
-    Ok(out)
+    Ok(total)
 }
 
 /// One 32-bit LEB128 varint of `entries` at `*pos`.
@@ -118,12 +161,8 @@ fn varint32(entries: &[u8], pos: &mut usize) -> std::result::Result<u32, &'stati
     }
 }
 
-fn decode_one(
-    stored: &[u8],
-    index_key: &[u8],
-    previous_index_key: Option<&[u8]>,
-    out: &mut DecodedBlock,
-) -> std::result::Result<(), String> {
+/// The payload of a stored block: its checksum checked, decompressed when compressed.
+fn unseal(stored: &[u8]) -> std::result::Result<Cow<'_, [u8]>, String> {
     let length = stored.len();
     if length < BLOCK_TRAILER_BYTES + 4 {
         return Err("is shorter than an empty block".into());
@@ -133,16 +172,23 @@ fn decode_one(
         return Err("checksum mismatch".into());
     }
     let body = &stored[..length - BLOCK_TRAILER_BYTES];
-    let data: Cow<'_, [u8]> = match stored[length - BLOCK_TRAILER_BYTES] {
-        COMPRESSION_NONE => Cow::Borrowed(body),
-        COMPRESSION_LZ4 => Cow::Owned(lz4::decompress(body).map_err(|e| e.to_string())?),
-        other => return Err(format!("has unknown compression {other}")),
-    };
+    match stored[length - BLOCK_TRAILER_BYTES] {
+        COMPRESSION_NONE => Ok(Cow::Borrowed(body)),
+        COMPRESSION_LZ4 => Ok(Cow::Owned(
+            lz4::decompress(body).map_err(|e| e.to_string())?,
+        )),
+        other => Err(format!("has unknown compression {other}")),
+    }
+}
+
+/// Where a payload's entries end and how many restart points it has, the restart array checked
+/// (in bounds, restart 0 at offset 0, strictly ascending, each before the end of the entries).
+fn restart_array(data: &[u8]) -> std::result::Result<(usize, usize), String> {
     let size = data.len();
     if size < 4 {
         return Err("payload is shorter than its restart count".into());
     }
-    let restart_count = u32_at(&data, size - 4) as usize;
+    let restart_count = u32_at(data, size - 4) as usize;
     if restart_count == 0 {
         return Err("is empty".into());
     }
@@ -150,38 +196,89 @@ fn decode_one(
         return Err("restart array runs past the payload".into());
     }
     let entries_end = size - 4 - 4 * restart_count;
-    let restart_at = |r: usize| u32_at(&data, entries_end + 4 * r) as usize;
     let mut previous_restart: Option<usize> = None;
     for r in 0..restart_count {
-        let at = restart_at(r);
+        let at = u32_at(data, entries_end + 4 * r) as usize;
         if (r == 0 && at != 0) || previous_restart.is_some_and(|p| at <= p) || at >= entries_end {
             return Err(format!("restart {r} is out of place"));
         }
         previous_restart = Some(at);
     }
-    let entries = &data[..entries_end];
-    let mut key_start = out.keys.data.len();
-    let mut count = 0usize;
-    let mut next_restart = 1usize;
-    let mut next_restart_at = if restart_count > 1 {
-        restart_at(1)
-    } else {
-        entries_end
-    };
-    let mut pos = 0usize;
-    while pos < entries_end {
-        if pos > next_restart_at {
-            return Err(format!("restart {next_restart} is not at an entry"));
+    Ok((entries_end, restart_count))
+}
+
+/// One entry of a block, its fields checked against the block (not yet against its neighbours'
+/// keys): its key is the previous key's first `shared` bytes followed by `unshared`.
+struct Entry<'a> {
+    shared: usize,
+    unshared: &'a [u8],
+    value: &'a [u8],
+    tag: u8,
+}
+
+/// The walk over a payload's entries that decoding and checking share: restart points on entry
+/// starts with no shared prefix, 32-bit varints, each entry inside the entries area, keys of at
+/// least a trailer, known kinds, empty tombstone values.
+struct EntryWalk<'a> {
+    data: &'a [u8],
+    entries_end: usize,
+    restart_count: usize,
+    next_restart: usize,
+    next_restart_at: usize,
+    pos: usize,
+    /// Entries walked so far.
+    count: usize,
+}
+
+impl<'a> EntryWalk<'a> {
+    /// The walk over `data`'s entries, its restart array checked.
+    fn new(data: &'a [u8]) -> std::result::Result<Self, String> {
+        let (entries_end, restart_count) = restart_array(data)?;
+        let mut walk = EntryWalk {
+            data,
+            entries_end,
+            restart_count,
+            next_restart: 1,
+            next_restart_at: entries_end,
+            pos: 0,
+            count: 0,
+        };
+        if restart_count > 1 {
+            walk.next_restart_at = walk.restart_at(1);
         }
-        let at_restart = pos == 0 || pos == next_restart_at;
+        Ok(walk)
+    }
+
+    fn restart_at(&self, r: usize) -> usize {
+        u32_at(self.data, self.entries_end + 4 * r) as usize
+    }
+
+    /// The next entry (`previous_length`: the previous key's length), or None past the last one
+    /// once every restart point was met.
+    fn next(&mut self, previous_length: usize) -> Option<std::result::Result<Entry<'a>, String>> {
+        if self.pos >= self.entries_end {
+            return (self.next_restart < self.restart_count)
+                .then(|| Err(format!("restart {} is not at an entry", self.next_restart)));
+        }
+        Some(self.entry(previous_length))
+    }
+
+    fn entry(&mut self, previous_length: usize) -> std::result::Result<Entry<'a>, String> {
+        let (pos, count) = (self.pos, self.count);
+        if pos > self.next_restart_at {
+            return Err(format!("restart {} is not at an entry", self.next_restart));
+        }
+        let at_restart = pos == 0 || pos == self.next_restart_at;
         if at_restart && pos != 0 {
-            next_restart += 1;
-            next_restart_at = if next_restart < restart_count {
-                restart_at(next_restart)
+            self.next_restart += 1;
+            self.next_restart_at = if self.next_restart < self.restart_count {
+                self.restart_at(self.next_restart)
             } else {
-                entries_end
+                self.entries_end
             };
         }
+        let entries = &self.data[..self.entries_end];
+        let mut pos = pos;
         let shared = varint32(entries, &mut pos)? as usize;
         let unshared = varint32(entries, &mut pos)? as usize;
         let value_length = varint32(entries, &mut pos)? as usize;
@@ -189,11 +286,6 @@ fn decode_one(
             return Err(format!("entry {count} runs past the entries"));
         };
         pos += 1;
-        let previous_length = if count == 0 {
-            0
-        } else {
-            out.keys.data.len() - key_start
-        };
         if if at_restart {
             shared != 0
         } else {
@@ -201,11 +293,10 @@ fn decode_one(
         } {
             return Err(format!("entry {count} shares more than the previous key"));
         }
-        let key_length = shared + unshared;
-        if key_length < TRAILER_BYTES {
+        if shared + unshared < TRAILER_BYTES {
             return Err(format!("entry {count} key is shorter than its trailer"));
         }
-        if pos + unshared + value_length > entries_end {
+        if pos + unshared + value_length > self.entries_end {
             return Err(format!("entry {count} runs past the entries"));
         }
         if tag > MAX_KIND {
@@ -214,50 +305,107 @@ fn decode_one(
         if tag == KIND_DELETE && value_length != 0 {
             return Err(format!("entry {count} is a tombstone with a value"));
         }
+        self.pos = pos + unshared + value_length;
+        self.count += 1;
+        Ok(Entry {
+            shared,
+            unshared: &entries[pos..pos + unshared],
+            value: &entries[pos + unshared..self.pos],
+            tag,
+        })
+    }
+}
+
+/// The order checks between keys: each key after the one before it in the block, the block's
+/// first key after the previous block's index key.
+fn check_order(
+    previous: &[u8],
+    key: &[u8],
+    first: bool,
+    previous_index_key: Option<&[u8]>,
+) -> std::result::Result<(), String> {
+    if !first && compare_internal(previous, key) != Ordering::Less {
+        return Err("keys are out of order".into());
+    }
+    if first {
+        if let Some(previous) = previous_index_key {
+            if previous.len() < TRAILER_BYTES
+                || compare_internal(key, previous) != Ordering::Greater
+            {
+                return Err("starts at or before the end of the previous block".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn decode_one(
+    stored: &[u8],
+    index_key: &[u8],
+    previous_index_key: Option<&[u8]>,
+    out: &mut DecodedBlock,
+) -> std::result::Result<(), String> {
+    let data = unseal(stored)?;
+    let mut walk = EntryWalk::new(&data)?;
+    let mut key_start = out.keys.data.len();
+    let mut first = true;
+    while let Some(entry) = walk.next(out.keys.data.len() - key_start) {
+        let entry = entry?;
         // The new key is the previous one's first `shared` bytes and the entry's own.
         let previous_start = key_start;
         key_start = out.keys.data.len();
-        if (key_start + key_length) as u64 > u64::from(u32::MAX) {
+        if (key_start + entry.shared + entry.unshared.len()) as u64 > u64::from(u32::MAX) {
             return Err("keys expand past 4 GiB when decoded".into());
         }
         out.keys
             .data
-            .extend_from_within(previous_start..previous_start + shared);
-        out.keys
-            .data
-            .extend_from_slice(&entries[pos..pos + unshared]);
-        pos += unshared;
-        let key = &out.keys.data[key_start..];
-        if count > 0
-            && compare_internal(&out.keys.data[previous_start..key_start], key) != Ordering::Less
-        {
-            return Err("keys are out of order".into());
-        }
-        if count == 0 {
-            if let Some(previous) = previous_index_key {
-                if previous.len() < TRAILER_BYTES
-                    || compare_internal(key, previous) != Ordering::Greater
-                {
-                    return Err("starts at or before the end of the previous block".into());
-                }
-            }
-        }
-        if out.values.data.len() + value_length > u32::MAX as usize {
+            .extend_from_within(previous_start..previous_start + entry.shared);
+        out.keys.data.extend_from_slice(entry.unshared);
+        let (previous, key) = out.keys.data[previous_start..].split_at(key_start - previous_start);
+        check_order(previous, key, first, previous_index_key)?;
+        first = false;
+        if out.values.data.len() + entry.value.len() > u32::MAX as usize {
             return Err("values expand past 4 GiB when decoded".into());
         }
         out.keys.offsets.push(out.keys.data.len() as u32);
-        out.values.push(&entries[pos..pos + value_length]);
-        out.tags.push(tag);
-        pos += value_length;
-        count += 1;
-    }
-    if next_restart < restart_count {
-        return Err(format!("restart {next_restart} is not at an entry"));
+        out.values.push(entry.value);
+        out.tags.push(entry.tag);
     }
     if out.keys.data[key_start..] != *index_key {
         return Err("does not end with its index key".into());
     }
     Ok(())
+}
+
+/// `decode_one`'s checks, keeping nothing but the last two keys (in `previous` and `key`, which
+/// it reuses): returns the block's entry count. Compaction's decoder copies every key and value
+/// out; a reader that walks the stored block itself needs only the verdict, at a fraction of the
+/// cost.
+fn check_one(
+    stored: &[u8],
+    index_key: &[u8],
+    previous_index_key: Option<&[u8]>,
+    previous: &mut Vec<u8>,
+    key: &mut Vec<u8>,
+) -> std::result::Result<u32, String> {
+    let data = unseal(stored)?;
+    let mut walk = EntryWalk::new(&data)?;
+    key.clear();
+    let mut first = true;
+    while let Some(entry) = walk.next(key.len()) {
+        let entry = entry?;
+        // The new key is the previous one's first `shared` bytes and the entry's own.
+        std::mem::swap(previous, key);
+        key.clear();
+        key.extend_from_slice(&previous[..entry.shared]);
+        key.extend_from_slice(entry.unshared);
+        check_order(previous, key, first, previous_index_key)?;
+        first = false;
+    }
+    if key[..] != *index_key {
+        return Err("does not end with its index key".into());
+    }
+    Ok(walk.count as u32)
 }
 
 #[cfg(test)]
@@ -325,6 +473,70 @@ mod tests {
             Packed::new(&index.data, &index.offsets).unwrap(),
             has_previous,
         )
+    }
+
+    fn check(run: &[u8], spans: &[u32], index: &PackedBuf, has_previous: bool) -> Result<Vec<u32>> {
+        let mut counts = vec![u32::MAX; spans.len() / 2];
+        check_data_blocks(
+            run,
+            spans,
+            Packed::new(&index.data, &index.offsets).unwrap(),
+            has_previous,
+            &mut counts,
+        )?;
+        Ok(counts)
+    }
+
+    #[test]
+    fn checking_counts_each_blocks_entries() {
+        for compress in [false, true] {
+            let (run, spans, index, _) = two_blocks(compress);
+            assert_eq!(check(&run, &spans, &index, false).unwrap(), vec![9, 11]);
+        }
+    }
+
+    #[test]
+    fn checking_refuses_exactly_what_decoding_refuses() {
+        for compress in [false, true] {
+            let (run, spans, index, keys) = two_blocks(compress);
+            for at in 0..run.len() {
+                let mut bad = run.clone();
+                bad[at] ^= 0x10;
+                let checked = check(&bad, &spans, &index, false).map(|_| ()).unwrap_err();
+                let decoded = decode(&bad, &spans, &index, false).map(|_| ()).unwrap_err();
+                assert_eq!(checked.code(), "CORRUPTION", "byte {at}");
+                assert_eq!(checked.to_string(), decoded.to_string(), "byte {at}");
+            }
+            let bad_previous = packed(&[keys[0].clone(), keys[8].clone(), keys[19].clone()]);
+            assert_eq!(
+                check(&run, &spans, &bad_previous, true).unwrap_err().code(),
+                "CORRUPTION"
+            );
+            let wrong_last = packed(&[vec![], keys[7].clone(), keys[19].clone()]);
+            assert_eq!(
+                check(&run, &spans, &wrong_last, false).unwrap_err().code(),
+                "CORRUPTION"
+            );
+        }
+    }
+
+    #[test]
+    fn checking_needs_room_for_the_counts() {
+        let (run, spans, index, _) = two_blocks(false);
+        let mut counts = [0u32; 1];
+        let error = check_data_blocks(
+            &run,
+            &spans,
+            Packed::new(&index.data, &index.offsets).unwrap(),
+            false,
+            &mut counts,
+        )
+        .unwrap_err();
+        assert_eq!(error.code(), "INVALID_ARGUMENT");
+        assert_eq!(
+            check(&run, &[0], &index, false).unwrap_err().code(),
+            "INVALID_ARGUMENT"
+        );
     }
 
     #[test]
@@ -416,6 +628,8 @@ mod tests {
             let index = packed(&[vec![], keys.last().unwrap().clone()]);
             let error = decode(&b, &[0, b.len() as u32], &index, false).unwrap_err();
             assert_eq!(error.code(), "CORRUPTION");
+            let checked = check(&b, &[0, b.len() as u32], &index, false).unwrap_err();
+            assert_eq!(checked.to_string(), error.to_string());
         }
     }
 
