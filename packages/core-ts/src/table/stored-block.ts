@@ -64,10 +64,14 @@ function unsealDataBlock(stored: Uint8Array, accelerator: Accelerator, where: st
     throw corruption(`data block ${where} checksum mismatch`);
   }
   const compression = stored[length - BLOCK_TRAILER_BYTES];
-  let payload: Uint8Array;
-  if (compression === COMPRESSION_NONE) payload = stored.subarray(0, length - BLOCK_TRAILER_BYTES);
-  else if (compression === COMPRESSION_LZ4) payload = accelerator.lz4Decompress(stored.subarray(0, length - BLOCK_TRAILER_BYTES));
-  else throw corruption(`data block ${where} has unknown compression ${compression}`);
+  if (compression !== COMPRESSION_NONE && compression !== COMPRESSION_LZ4) throw corruption(`data block ${where} has unknown compression ${compression}`);
+  return payloadOf(stored, accelerator);
+}
+
+/** The payload of a stored block whose compression byte is known good, decompressed, as a plain Uint8Array. */
+function payloadOf(stored: Uint8Array, accelerator: Accelerator): Uint8Array {
+  const body = stored.subarray(0, stored.length - BLOCK_TRAILER_BYTES);
+  const payload = stored[stored.length - BLOCK_TRAILER_BYTES] === COMPRESSION_NONE ? body : accelerator.lz4Decompress(body);
   return payload.constructor === Uint8Array ? payload : new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
 }
 
@@ -78,13 +82,7 @@ function unsealDataBlock(stored: Uint8Array, accelerator: Accelerator, where: st
  * while the block is in use.
  */
 export function checkedStoredBlock(stored: Uint8Array, count: number, accelerator: Accelerator): StoredBlock {
-  const length = stored.length;
-  const body = stored.subarray(0, length - BLOCK_TRAILER_BYTES);
-  let data = body;
-  if (stored[length - BLOCK_TRAILER_BYTES] === COMPRESSION_LZ4) {
-    const payload = accelerator.lz4Decompress(body);
-    data = new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
-  }
+  const data = payloadOf(stored, accelerator);
   const size = data.length;
   const restartCount = readU32(data, size - 4);
   return { data, entriesEnd: size - 4 - 4 * restartCount, restartCount, count, charge: data.byteLength + BLOCK_OVERHEAD_BYTES };

@@ -369,11 +369,7 @@ export class TableReader {
   private decodeRun(first: number, end: number): BlockEntries {
     const runStart = this.blockOffsets[first]!;
     const run = this.view.read(runStart, this.blockEnd(end - 1) - runStart);
-    const spans = new Uint32Array(2 * (end - first));
-    for (let b = first; b < end; b++) {
-      spans[2 * (b - first)] = this.blockOffsets[b]! - runStart;
-      spans[2 * (b - first) + 1] = this.blockLengths[b]!;
-    }
+    const spans = this.runSpans(first, end, new Uint32Array(2 * (end - first)));
     try {
       const { keys, values, tags } = this.accelerator.decodeDataBlocks(run, spans, this.runIndexKeys(first, end), first > 0);
       // Plain Uint8Arrays, not the native module's Buffers: compaction takes a view of every key
@@ -385,10 +381,7 @@ export class TableReader {
         tags: plainBytes(tags),
       };
     } catch (error) {
-      if (error instanceof SiltError && error.code === ErrorCodes.CORRUPTION) {
-        throw corruption(`blocks ${first}…${end - 1} of ${this.path}: ${error.message}`);
-      }
-      throw error;
+      throw this.runError(error, first, end);
     }
   }
 
@@ -469,21 +462,33 @@ export class TableReader {
     let bytes = this.blockLengths[b]!;
     while (end < this.blockCount && end - b < run.span && bytes + this.blockLengths[end]! <= PASSING_RUN_BYTES) bytes += this.blockLengths[end++]!;
     if (run.bytes.length < bytes) run.bytes = new Uint8Array(Math.max(bytes, PASSING_RUN_BYTES));
-    const runStart = this.blockOffsets[b]!;
-    this.view.readInto(runStart, bytes, run.bytes, 0);
-    const spans = run.spans;
-    for (let i = b; i < end; i++) {
-      spans[2 * (i - b)] = this.blockOffsets[i]! - runStart;
-      spans[2 * (i - b) + 1] = this.blockLengths[i]!;
-    }
+    this.view.readInto(this.blockOffsets[b]!, bytes, run.bytes, 0);
     try {
-      this.accelerator.checkDataBlocks(run.bytes.subarray(0, bytes), spans.subarray(0, 2 * (end - b)), this.runIndexKeys(b, end), b > 0, run.counts);
+      this.accelerator.checkDataBlocks(run.bytes.subarray(0, bytes), this.runSpans(b, end, run.spans), this.runIndexKeys(b, end), b > 0, run.counts);
     } catch (error) {
-      if (error instanceof SiltError && error.code === ErrorCodes.CORRUPTION) throw corruption(`blocks ${b}…${end - 1} of ${this.path}: ${error.message}`);
-      throw error;
+      throw this.runError(error, b, end);
     }
     run.first = b;
     run.end = end;
+  }
+
+  /**
+   * The spans `decodeDataBlocks` and `checkDataBlocks` take for blocks `first…end − 1` read in one
+   * piece from the first one's offset: (offset in the piece, length) pairs, written into `into`
+   * (room for them at least); returns the part of `into` they fill.
+   */
+  private runSpans(first: number, end: number, into: Uint32Array): Uint32Array {
+    const runStart = this.blockOffsets[first]!;
+    for (let b = first; b < end; b++) {
+      into[2 * (b - first)] = this.blockOffsets[b]! - runStart;
+      into[2 * (b - first) + 1] = this.blockLengths[b]!;
+    }
+    return into.length === 2 * (end - first) ? into : into.subarray(0, 2 * (end - first));
+  }
+
+  /** A failure of the accelerator over blocks `first…end − 1`: a corruption names them and the file. */
+  private runError(error: unknown, first: number, end: number): unknown {
+    return error instanceof SiltError && error.code === ErrorCodes.CORRUPTION ? corruption(`blocks ${first}…${end - 1} of ${this.path}: ${error.message}`) : error;
   }
 
   /**
