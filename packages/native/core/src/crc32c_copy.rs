@@ -30,6 +30,16 @@ pub fn copy_crc32c(src: &[u8], dst: &mut [u8], seed: u32) -> u32 {
     assert_eq!(src.len(), dst.len(), "copy_crc32c needs equal lengths");
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("sse4.2") {
+        if src.len() >= wide::MIN_LEN
+            && std::arch::is_x86_feature_detected!("pclmulqdq")
+            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("vpclmulqdq")
+        {
+            // SAFETY: the CPU has SSE4.2, PCLMULQDQ, AVX-512F and VPCLMULQDQ (checked above); the
+            // lengths are equal (asserted above) and at least `wide::MIN_LEN`.
+            #[allow(unsafe_code)]
+            return unsafe { wide::copy_crc32c(src, dst, seed) };
+        }
         if src.len() >= fold::MIN_LEN && std::arch::is_x86_feature_detected!("pclmulqdq") {
             // SAFETY: the CPU has SSE4.2 and PCLMULQDQ (checked above); the lengths are equal
             // (asserted above) and at least `MIN_LEN`.
@@ -183,7 +193,7 @@ mod fold {
 
     /// `x^n mod P` (P = x^32 + 0x1EDC6F41, CRC32C), bit-reversed into a 64-bit multiplier operand:
     /// a degree-`d` term at bit `63 - d`, as the data's quadwords hold theirs.
-    const fn x_pow_mod_p(n: u32) -> i64 {
+    pub(super) const fn x_pow_mod_p(n: u32) -> i64 {
         let mut r: u64 = 1;
         let mut i = 0;
         while i < n {
@@ -198,7 +208,7 @@ mod fold {
 
     /// Multipliers moving an accumulator 512 and 128 bits on: `[high half, low half]` in the
     /// register's `[low, high]` quadwords.
-    const BY_512: (i64, i64) = (x_pow_mod_p(512 + 64 - 1), x_pow_mod_p(512 - 1));
+    pub(super) const BY_512: (i64, i64) = (x_pow_mod_p(512 + 64 - 1), x_pow_mod_p(512 - 1));
     const BY_128: (i64, i64) = (x_pow_mod_p(128 + 64 - 1), x_pow_mod_p(128 - 1));
 
     /// `acc · x^D + next` (congruent modulo P) for the `D` of `by`.
@@ -222,9 +232,8 @@ mod fold {
         let from = src.as_ptr();
         let to = dst.as_mut_ptr();
         let by_512 = _mm_set_epi64x(BY_512.1, BY_512.0);
-        let by_128 = _mm_set_epi64x(BY_128.1, BY_128.0);
-        // SAFETY (all blocks below): every 16-byte access is at `at + 16 <= length`, every byte
-        // access at `at < length`, for both slices.
+        // SAFETY (all blocks below): every 16-byte access is at `at + 16 <= length` for both
+        // slices.
         let chunk = |at: usize| unsafe {
             let c = _mm_loadu_si128(from.add(at).cast::<__m128i>());
             _mm_storeu_si128(to.add(at).cast::<__m128i>(), c);
@@ -245,16 +254,135 @@ mod fold {
             }
             at += 64;
         }
+        // SAFETY: the caller vouches for the features and for `length` bytes at both pointers;
+        // `at <= length`.
+        unsafe { finish([a0, a1, a2, a3], from, to, at, length) }
+    }
+
+    /// The end both folding loops share: four accumulators for consecutive 16-byte chunks (the
+    /// message so far, with the starting register added in), folded into one; then the remaining
+    /// whole chunks from `at`, the reduction to 32 bits, and the bytes under a chunk. Returns the
+    /// finished (inverted) CRC.
+    ///
+    /// # Safety
+    /// PCLMULQDQ and SSE4.2 are available, `at <= length`, and `length` bytes are readable at
+    /// `from` and writable at `to`.
+    #[target_feature(enable = "pclmulqdq,sse4.2")]
+    pub(super) unsafe fn finish(
+        lanes: [__m128i; 4],
+        from: *const u8,
+        to: *mut u8,
+        mut at: usize,
+        length: usize,
+    ) -> u32 {
+        let by_128 = _mm_set_epi64x(BY_128.1, BY_128.0);
+        let [a0, a1, a2, a3] = lanes;
+        // SAFETY (the `fold` calls): the caller vouches for PCLMULQDQ.
         let mut acc = unsafe { fold(fold(fold(a0, by_128, a1), by_128, a2), by_128, a3) };
         while at + 16 <= length {
-            acc = unsafe { fold(acc, by_128, chunk(at)) };
+            // SAFETY: `at + 16 <= length` for both pointers.
+            let chunk = unsafe {
+                let c = _mm_loadu_si128(from.add(at).cast::<__m128i>());
+                _mm_storeu_si128(to.add(at).cast::<__m128i>(), c);
+                c
+            };
+            acc = unsafe { fold(acc, by_128, chunk) };
             at += 16;
         }
         let first = _mm_cvtsi128_si64(acc) as u64;
         let second = _mm_extract_epi64::<1>(acc) as u64;
         let register = _mm_crc32_u64(_mm_crc32_u64(0, first), second) as u32;
-        // SAFETY: `at <= length` for both slices, as the caller vouches.
+        // SAFETY: `at <= length` for both pointers, as the caller vouches.
         !unsafe { super::tail::copy_crc32c_rest(from, to, at, length, register) }
+    }
+}
+
+/// The same folding on 512-bit registers (x86-64 with AVX-512F and VPCLMULQDQ), for inputs of
+/// `MIN_LEN` bytes and more: one VPCLMULQDQ multiplies the four 128-bit lanes of a register at
+/// once, so a register is exactly the four accumulators of `fold` (its lanes take the chunks at
+/// `64k`, `64k + 16`, ..). Four such registers take the 64-byte blocks at `256k`, `256k + 64`, ..
+/// and each step moves them `x^2048` on, which keeps four independent multiplications in flight
+/// (one register alone would wait on each product's latency, as `fold`'s loop does at four times
+/// the instructions per byte). The four then fold into one by `x^512`, further whole 64-byte blocks
+/// likewise, and its lanes go on through `fold::finish`. A 16 KiB copy and checksum from cache:
+/// ~0.4 µs against `fold`'s ~1.2–1.6 (a plain copy ~0.2–0.3); from memory ~1.8–1.9 µs against
+/// ~2.4–2.7 (a plain copy ~1.8): the checksum no longer costs the copy anything measurable there.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod wide {
+    use super::fold::{finish, x_pow_mod_p, BY_512};
+    use std::arch::x86_64::{
+        __m512i, _mm512_broadcast_i32x4, _mm512_clmulepi64_epi128, _mm512_extracti32x4_epi32,
+        _mm512_loadu_si512, _mm512_storeu_si512, _mm512_ternarylogic_epi64, _mm512_xor_si512,
+        _mm512_zextsi128_si512, _mm_cvtsi32_si128, _mm_set_epi64x,
+    };
+
+    /// Shorter inputs take `fold`: four registers need 256 bytes to start.
+    pub const MIN_LEN: usize = 256;
+
+    /// Multipliers moving each lane 2048 bits on, as `fold`'s by 512 (see there).
+    const BY_2048: (i64, i64) = (x_pow_mod_p(2048 + 64 - 1), x_pow_mod_p(2048 - 1));
+
+    /// `acc · x^D + next` lane by lane (congruent modulo P) for the `D` of `by`.
+    ///
+    /// # Safety
+    /// AVX-512F and VPCLMULQDQ are available.
+    #[inline]
+    #[target_feature(enable = "avx512f,vpclmulqdq")]
+    unsafe fn fold(acc: __m512i, by: __m512i, next: __m512i) -> __m512i {
+        let high = _mm512_clmulepi64_epi128::<0x00>(acc, by);
+        let low = _mm512_clmulepi64_epi128::<0x11>(acc, by);
+        // 0x96: the three-way exclusive or.
+        _mm512_ternarylogic_epi64::<0x96>(high, low, next)
+    }
+
+    /// # Safety
+    /// SSE4.2, PCLMULQDQ, AVX-512F and VPCLMULQDQ are available, `src.len() == dst.len()` and
+    /// `src.len() >= MIN_LEN`.
+    #[target_feature(enable = "avx512f,vpclmulqdq,pclmulqdq,sse4.2")]
+    pub unsafe fn copy_crc32c(src: &[u8], dst: &mut [u8], seed: u32) -> u32 {
+        let length = src.len();
+        let from = src.as_ptr();
+        let to = dst.as_mut_ptr();
+        // SAFETY (all blocks below): every 64-byte access is at `at + 64 <= length` for both
+        // slices.
+        let block = |at: usize| unsafe {
+            let b = _mm512_loadu_si512(from.add(at).cast::<__m512i>());
+            _mm512_storeu_si512(to.add(at).cast::<__m512i>(), b);
+            b
+        };
+        let by_2048 = _mm512_broadcast_i32x4(_mm_set_epi64x(BY_2048.1, BY_2048.0));
+        let by_512 = _mm512_broadcast_i32x4(_mm_set_epi64x(BY_512.1, BY_512.0));
+        // The starting register goes into the first four bytes, the other lanes untouched.
+        let start = _mm512_zextsi128_si512(_mm_cvtsi32_si128(!seed as i32));
+        let mut z0 = _mm512_xor_si512(block(0), start);
+        let mut z1 = block(64);
+        let mut z2 = block(128);
+        let mut z3 = block(192);
+        let mut at = 256;
+        // SAFETY (the `fold` calls): the caller checked AVX-512F and VPCLMULQDQ.
+        while at + 256 <= length {
+            unsafe {
+                z0 = fold(z0, by_2048, block(at));
+                z1 = fold(z1, by_2048, block(at + 64));
+                z2 = fold(z2, by_2048, block(at + 128));
+                z3 = fold(z3, by_2048, block(at + 192));
+            }
+            at += 256;
+        }
+        let mut z = unsafe { fold(fold(fold(z0, by_512, z1), by_512, z2), by_512, z3) };
+        while at + 64 <= length {
+            z = unsafe { fold(z, by_512, block(at)) };
+            at += 64;
+        }
+        let lanes = [
+            _mm512_extracti32x4_epi32::<0>(z),
+            _mm512_extracti32x4_epi32::<1>(z),
+            _mm512_extracti32x4_epi32::<2>(z),
+            _mm512_extracti32x4_epi32::<3>(z),
+        ];
+        // SAFETY: the caller checked PCLMULQDQ and SSE4.2 and vouches for the lengths; `at <= length`.
+        unsafe { finish(lanes, from, to, at, length) }
     }
 }
 
@@ -334,21 +462,27 @@ mod tests {
         }
     }
 
-    /// Both x86-64 loops (the folding one takes 64 bytes and more, the three-lane one anything)
-    /// against the portable copy-then-checksum, on random lengths, source and target alignments
-    /// and seeds.
+    /// Every x86-64 loop the CPU can run (the 512-bit folding one takes 256 bytes and more, the
+    /// 128-bit folding one 64 and more, the three-lane one anything) against the portable
+    /// copy-then-checksum, on random lengths, source and target alignments and seeds; lengths
+    /// around every stride and block boundary of the folding loops.
     #[cfg(target_arch = "x86_64")]
     #[test]
     #[allow(unsafe_code)]
-    fn folding_and_lanes_agree_with_the_portable_path() {
+    fn every_loop_agrees_with_the_portable_path() {
         if !std::arch::is_x86_feature_detected!("sse4.2")
             || !std::arch::is_x86_feature_detected!("pclmulqdq")
         {
             return;
         }
+        let wide_too = std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("vpclmulqdq");
         let mut rng = Rng(0x2545_F491_4F6C_DD1D);
         let data = random_bytes(&mut rng, 70_000);
-        let mut lengths: Vec<usize> = (fold::MIN_LEN..fold::MIN_LEN + 200).collect();
+        let mut lengths: Vec<usize> = (fold::MIN_LEN..wide::MIN_LEN + 600).collect();
+        for base in [1024, 4096, 16384, 65_536] {
+            lengths.extend(base - 70..=base + 70);
+        }
         lengths.extend((0..300).map(|_| fold::MIN_LEN + (rng.next() as usize) % 65_000));
         for length in lengths {
             let start = (rng.next() as usize) % 64;
@@ -356,28 +490,34 @@ mod tests {
             let seed = rng.next() as u32;
             let src = &data[start..start + length];
             let expected = crc32c(src, seed);
-            let mut folded = vec![0x55; length + 64];
-            let mut laned = vec![0x55; length + 64];
-            // SAFETY: the features were checked above; the lengths are equal and >= MIN_LEN.
-            let (a, b) = unsafe {
-                (
-                    fold::copy_crc32c(src, &mut folded[target_at..target_at + length], seed),
-                    lanes::copy_crc32c(src, &mut laned[target_at..target_at + length], seed),
-                )
-            };
-            assert_eq!(
-                a, expected,
-                "folding: {length} bytes at {start} into {target_at}"
-            );
-            assert_eq!(
-                b, expected,
-                "lanes: {length} bytes at {start} into {target_at}"
-            );
-            assert_eq!(&folded[target_at..target_at + length], src);
-            assert_eq!(&laned[target_at..target_at + length], src);
-            // Nothing written around the target.
-            assert!(folded[..target_at].iter().all(|&x| x == 0x55));
-            assert!(folded[target_at + length..].iter().all(|&x| x == 0x55));
+            type Loop = unsafe fn(&[u8], &mut [u8], u32) -> u32;
+            let mut loops: Vec<(&str, Loop)> = vec![
+                ("folding", fold::copy_crc32c as Loop),
+                ("lanes", lanes::copy_crc32c as Loop),
+            ];
+            if wide_too && length >= wide::MIN_LEN {
+                loops.push(("wide folding", wide::copy_crc32c as Loop));
+            }
+            for (name, run) in loops {
+                let mut target = vec![0x55; length + 128];
+                // SAFETY: the features each loop needs were checked above; the lengths are equal
+                // and at least the loop's minimum.
+                let crc = unsafe { run(src, &mut target[target_at..target_at + length], seed) };
+                assert_eq!(
+                    crc, expected,
+                    "{name}: {length} bytes at {start} into {target_at}"
+                );
+                assert_eq!(&target[target_at..target_at + length], src, "{name}: copy");
+                // Nothing written around the target.
+                assert!(
+                    target[..target_at].iter().all(|&x| x == 0x55),
+                    "{name}: before"
+                );
+                assert!(
+                    target[target_at + length..].iter().all(|&x| x == 0x55),
+                    "{name}: after"
+                );
+            }
         }
     }
 
