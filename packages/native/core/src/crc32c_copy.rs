@@ -16,8 +16,9 @@
 //! single words and bytes. With PCLMULQDQ as well, inputs of 64 bytes and more fold 16-byte chunks
 //! by carry-less multiplication instead (`fold`): a 16 KiB copy and checksum from cache took
 //! ~1.1 µs there against ~2.1 µs in the lanes (same run; from memory larger than the last-level
-//! cache ~2.6 against ~2.7 µs, where memory bandwidth bounds both). Elsewhere: `copy_from_slice`
-//! then `crc32c`.
+//! cache ~2.6 against ~2.7 µs, where memory bandwidth bounds both). With AVX-512F and VPCLMULQDQ
+//! too, inputs of 256 bytes and more fold four chunks per multiplication on 512-bit registers
+//! (`wide`; see there for its numbers). Elsewhere: `copy_from_slice` then `crc32c`.
 
 use crate::crc32c::crc32c;
 
@@ -30,21 +31,22 @@ pub fn copy_crc32c(src: &[u8], dst: &mut [u8], seed: u32) -> u32 {
     assert_eq!(src.len(), dst.len(), "copy_crc32c needs equal lengths");
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("sse4.2") {
-        if src.len() >= wide::MIN_LEN
-            && std::arch::is_x86_feature_detected!("pclmulqdq")
-            && std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("vpclmulqdq")
-        {
-            // SAFETY: the CPU has SSE4.2, PCLMULQDQ, AVX-512F and VPCLMULQDQ (checked above); the
-            // lengths are equal (asserted above) and at least `wide::MIN_LEN`.
-            #[allow(unsafe_code)]
-            return unsafe { wide::copy_crc32c(src, dst, seed) };
-        }
-        if src.len() >= fold::MIN_LEN && std::arch::is_x86_feature_detected!("pclmulqdq") {
-            // SAFETY: the CPU has SSE4.2 and PCLMULQDQ (checked above); the lengths are equal
-            // (asserted above) and at least `MIN_LEN`.
-            #[allow(unsafe_code)]
-            return unsafe { fold::copy_crc32c(src, dst, seed) };
+        if std::arch::is_x86_feature_detected!("pclmulqdq") {
+            if src.len() >= wide::MIN_LEN
+                && std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("vpclmulqdq")
+            {
+                // SAFETY: the CPU has SSE4.2, PCLMULQDQ, AVX-512F and VPCLMULQDQ (checked above);
+                // the lengths are equal (asserted above) and at least `wide::MIN_LEN`.
+                #[allow(unsafe_code)]
+                return unsafe { wide::copy_crc32c(src, dst, seed) };
+            }
+            if src.len() >= fold::MIN_LEN {
+                // SAFETY: the CPU has SSE4.2 and PCLMULQDQ (checked above); the lengths are equal
+                // (asserted above) and at least `fold::MIN_LEN`.
+                #[allow(unsafe_code)]
+                return unsafe { fold::copy_crc32c(src, dst, seed) };
+            }
         }
         // SAFETY: the CPU has SSE4.2 (checked above); the lengths are equal (asserted above).
         #[allow(unsafe_code)]
@@ -224,6 +226,20 @@ mod fold {
         _mm_xor_si128(_mm_xor_si128(high, low), next)
     }
 
+    /// Copy the 16 bytes at `at` from `from` to `to`, and return them.
+    ///
+    /// # Safety
+    /// 16 bytes are readable at `from + at` and writable at `to + at`.
+    #[inline]
+    unsafe fn copy_chunk(from: *const u8, to: *mut u8, at: usize) -> __m128i {
+        // SAFETY: as the caller vouches; unaligned loads and stores (SSE2, always on x86-64).
+        unsafe {
+            let c = _mm_loadu_si128(from.add(at).cast::<__m128i>());
+            _mm_storeu_si128(to.add(at).cast::<__m128i>(), c);
+            c
+        }
+    }
+
     /// # Safety
     /// PCLMULQDQ and SSE4.2 are available, `src.len() == dst.len()` and `src.len() >= MIN_LEN`.
     #[target_feature(enable = "pclmulqdq,sse4.2")]
@@ -234,11 +250,7 @@ mod fold {
         let by_512 = _mm_set_epi64x(BY_512.1, BY_512.0);
         // SAFETY (all blocks below): every 16-byte access is at `at + 16 <= length` for both
         // slices.
-        let chunk = |at: usize| unsafe {
-            let c = _mm_loadu_si128(from.add(at).cast::<__m128i>());
-            _mm_storeu_si128(to.add(at).cast::<__m128i>(), c);
-            c
-        };
+        let chunk = |at: usize| unsafe { copy_chunk(from, to, at) };
         let mut a0 = _mm_xor_si128(chunk(0), _mm_cvtsi32_si128(!seed as i32));
         let mut a1 = chunk(16);
         let mut a2 = chunk(32);
@@ -281,12 +293,7 @@ mod fold {
         let mut acc = unsafe { fold(fold(fold(a0, by_128, a1), by_128, a2), by_128, a3) };
         while at + 16 <= length {
             // SAFETY: `at + 16 <= length` for both pointers.
-            let chunk = unsafe {
-                let c = _mm_loadu_si128(from.add(at).cast::<__m128i>());
-                _mm_storeu_si128(to.add(at).cast::<__m128i>(), c);
-                c
-            };
-            acc = unsafe { fold(acc, by_128, chunk) };
+            acc = unsafe { fold(acc, by_128, copy_chunk(from, to, at)) };
             at += 16;
         }
         let first = _mm_cvtsi128_si64(acc) as u64;
