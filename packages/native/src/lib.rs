@@ -417,14 +417,8 @@ pub fn check_data_blocks(
     // array's memory while this slice of it lives.
     #[allow(unsafe_code)]
     let counts = unsafe { counts.as_mut() };
-    silt::data_blocks::check_data_blocks(
-        run,
-        spans,
-        index_keys.packed()?,
-        has_previous,
-        counts,
-    )
-    .map_err(to_js)
+    silt::data_blocks::check_data_blocks(run, spans, index_keys.packed()?, has_previous, counts)
+        .map_err(to_js)
 }
 
 /// A read-only view of a file: bulk reads copy from a memory mapping, point reads are positional; reads return copies.

@@ -1,5 +1,8 @@
 //! CRC32C (Castagnoli), hardware-accelerated by the `crc32c` crate (SSE4.2 on x86-64, the CRC
-//! extension on AArch64, chosen at run time) with a software fallback elsewhere.
+//! extension on AArch64, chosen at run time) with a software fallback elsewhere. On x86-64 with
+//! AVX-512F and VPCLMULQDQ, inputs of 256 bytes and more take the 512-bit carry-less folding loop
+//! of `crc32c_copy` instead, without its copy: from cache ~3× the crate's speed on 4 KiB (a log
+//! record, a table block), which spends a `crc32` instruction on every 8 bytes.
 
 use crate::packed::Packed;
 
@@ -8,7 +11,10 @@ use crate::packed::Packed;
 /// a frame header and its body, without concatenating them.
 #[inline]
 pub fn crc32c(data: &[u8], seed: u32) -> u32 {
-    ::crc32c::crc32c_append(seed, data)
+    match crate::crc32c_copy::wide_crc32c(data, seed) {
+        Some(crc) => crc,
+        None => ::crc32c::crc32c_append(seed, data),
+    }
 }
 
 /// The CRC32C of each item of a packed batch (each from a zero seed), in item order: one call for
@@ -82,7 +88,10 @@ mod tests {
     fn matches_the_bitwise_reference_on_odd_lengths_and_alignments() {
         let data = mib_pattern();
         for start in 0..9 {
-            for len in [0, 1, 3, 15, 16, 17, 63, 64, 65, 1000] {
+            // Under and over 256 bytes: the two loops on a CPU with the 512-bit one.
+            for len in [
+                0, 1, 3, 15, 16, 17, 63, 64, 65, 255, 256, 257, 319, 1000, 4096, 4109,
+            ] {
                 let slice = &data[start..start + len];
                 assert_eq!(crc32c(slice, 0x1234_5678), reference(slice, 0x1234_5678));
             }
