@@ -850,6 +850,7 @@ module.exports.ltHashMix = nativeBinding.ltHashMix
 module.exports.lz4Compress = nativeBinding.lz4Compress
 module.exports.lz4Decompress = nativeBinding.lz4Decompress
 module.exports.mergeRuns = nativeBinding.mergeRuns
+module.exports.readRecordValue = nativeBinding.readRecordValue
 module.exports.scanSegment = nativeBinding.scanSegment
 module.exports.sealLogBatch = nativeBinding.sealLogBatch
 module.exports.sealLogRecords = nativeBinding.sealLogRecords

@@ -19,9 +19,13 @@ export interface NativeFileView {
   readonly closed: boolean;
   read(offset: number, length: number): Buffer;
   readInto(offset: number, length: number, target: Buffer, targetOffset: number): void;
-  readRecordValue(offset: number, length: number, index: number, key: Buffer, target: Buffer): boolean;
+  /** The view's handle for the module's `readRecordValue`. */
+  recordReader(): NativeRecordReader;
   close(): void;
 }
+
+/** An opaque handle on a native view (an N-API external): `FileView.recordReader()`. */
+export type NativeRecordReader = object & { readonly __recordReader: never };
 
 /**
  * The raw exports of `@siltdb/native` (see its generated index.d.ts). Every option is explicit
@@ -60,6 +64,7 @@ export interface NativeBinding {
   checkDataBlocks(run: Uint8Array, spans: Uint32Array, indexKeys: PackedBytes, hasPrevious: boolean, counts: Uint32Array): void;
   blockPointGet(payload: Uint8Array, target: Uint8Array, result: Uint8Array): boolean;
   readonly FileView: { open(path: string, expectedLength?: number | null): NativeFileView };
+  readRecordValue(reader: NativeRecordReader, offset: number, length: number, index: number, key: Buffer, target: Buffer): boolean;
   blake3(data: Uint8Array, outLength: number): Buffer;
   ltHashMix(lanes: Uint8Array, keys: PackedBytes, values: PackedBytes, subtract: boolean): Buffer;
 }
@@ -109,7 +114,10 @@ function optionsOf<T extends object>(options: T | undefined): Partial<T> {
   return options;
 }
 
-function adaptFileView(view: NativeFileView): FileView {
+function adaptFileView(view: NativeFileView, binding: NativeBinding): FileView {
+  // A point read calls the module's function with this handle, not a method of the view: a
+  // method call on a native class instance costs an unwrap and napi-rs's borrow checks each time.
+  const reader = view.recordReader();
   return {
     get length() {
       return view.length;
@@ -142,7 +150,7 @@ function adaptFileView(view: NativeFileView): FileView {
         // The module reads any Uint8Array's bytes in place (N-API's buffer info covers every
         // ArrayBufferView), so a point read passes its key and value target without a Buffer
         // wrapper each (an object per call on the hottest path).
-        return view.readRecordValue(offset, length, index, key as Buffer, target as Buffer);
+        return binding.readRecordValue(reader, offset, length, index, key as Buffer, target as Buffer);
       } catch (error) {
         rethrow(error);
       }
@@ -293,7 +301,7 @@ export function createNativeAccelerator(binding: NativeBinding): Accelerator {
       // The native option is nullable; here only `undefined` means "the file's length".
       if (expectedLength === null) throw invalidArgument('options.expectedLength must be a number, got null');
       try {
-        return adaptFileView(binding.FileView.open(path, expectedLength));
+        return adaptFileView(binding.FileView.open(path, expectedLength), binding);
       } catch (error) {
         rethrow(error);
       }
