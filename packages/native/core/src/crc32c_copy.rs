@@ -30,23 +30,19 @@ use crate::crc32c::crc32c;
 pub fn copy_crc32c(src: &[u8], dst: &mut [u8], seed: u32) -> u32 {
     assert_eq!(src.len(), dst.len(), "copy_crc32c needs equal lengths");
     #[cfg(target_arch = "x86_64")]
+    if src.len() >= wide::MIN_LEN && wide::available() {
+        // SAFETY: the CPU has the features `wide` needs (checked above); the lengths are equal
+        // (asserted above) and at least `wide::MIN_LEN`.
+        #[allow(unsafe_code)]
+        return unsafe { wide::copy_crc32c(src, dst, seed) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("sse4.2") {
-        if std::arch::is_x86_feature_detected!("pclmulqdq") {
-            if src.len() >= wide::MIN_LEN
-                && std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("vpclmulqdq")
-            {
-                // SAFETY: the CPU has SSE4.2, PCLMULQDQ, AVX-512F and VPCLMULQDQ (checked above);
-                // the lengths are equal (asserted above) and at least `wide::MIN_LEN`.
-                #[allow(unsafe_code)]
-                return unsafe { wide::copy_crc32c(src, dst, seed) };
-            }
-            if src.len() >= fold::MIN_LEN {
-                // SAFETY: the CPU has SSE4.2 and PCLMULQDQ (checked above); the lengths are equal
-                // (asserted above) and at least `fold::MIN_LEN`.
-                #[allow(unsafe_code)]
-                return unsafe { fold::copy_crc32c(src, dst, seed) };
-            }
+        if src.len() >= fold::MIN_LEN && std::arch::is_x86_feature_detected!("pclmulqdq") {
+            // SAFETY: the CPU has SSE4.2 and PCLMULQDQ (checked above); the lengths are equal
+            // (asserted above) and at least `fold::MIN_LEN`.
+            #[allow(unsafe_code)]
+            return unsafe { fold::copy_crc32c(src, dst, seed) };
         }
         // SAFETY: the CPU has SSE4.2 (checked above); the lengths are equal (asserted above).
         #[allow(unsafe_code)]
@@ -187,13 +183,9 @@ mod lanes {
 /// checksums several times faster than the three-lane `crc32` loop `crc32c` uses otherwise.
 pub(crate) fn wide_crc32c(data: &[u8], seed: u32) -> Option<u32> {
     #[cfg(target_arch = "x86_64")]
-    if data.len() >= wide::MIN_LEN
-        && std::arch::is_x86_feature_detected!("sse4.2")
-        && std::arch::is_x86_feature_detected!("pclmulqdq")
-        && std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("vpclmulqdq")
-    {
-        // SAFETY: the CPU has the four features (checked above) and the input is long enough.
+    if data.len() >= wide::MIN_LEN && wide::available() {
+        // SAFETY: the CPU has the features `wide` needs (checked above) and the input is long
+        // enough.
         #[allow(unsafe_code)]
         return Some(unsafe { wide::crc32c(data, seed) });
     }
@@ -348,6 +340,14 @@ mod wide {
 
     /// Shorter inputs take `fold`: four registers need 256 bytes to start.
     pub const MIN_LEN: usize = 256;
+
+    /// Whether the CPU has what these loops need: SSE4.2, PCLMULQDQ, AVX-512F and VPCLMULQDQ.
+    pub fn available() -> bool {
+        std::arch::is_x86_feature_detected!("sse4.2")
+            && std::arch::is_x86_feature_detected!("pclmulqdq")
+            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("vpclmulqdq")
+    }
 
     /// Multipliers moving each lane 2048 bits on, as `fold`'s by 512 (see there).
     const BY_2048: (i64, i64) = (x_pow_mod_p(2048 + 64 - 1), x_pow_mod_p(2048 - 1));
@@ -529,8 +529,7 @@ mod tests {
         {
             return;
         }
-        let wide_too = std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("vpclmulqdq");
+        let wide_too = wide::available();
         let mut rng = Rng(0x2545_F491_4F6C_DD1D);
         let data = random_bytes(&mut rng, 70_000);
         let mut lengths: Vec<usize> = (fold::MIN_LEN..wide::MIN_LEN + 600).collect();
