@@ -91,6 +91,9 @@ export interface DecodedFrame {
 /** Decode and verify the frame starting at `offset` of `data`. */
 export declare function decodeFrame(data: Uint8Array, offset: number): DecodedFrame
 
+/** Stop resolving pointers into `segment`. Idempotent. */
+export declare function dropPointerReads(reads: ExternalObject<'PointerReads'>, segment: number): void
+
 /** Encode one table block; `restartInterval` is 1..65535. */
 export declare function encodeBlock(keys: PackedInput, values: PackedInput, tags: Uint8Array, restartInterval: number, compress: boolean): Buffer
 
@@ -117,6 +120,9 @@ export interface MergeResult {
  */
 export declare function mergeRuns(runs: Array<PackedInput>, trailerBytes: number): MergeResult
 
+/** An empty set of segments for `readPointerValue` (one per value log). */
+export declare function openPointerReads(): ExternalObject<'PointerReads'>
+
 /** A packed batch borrowed from JavaScript for the length of the call. */
 export interface PackedInput {
   data: Uint8Array
@@ -128,6 +134,22 @@ export interface PackedOutput {
   data: Buffer
   offsets: Uint32Array
 }
+
+/**
+ * A value-log point read from the pointer itself: the value of the record the 23-byte pointer at
+ * `bytes[from..]` names (docs/FORMAT.md §8.3) copied into `target`, when the pointer's segment is
+ * served, its frame lies within the served view and is stored uncompressed, `target` is exactly
+ * the value's length (the pointer's record bytes less `key` and its varint), the frame checks
+ * and the record holds `key`. False in every other case, malformed pointers and corrupt frames
+ * included (`target`'s bytes are then unspecified): the caller's full read path then reads the
+ * value or reports why.
+ *
+ * One call from the pointer's bytes to the value: the pointer is parsed and its segment found
+ * here, where JavaScript spent ~1.5 µs of interpreted code per read on them while a process warmed
+ * up. The value's memory stays JavaScript's to allocate: creating the array through N-API (a
+ * Buffer, then a plain `Uint8Array` over it) made the steady-state read ~7 % slower.
+ */
+export declare function readPointerValue(reads: ExternalObject<'PointerReads'>, bytes: Buffer, from: number, key: Buffer, target: Buffer): boolean
 
 /**
  * The value of record `index` of the value-log frame at `offset` (`length` bytes) of the view
@@ -167,6 +189,12 @@ export interface SegmentScan {
   frames: Uint32Array
   end: number
 }
+
+/**
+ * Resolve pointers into `segment` through the view behind `reader` from now on (replacing the
+ * segment's earlier view, if any).
+ */
+export declare function servePointerReads(reads: ExternalObject<'PointerReads'>, segment: number, reader: ExternalObject<'RecordReader'>): void
 
 /**
  * The stable permutation ordering `keys` by unsigned bytes; with `trailerBytes` > 0, by all but

@@ -138,6 +138,36 @@ export interface FileView {
   close(): void;
 }
 
+/**
+ * Value-log point reads straight from a pointer (docs/FORMAT.md §8.3): the database serves each
+ * segment once it has checked the segment's header, with the accelerator's own view of its file, and a
+ * read then hands over the 23 pointer bytes where they lie (a memtable's arena, a table's block)
+ * and memory for the value. Natively the pointer is parsed, the segment found, the frame checked
+ * and the value copied in one call.
+ */
+export interface PointerReads {
+  /**
+   * Resolve pointers into `segment` through `view` from now on, replacing the segment's earlier
+   * view. `view` must come from this accelerator's `openFileView` (`INVALID_ARGUMENT` otherwise);
+   * pointers to frames past its length are not served, so a segment that grows is served again
+   * with a longer view. `INVALID_ARGUMENT` for a segment that is not an integer in [1, 2^53).
+   */
+  serve(segment: number, view: FileView): void;
+  /** Stop resolving pointers into `segment` (before its view closes). Idempotent. */
+  drop(segment: number): void;
+  /**
+   * Copy into `target` the value of the record that the pointer at `bytes[from, from + 23)` names,
+   * when that record holds `key` and `target` is exactly the value's length (the pointer's record
+   * bytes less the key and its varint), checked as `FileView.readRecordValue` checks it; true then.
+   * False in every other case — a segment not served, a frame past the served view or compressed,
+   * a malformed pointer, a frame that fails its checks — and `target`'s bytes are unspecified: the
+   * caller's full read path then reads the value or reports why (`CORRUPTION` for the last two).
+   * `INVALID_ARGUMENT` only when `bytes`, `key` or `target` is not a Uint8Array or `from` is not a
+   * non-negative integer.
+   */
+  read(bytes: Uint8Array, from: number, key: Uint8Array, target: Uint8Array): boolean;
+}
+
 export interface Accelerator {
   readonly kind: AcceleratorKind;
 
@@ -239,6 +269,8 @@ export interface Accelerator {
 
   /** Open a read-only view of a file. */
   openFileView(path: string, options?: FileViewOptions): FileView;
+  /** An empty set of served segments for value-log point reads (one per value log). */
+  openPointerReads(): PointerReads;
 
   /** BLAKE3 of `data` with `outLength` bytes of extendable output (default 32, the plain hash; 0..2^24). */
   blake3(data: Uint8Array, outLength?: number): Buffer;

@@ -10,6 +10,7 @@ export type {
   KeyOrderOptions,
   MergeResult,
   PackedBytes,
+  PointerReads,
   SegmentScan,
 } from './accelerator.js';
 export { ErrorCodes, SiltError, isSiltError, type ErrorCode } from './errors.js';
@@ -59,6 +60,7 @@ export const accel: Accelerator = {
   checkDataBlocks: (run, spans, indexKeys, hasPrevious, counts) => chosen().checkDataBlocks(run, spans, indexKeys, hasPrevious, counts),
   blockPointGet: (payload, target, result) => chosen().blockPointGet(payload, target, result),
   openFileView: (path, options) => chosen().openFileView(path, options),
+  openPointerReads: () => chosen().openPointerReads(),
   blake3: (data, outLength) => chosen().blake3(data, outLength),
   ltHashMix: (lanes, keys, values, subtract) => chosen().ltHashMix(lanes, keys, values, subtract),
 };

@@ -4,7 +4,7 @@
  * defaults and turns native errors into `SiltError`s; the native module validates everything else,
  * and its results already have the interface's shapes, so they are returned as they are.
  */
-import type { Accelerator, FileView, PackedBytes } from './accelerator.js';
+import type { Accelerator, FileView, PackedBytes, PointerReads } from './accelerator.js';
 import { ErrorCodes, SiltError, type ErrorCode } from './errors.js';
 
 /** A packed batch as the native module returns it. */
@@ -26,6 +26,9 @@ export interface NativeFileView {
 
 /** An opaque handle on a native view (an N-API external): `FileView.recordReader()`. */
 export type NativeRecordReader = object & { readonly __recordReader: never };
+
+/** An opaque handle on the module's set of served segments (an N-API external): `openPointerReads()`. */
+export type NativePointerReads = object & { readonly __pointerReads: never };
 
 /**
  * The raw exports of `@siltdb/native` (see its generated index.d.ts). Every option is explicit
@@ -65,6 +68,10 @@ export interface NativeBinding {
   blockPointGet(payload: Uint8Array, target: Uint8Array, result: Uint8Array): boolean;
   readonly FileView: { open(path: string, expectedLength?: number | null): NativeFileView };
   readRecordValue(reader: NativeRecordReader, offset: number, length: number, index: number, key: Buffer, target: Buffer): boolean;
+  openPointerReads(): NativePointerReads;
+  servePointerReads(reads: NativePointerReads, segment: number, reader: NativeRecordReader): void;
+  dropPointerReads(reads: NativePointerReads, segment: number): void;
+  readPointerValue(reads: NativePointerReads, bytes: Buffer, from: number, key: Buffer, target: Buffer): boolean;
   blake3(data: Uint8Array, outLength: number): Buffer;
   ltHashMix(lanes: Uint8Array, keys: PackedBytes, values: PackedBytes, subtract: boolean): Buffer;
 }
@@ -114,11 +121,14 @@ function optionsOf<T extends object>(options: T | undefined): Partial<T> {
   return options;
 }
 
+/** The record-reader handle behind each view this adapter made, for `PointerReads.serve`. */
+const recordReaders = new WeakMap<FileView, NativeRecordReader>();
+
 function adaptFileView(view: NativeFileView, binding: NativeBinding): FileView {
   // A point read calls the module's function with this handle, not a method of the view: a
   // method call on a native class instance costs an unwrap and napi-rs's borrow checks each time.
   const reader = view.recordReader();
-  return {
+  const adapted: FileView = {
     get length() {
       return view.length;
     },
@@ -157,6 +167,38 @@ function adaptFileView(view: NativeFileView, binding: NativeBinding): FileView {
     },
     close() {
       view.close();
+    },
+  };
+  recordReaders.set(adapted, reader);
+  return adapted;
+}
+
+function adaptPointerReads(binding: NativeBinding): PointerReads {
+  const reads = binding.openPointerReads();
+  return {
+    serve(segment, view) {
+      const reader = recordReaders.get(view);
+      if (reader === undefined) throw invalidArgument("view must come from this accelerator's openFileView");
+      try {
+        binding.servePointerReads(reads, segment, reader);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    drop(segment) {
+      try {
+        binding.dropPointerReads(reads, segment);
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    read(bytes, from, key, target) {
+      try {
+        // The module reads any Uint8Array in place (N-API's buffer info covers every view).
+        return binding.readPointerValue(reads, bytes as Buffer, from, key as Buffer, target as Buffer);
+      } catch (error) {
+        rethrow(error);
+      }
     },
   };
 }
@@ -305,6 +347,9 @@ export function createNativeAccelerator(binding: NativeBinding): Accelerator {
       } catch (error) {
         rethrow(error);
       }
+    },
+    openPointerReads() {
+      return adaptPointerReads(binding);
     },
     blake3(data, outLength) {
       try {

@@ -6,10 +6,10 @@
  * with each accelerator reading files the other wrote.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { loadNativeAccelerator, tsAccelerator, type Accelerator } from '@siltdb/bindings';
+import { loadNativeAccelerator, tsAccelerator, type Accelerator, type PointerReads } from '@siltdb/bindings';
 import { open } from '../src/index.js';
 import { decodePointer, encodePointer, isPointerAt, parseSegmentFileName, POINTER_BYTES, ValueLog, VLOG_DIR } from '../src/vlog/index.js';
 import { tempDir } from './helpers/log-fixtures.js';
@@ -202,6 +202,103 @@ describe('getSync of separated values held by the memtable', () => {
       assert.throws(() => db.getSync('k1', { snapshot }), { code: 'INVALID_ARGUMENT' });
       await db.close();
       assert.throws(() => db.getSync('k1'), { code: 'CLOSED' });
+    });
+  }
+});
+
+/** `accelerator` with its pointer reads counted: segments served and dropped, reads it answered. */
+function countingPointerReads(accelerator: Accelerator): { accelerator: Accelerator; served: number[]; dropped: number[]; answered: () => number } {
+  const served: number[] = [];
+  const dropped: number[] = [];
+  let answered = 0;
+  const counting: Accelerator = {
+    ...accelerator,
+    kind: accelerator.kind,
+    openPointerReads(): PointerReads {
+      const reads = accelerator.openPointerReads();
+      return {
+        serve(segment, view) {
+          served.push(segment);
+          reads.serve(segment, view);
+        },
+        drop(segment) {
+          dropped.push(segment);
+          reads.drop(segment);
+        },
+        read(bytes, from, key, target) {
+          const done = reads.read(bytes, from, key, target);
+          if (done) answered++;
+          return done;
+        },
+      };
+    },
+  };
+  return { accelerator: counting, served, dropped, answered: () => answered };
+}
+
+describe("the accelerator's pointer reads", () => {
+  for (const [name, accelerator] of accelerators()) {
+    test(`serve a segment after its first read, again through a longer view as it grows, and drop it with the segment (${name})`, async (t) => {
+      const dir = tempDir(t, 'silt-vlog-');
+      const counting = countingPointerReads(accelerator);
+      const log = await ValueLog.open(dir, { accelerator: counting.accelerator, compress: false, frameCacheBytes: 0, frameRecords: 1, segmentBytes: 64 * 1024 });
+      const keys = Array.from({ length: 12 }, (_, i) => utf8.encode(`key-${i}`));
+      const data = values(12, 3000, 21);
+      const first = log.append(0, keys.slice(0, 6), data.slice(0, 6));
+      await log.written();
+      const read = (pointer: Uint8Array, i: number): Uint8Array => log.readAt(embedded(pointer, 3), 3, 3 + POINTER_BYTES, keys[i]);
+      for (let i = 0; i < 6; i++) assert.deepEqual(read(first[i]!, i), data[i]);
+      const segment = decodePointer(first[0]!).segment;
+      assert.deepEqual(counting.served, [segment], 'served once its first read checked the header');
+      assert.equal(counting.answered(), 5, 'every later read is one accelerator call');
+      // More frames in the same segment: past the served view, so read through the full path,
+      // which opens a longer view and serves the segment through it.
+      const second = log.append(0, keys.slice(6), data.slice(6));
+      await log.written();
+      assert.equal(decodePointer(second[0]!).segment, segment);
+      for (let i = 6; i < 12; i++) assert.deepEqual(read(second[i - 6]!, i), data[i]);
+      for (let i = 0; i < 6; i++) assert.deepEqual(read(first[i]!, i), data[i]);
+      assert.deepEqual(counting.served, [segment, segment]);
+      assert.equal(counting.answered(), 5 + 5 + 6);
+      // Another key's pointer: refused by the call, CORRUPTION from the full path.
+      assert.throws(() => read(first[0]!, 1), { code: 'CORRUPTION' });
+      // A rotation seals the segment; GC's removal drops it, and its pointers no longer read.
+      log.append(0, [utf8.encode('big')], values(1, 70 * 1024, 5));
+      await log.written();
+      assert.ok(log.info(segment)!.sealed);
+      await log.remove(segment);
+      assert.deepEqual(counting.dropped, [segment]);
+      assert.throws(() => read(first[0]!, 0), { code: 'CORRUPTION' });
+      await log.close();
+    });
+
+    test(`a served segment still reports every flipped byte of a frame as CORRUPTION (${name})`, async (t) => {
+      const dir = tempDir(t, 'silt-vlog-');
+      const keys = [utf8.encode('a'), utf8.encode('bb'), utf8.encode('ccc')];
+      const data = values(3, 300, 19);
+      const pointers = await appendAndClose(dir, accelerator, keys, data);
+      const counting = countingPointerReads(accelerator);
+      const log = await ValueLog.open(dir, { accelerator: counting.accelerator, compress: false, frameCacheBytes: 0 });
+      const read = (i: number): Uint8Array => log.readAt(embedded(pointers[i]!, 2), 2, 2 + POINTER_BYTES, keys[i]);
+      for (let i = 0; i < keys.length; i++) assert.deepEqual(read(i), data[i]);
+      assert.equal(counting.answered(), 2);
+      const path = join(dir, VLOG_DIR, readdirSync(join(dir, VLOG_DIR))[0]!);
+      const original = readFileSync(path);
+      const frame = decodePointer(pointers[0]!);
+      // Bytes flipped in place, under the open view (a mapping natively): the served read sees them.
+      const fd = openSync(path, 'r+');
+      try {
+        for (let at = frame.frameOffset; at < frame.frameOffset + frame.frameLength; at++) {
+          writeSync(fd, Uint8Array.of(original[at]! ^ 0x04), 0, 1, at);
+          for (let i = 0; i < keys.length; i++) assert.throws(() => read(i), { code: 'CORRUPTION' }, `byte ${at}, record ${i}`);
+          writeSync(fd, original.subarray(at, at + 1), 0, 1, at);
+        }
+        for (let i = 0; i < keys.length; i++) assert.deepEqual(read(i), data[i]);
+      } finally {
+        closeSync(fd);
+      }
+      assert.equal(counting.answered(), 2 + 3, 'the segment stayed served');
+      await log.close();
     });
   }
 });

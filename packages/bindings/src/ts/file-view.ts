@@ -139,6 +139,11 @@ class PositionalFileView implements FileView {
   }
 }
 
+/** Whether `view` is one this twin's `openFileView` opened. */
+export function isPositionalFileView(view: unknown): view is FileView {
+  return view instanceof PositionalFileView;
+}
+
 export function openFileView(path: unknown, options: unknown): FileView {
   if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path must be a non-empty string');
   const opts = optionsObject(options, 'options');

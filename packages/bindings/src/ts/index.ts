@@ -2,7 +2,7 @@
  * The pure-TypeScript accelerator: the same interface and the same bytes as `@siltdb/native`.
  * This module validates arguments and delegates; the formats live in the modules it imports.
  */
-import type { Accelerator, BlockEntries, FileView, MergeResult, PackedBytes } from '../accelerator.js';
+import type { Accelerator, BlockEntries, FileView, MergeResult, PackedBytes, PointerReads } from '../accelerator.js';
 import { blake3 } from './blake3.js';
 import { DEFAULT_RESTART_INTERVAL, MAX_RESTART_INTERVAL, decodeBlock, encodeBlock } from './block.js';
 import { blockPointGet } from './block-seek.js';
@@ -11,6 +11,7 @@ import { crc32c, crc32cMany } from './crc32c.js';
 import { checkDataBlocks, decodeDataBlocks } from './data-blocks.js';
 import { invalidArgument } from './fail.js';
 import { openFileView } from './file-view.js';
+import { PositionalPointerReads } from './pointer-reads.js';
 import { FRAME_MAX_RECORDS, decodeFrame, encodeFrame } from './frame.js';
 import { sealLogRecords, sealLogRecordsAt } from './log-record.js';
 import { scanSegment } from './segment-scan.js';
@@ -153,6 +154,10 @@ export const tsAccelerator: Accelerator = {
 
   openFileView(path: string, options?): FileView {
     return openFileView(path, options);
+  },
+
+  openPointerReads(): PointerReads {
+    return new PositionalPointerReads();
   },
 
   blake3(data: Uint8Array, outLength?: number): Buffer {

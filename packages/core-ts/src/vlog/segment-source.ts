@@ -5,7 +5,7 @@
  * descriptor to map, so the segment's bytes are kept in memory, read once at open and mirrored on
  * every append.
  */
-import type { Accelerator, FileView } from '@siltdb/bindings';
+import type { Accelerator, FileView, PointerReads } from '@siltdb/bindings';
 
 export interface SegmentSource {
   /** A copy (or stable view) of `[offset, offset + length)`; the range lies within `readable`. */
@@ -17,6 +17,12 @@ export interface SegmentSource {
    * False when the frame is compressed (the caller decodes it).
    */
   readRecordValue?(offset: number, length: number, readable: number, index: number, key: Uint8Array, out: Uint8Array): boolean;
+  /**
+   * Where the source reads through an accelerator's file view: let `reads` resolve pointers into
+   * segment `segment` through the view from now on, kept current as the view is reopened, dropped
+   * at `close`.
+   */
+  servePointerReads?(reads: PointerReads, segment: number): void;
   /** Bytes were written at `offset` (the in-memory mirror keeps them). */
   appended(data: Uint8Array, offset: number): void;
   /**
@@ -32,6 +38,8 @@ export class FileViewSource implements SegmentSource {
   private view: FileView | null = null;
   /** The view's length, kept here: reading it from a native view crosses N-API. */
   private viewLength = 0;
+  /** Where pointer reads of this segment are served, once they are. */
+  private served: { readonly reads: PointerReads; readonly segment: number } | null = null;
 
   constructor(
     private readonly path: string,
@@ -56,26 +64,35 @@ export class FileViewSource implements SegmentSource {
 
   /** The view, opened again over `readable` bytes when it ends before `end`. */
   private viewCovering(end: number, readable: number): FileView {
-    let view = this.view;
     // A view covers the file as it was when opened: bytes appended later need a fresh one.
-    if (view === null || end > this.viewLength) {
-      view?.close();
-      this.view = view = this.accelerator.openFileView(this.path, { expectedLength: readable });
-      this.viewLength = readable;
-    }
+    return this.view === null || end > this.viewLength ? this.reopen(readable) : this.view;
+  }
+
+  /** Open the view anew over `readable` bytes, serving pointer reads through it if they were. */
+  private reopen(readable: number): FileView {
+    this.view?.close();
+    const view = this.accelerator.openFileView(this.path, { expectedLength: readable });
+    this.view = view;
+    this.viewLength = readable;
+    this.served?.reads.serve(this.served.segment, view);
     return view;
+  }
+
+  servePointerReads(reads: PointerReads, segment: number): void {
+    if (this.view === null) return;
+    reads.serve(segment, this.view);
+    this.served = { reads, segment };
   }
 
   appended(): void {}
 
   pin(readable: number): void {
-    if (this.view !== null && this.viewLength >= readable) return;
-    this.view?.close();
-    this.view = this.accelerator.openFileView(this.path, { expectedLength: readable });
-    this.viewLength = readable;
+    if (this.view === null || this.viewLength < readable) this.reopen(readable);
   }
 
   close(): void {
+    this.served?.reads.drop(this.served.segment);
+    this.served = null;
     this.view?.close();
     this.view = null;
   }

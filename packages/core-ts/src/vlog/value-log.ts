@@ -17,7 +17,7 @@
  * - **Reads** are synchronous (getSync): one coarse read per frame through the segment's source,
  *   decoded and checked by the accelerator, then kept in a small frame cache.
  */
-import { packBytes, type Accelerator, type DecodedFrame, type SegmentScan } from '@siltdb/bindings';
+import { packBytes, type Accelerator, type DecodedFrame, type PointerReads, type SegmentScan } from '@siltdb/bindings';
 import { join } from 'node:path';
 import { ErrorCodes, isSiltError, siltError } from '../errors.js';
 import { nodeVfs, NodeVfs } from '../vfs/node-vfs.js';
@@ -129,6 +129,8 @@ class Segment {
   placed: number[] | null = null;
   /** Whether the source makes a point read in one accelerator call (`readRecordValue`). */
   readonly recordReads: boolean;
+  /** Whether `pointerReads` serves the segment (after its first point read here, header checked). */
+  served = false;
   constructor(
     readonly lane: number,
     readonly number: number,
@@ -312,6 +314,11 @@ export class ValueLog {
   private readonly compress: boolean;
   private readonly direct: boolean;
   private readonly readOnly: boolean;
+  /**
+   * Point reads from the pointer bytes in one accelerator call, for segments on the real file
+   * system once a read through the full path checked their header (`null` for other file systems).
+   */
+  private readonly pointerReads: PointerReads | null;
 
   private constructor(
     readonly dir: string,
@@ -326,6 +333,7 @@ export class ValueLog {
     this.compress = options.compress ?? true;
     this.cache = new FrameCache(integer(options.frameCacheBytes, 'frameCacheBytes', DEFAULT_FRAME_CACHE_BYTES, 0, Number.MAX_SAFE_INTEGER));
     this.direct = vfs === nodeVfs || vfs instanceof NodeVfs;
+    this.pointerReads = this.direct ? accelerator.openPointerReads() : null;
     this.readOnly = options.readOnly ?? false;
   }
 
@@ -744,6 +752,31 @@ export class ValueLog {
    * place and served by one accelerator call: no view of the pointer, no pointer object.
    */
   readAt(bytes: Uint8Array, from: number, to: number, key?: Uint8Array): Uint8Array {
+    // A served segment's uncompressed frame: one accelerator call from the pointer's bytes to the
+    // value. Everything else — and whatever that call leaves, errors included — takes the full path.
+    if (this.pointerReads !== null && key !== undefined && to - from === POINTER_BYTES) {
+      // The value's length: the pointer's record bytes (FORMAT §8.3, offset 19) less the key and
+      // its varint. A length the record does not have is refused by the call.
+      const keyLength = key.length;
+      const valueLength =
+        (bytes[from + 19]! | (bytes[from + 20]! << 8) | (bytes[from + 21]! << 16)) + bytes[from + 22]! * 0x1000000 - (keyLength < 0x80 ? 1 : varintLength(keyLength)) - keyLength;
+      if (valueLength >= 0) {
+        // Memory of its own the garbage collector manages, as a plain Uint8Array, not zero-filled:
+        // the call writes every byte before the value is handed out, and it is dropped unseen
+        // otherwise. (Zeroing 16 KiB that the copy then overwrites cost ~15 % of a large read.)
+        const out = new Uint8Array(Buffer.allocUnsafeSlow(valueLength).buffer, 0, valueLength);
+        if (this.pointerReads.read(bytes, from, key, out)) return out;
+      }
+    }
+    return this.readUnservedAt(bytes, from, to, key);
+  }
+
+  /**
+   * `readAt` past the accelerator's pointer reads: the first read of each segment (which checks
+   * its header, then serves the segment), reads of frames not landed when the segment was served,
+   * compressed or cached frames, other file systems, and every failure (which this path reports).
+   */
+  private readUnservedAt(bytes: Uint8Array, from: number, to: number, key: Uint8Array | undefined): Uint8Array {
     // One function from the pointer to the accelerator call, its rare cases in cold methods: while
     // a process warms up every function on this path runs unoptimised and is then compiled (small
     // helpers alone first, then again inside each caller they are inlined into), and that compile
@@ -790,7 +823,15 @@ export class ValueLog {
       throw this.recordReadError(error, segmentNumber, frameOffset, subIndex);
     }
     // Not copied: a compressed frame, decoded below.
-    return copied ? out : this.readDecodedAt(bytes, from, to, key);
+    if (!copied) return this.readDecodedAt(bytes, from, to, key);
+    if (!segment.served && this.pointerReads !== null) this.serve(segment);
+    return out;
+  }
+
+  /** Serve `segment` through `pointerReads` from now on (its source keeps the served view current). */
+  private serve(segment: Segment): void {
+    segment.source.servePointerReads?.(this.pointerReads!, segment.number);
+    segment.served = true;
   }
 
   /** `readAt`'s checks that fail only for a corrupt pointer or segment (and check a segment's header once). */

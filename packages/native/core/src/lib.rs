@@ -25,6 +25,7 @@ pub mod segment_scan;
 pub mod sort;
 #[cfg(test)]
 mod test_rng;
+pub mod value_pointer;
 pub mod varint;
 
 pub use error::{Error, Result};
