@@ -14,10 +14,12 @@
  *           after `db.maintain({ mode: 'full' })`, classic-level after a full `compactRange`.
  *   large   10k × 16 KiB incompressible values in batches of 100, then 10k random point reads.
  *           One run takes a second or two and swings by 15–30 % from run to run on a shared VM
- *           (lmdb-js as much as SiltDB), so it runs SILT_VLOG_LARGE_ROUNDS times (default 5) per
- *           engine, interleaved, the engines' order rotating from round to round; reported are each
- *           engine's median writes/s and reads/s, its highest peak RSS, and SiltDB ÷ lmdb-js as the
- *           median of the per-round ratios (each taken between runs adjacent in time).
+ *           (lmdb-js as much as SiltDB: the host's load moves both engines' page-fault and copy
+ *           costs), so it runs SILT_VLOG_LARGE_ROUNDS times (default 11) per engine, interleaved,
+ *           the engines' order rotating from round to round; reported are each engine's median
+ *           writes/s and reads/s, its highest peak RSS, and SiltDB ÷ lmdb-js as the median of the
+ *           per-round ratios (each taken between runs adjacent in time). With 5 rounds, four runs
+ *           of the same code gave read ratios from 0.90× to 1.17×: too few to tell a few percent.
  *
  * Environment: SILT_VLOG_KEYS (default 1000000), SILT_BENCH_DIR (default os.tmpdir()),
  * SILT_BENCH_OUT (default bench/): writes vlog.json, results/vlog.md and vlog-disk.svg there.
@@ -43,7 +45,7 @@ const OUT = process.env.SILT_BENCH_OUT ?? join(ROOT, 'bench');
 /** Idle time after the churn before the "settled" disk sample. */
 const SETTLE_MS = 5000;
 /** Interleaved rounds of the large-values workload (see the header). */
-const LARGE_ROUNDS = Math.max(1, Number(process.env.SILT_VLOG_LARGE_ROUNDS ?? 5));
+const LARGE_ROUNDS = Math.max(1, Number(process.env.SILT_VLOG_LARGE_ROUNDS ?? 11));
 
 function du(path) {
   let total = 0;
@@ -219,6 +221,7 @@ const largeResults = Object.fromEntries(
 );
 /** SiltDB ÷ lmdb-js: the median of the per-round ratios. */
 const largeRatio = (field) => median(largeRounds.siltdb.map((r, i) => r[field] / largeRounds.lmdb[i][field]));
+const roundRatios = (field) => largeRounds.siltdb.map((r, i) => (r[field] / largeRounds.lmdb[i][field]).toFixed(2)).join(', ');
 const range = (name, field) => {
   const values = largeRounds[name].map((r) => r[field]);
   return `${Math.round(Math.min(...values)).toLocaleString('en')}–${Math.round(Math.max(...values)).toLocaleString('en')}`;
@@ -251,6 +254,8 @@ const lines = [
   ...Object.entries(largeResults).map(([name, r]) => `| ${name} | ${Math.round(r.writesPerSec).toLocaleString('en')} | ${Math.round(r.readsPerSec).toLocaleString('en')} | ${range(name, 'writesPerSec')} | ${range(name, 'readsPerSec')} | ${mib(r.rssBytes)} MiB |`),
   '',
   `SiltDB ÷ lmdb (median of the per-round ratios): writes ${largeRatio('writesPerSec').toFixed(2)}×, reads ${largeRatio('readsPerSec').toFixed(2)}×; peak RSS ÷ classic-level ${(largeResults.siltdb.rssBytes / largeResults['classic-level'].rssBytes).toFixed(2)}×. Targets (issue 5): writes and reads ≥ 1× lmdb, RSS ≤ 1.2× classic-level's.`,
+  '',
+  `Per-round SiltDB ÷ lmdb, in round order: reads ${roundRatios('readsPerSec')}; writes ${roundRatios('writesPerSec')}.`,
   '',
 ];
 mkdirSync(join(OUT, 'results'), { recursive: true });

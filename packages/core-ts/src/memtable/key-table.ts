@@ -13,7 +13,7 @@
  */
 
 /**
- * Hash of `bytes[from, to)`: four bytes at a time (little-endian words, the 1–3 tail bytes as one
+ * Hash of a key's bytes: four bytes at a time (little-endian words, the 1–3 tail bytes as one
  * more), each xored in, multiplied, folded and multiplied again, then a murmur3 finaliser to spread
  * low bits. Word steps rather than FNV-1a's byte steps: a point read hashes its key before anything
  * else, and while a process warms up each `Math.imul` is a call in the interpreter — a 16-byte key
@@ -22,9 +22,10 @@
  * random hashes would (~128); one multiplication per word instead collided 4,096 times on the
  * decimals. Only this process's tables hold these hashes.
  */
-export function hashBytes(bytes: Uint8Array, from: number, to: number): number {
-  let h = 0x811c9dc5 ^ (to - from);
-  let i = from;
+export function hashKey(bytes: Uint8Array): number {
+  const to = bytes.length;
+  let h = 0x811c9dc5 ^ to;
+  let i = 0;
   for (; i + 4 <= to; i += 4) {
     h = Math.imul(h ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)), 0x9e3779b1);
     h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
