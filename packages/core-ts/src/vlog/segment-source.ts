@@ -71,6 +71,8 @@ export class FileViewSource implements SegmentSource {
   /** Open the view anew over `readable` bytes, serving pointer reads through it if they were. */
   private reopen(readable: number): FileView {
     this.view?.close();
+    // Not left pointing at the closed view should the open fail (the next read tries again).
+    this.view = null;
     const view = this.accelerator.openFileView(this.path, { expectedLength: readable });
     this.view = view;
     this.viewLength = readable;
