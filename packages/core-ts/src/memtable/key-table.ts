@@ -57,8 +57,13 @@ export interface StoredKeys {
 export class KeyTable {
   /** Bytes of an empty table's cells. */
   static readonly INITIAL_BYTES = 2048 * 4;
-  private cells = new Int32Array(2048);
-  private mask = 1023;
+  /**
+   * The slots and the slot mask, read directly by the memtable's point-read probe (its `find`).
+   * Fields, not getters: a getter is one more call per read while a process warms up. Both are
+   * replaced when the table grows — read them again after an insert — and only this class writes them.
+   */
+  cells = new Int32Array(2048);
+  mask = 1023;
   private used = 0;
 
   get size(): number {
@@ -84,19 +89,6 @@ export class KeyTable {
       if (cells[2 * slot + 1] === hash && keys.keyEquals(stored - 1, key)) return slot;
       slot = (slot + 1) & mask;
     }
-  }
-
-  /**
-   * @internal The cells and the slot mask, for a point read that probes without a `find` call (the
-   * memtable's `find`). Both are replaced when the table grows: read them again after an insert.
-   */
-  get probeCells(): Int32Array {
-    return this.cells;
-  }
-
-  /** @internal */
-  get probeMask(): number {
-    return this.mask;
   }
 
   /** The id in `slot` (from `find`), or -1 when the slot is empty. */

@@ -234,8 +234,9 @@ export class Memtable implements StoredKeys {
     // The key table's probe (`KeyTable.find` with `keyEquals`) written out: a point read's memtable
     // lookup is this one function while the process warms up and for the optimizing compiler.
     // The key table holds the key's newest entry: no second lookup.
-    const cells = this.keyTable.probeCells;
-    const mask = this.keyTable.probeMask;
+    const keyTable = this.keyTable;
+    const cells = keyTable.cells;
+    const mask = keyTable.mask;
     const meta = this.meta;
     const length = userKey.length;
     let slot = h & mask;
