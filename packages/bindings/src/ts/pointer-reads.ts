@@ -5,6 +5,7 @@
  * the same reads and leaves the same ones (`null`) to the caller's full read path.
  */
 import type { FileView, PointerReads } from '../accelerator.js';
+import { readU32 } from './bytes.js';
 import { invalidArgument } from './fail.js';
 import { isPositionalFileView } from './file-view.js';
 import { requireBytes, requireInteger } from './validate.js';
@@ -17,10 +18,6 @@ const SEGMENT_HEADER_BYTES = 20;
 /** A frame's smallest length: its 20-byte header and one 4-byte record offset. */
 const MIN_FRAME_BYTES = 24;
 const MAX_U32 = 0xffffffff;
-
-function u32At(bytes: Uint8Array, at: number): number {
-  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16)) + bytes[at + 3]! * 0x1000000;
-}
 
 export class PositionalPointerReads implements PointerReads {
   readonly #views = new Map<number, FileView>();
@@ -42,12 +39,12 @@ export class PositionalPointerReads implements PointerReads {
     requireBytes(key, 'key');
     requireBytes(target, 'target');
     if (from + POINTER_BYTES > bytes.length || bytes[from] !== POINTER_VERSION) return false;
-    const high = u32At(bytes, from + 5);
-    const segment = high * 2 ** 32 + u32At(bytes, from + 1);
-    const frameOffset = u32At(bytes, from + 9);
-    const frameLength = u32At(bytes, from + 13);
+    const high = readU32(bytes, from + 5);
+    const segment = high * 2 ** 32 + readU32(bytes, from + 1);
+    const frameOffset = readU32(bytes, from + 9);
+    const frameLength = readU32(bytes, from + 13);
     const index = bytes[from + 17]! | (bytes[from + 18]! << 8);
-    const recordBytes = u32At(bytes, from + 19);
+    const recordBytes = readU32(bytes, from + 19);
     if (high > 0x1fffff || segment === 0 || recordBytes === 0 || frameLength < MIN_FRAME_BYTES || frameOffset + frameLength > MAX_U32) return false;
     if (recordBytes - varintLength(key.length) - key.length !== target.length) return false;
     const view = this.#views.get(segment);

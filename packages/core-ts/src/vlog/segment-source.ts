@@ -20,7 +20,7 @@ export interface SegmentSource {
   /**
    * Where the source reads through an accelerator's file view: let `reads` resolve pointers into
    * segment `segment` through the view from now on, kept current as the view is reopened, dropped
-   * at `close`.
+   * at `close`. A no-op once served.
    */
   servePointerReads?(reads: PointerReads, segment: number): void;
   /** Bytes were written at `offset` (the in-memory mirror keeps them). */
@@ -81,7 +81,7 @@ export class FileViewSource implements SegmentSource {
   }
 
   servePointerReads(reads: PointerReads, segment: number): void {
-    if (this.view === null) return;
+    if (this.view === null || this.served !== null) return;
     reads.serve(segment, this.view);
     this.served = { reads, segment };
   }

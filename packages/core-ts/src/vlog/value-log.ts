@@ -129,8 +129,6 @@ class Segment {
   placed: number[] | null = null;
   /** Whether the source makes a point read in one accelerator call (`readRecordValue`). */
   readonly recordReads: boolean;
-  /** Whether `pointerReads` serves the segment (after its first point read here, header checked). */
-  served = false;
   constructor(
     readonly lane: number,
     readonly number: number,
@@ -824,14 +822,10 @@ export class ValueLog {
     }
     // Not copied: a compressed frame, decoded below.
     if (!copied) return this.readDecodedAt(bytes, from, to, key);
-    if (!segment.served && this.pointerReads !== null) this.serve(segment);
+    // The header is checked by now: serve the segment from here on (a no-op once it is served; its
+    // source keeps the served view current).
+    if (this.pointerReads !== null) segment.source.servePointerReads?.(this.pointerReads, segment.number);
     return out;
-  }
-
-  /** Serve `segment` through `pointerReads` from now on (its source keeps the served view current). */
-  private serve(segment: Segment): void {
-    segment.source.servePointerReads?.(this.pointerReads!, segment.number);
-    segment.served = true;
   }
 
   /** `readAt`'s checks that fail only for a corrupt pointer or segment (and check a segment's header once). */

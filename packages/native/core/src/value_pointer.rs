@@ -9,8 +9,8 @@ pub const POINTER_BYTES: usize = 23;
 pub const POINTER_VERSION: u8 = 1;
 /// A segment's header: no frame starts before it (FORMAT §8.1).
 pub const SEGMENT_HEADER_BYTES: u64 = 20;
-/// A frame's smallest length (its 20-byte header and one 4-byte record offset).
-const MIN_FRAME_BYTES: u64 = 24;
+/// A frame's smallest length: its header and one 4-byte record offset.
+const MIN_FRAME_BYTES: u64 = crate::frame::HEADER_LEN as u64 + 4;
 /// Segment numbers stay below 2^53, so JavaScript holds them exactly.
 const MAX_SEGMENT: u64 = (1 << 53) - 1;
 
